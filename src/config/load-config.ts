@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigInvalidError } from '../errors.ts';
+import { createAjv } from '../schema/ajv.ts';
+import { readSchema } from '../schema/read-schema.ts';
+
+export type WebhookAuthMode = 'header' | 'basic' | 'none';
+
+export interface ConnectorConfig {
+  readonly name: string;
+  readonly type: string;
+  readonly tenant?: string;
+  readonly interval?: string;
+  readonly base_url?: string;
+  readonly start?: string;
+  readonly [key: string]: unknown;
+}
+
+/** The validated, frozen configuration. Keys mirror the file keys in camelCase. */
+export interface Config {
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly redisAppendfsync: 'always' | 'everysec';
+  readonly host: string;
+  readonly port: number;
+  readonly adminPort: number | undefined;
+  readonly adminHost: string;
+  readonly stream: string;
+  readonly rejectedStream: string;
+  readonly webhookPath: string;
+  readonly webhookAuth: WebhookAuthMode;
+  readonly webhookHeader: string;
+  /** Undefined in header mode until main.ts loads or generates the secret. */
+  readonly webhookSecrets: readonly string[] | undefined;
+  readonly webhookBasicUsername: string | undefined;
+  readonly webhookBasicPassword: string | undefined;
+  readonly dedupWindowSeconds: number;
+  readonly bodyLimitBytes: number;
+  readonly rateLimitPerMinute: number;
+  readonly authFailureLimit: number;
+  readonly trustProxy: boolean | string[];
+  readonly appendTimeoutMs: number;
+  readonly redisWaitReplicas: number;
+  readonly redisWaitTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly tlsCertFile: string | undefined;
+  readonly tlsKeyFile: string | undefined;
+  readonly logLevel: string;
+  readonly connectors: readonly ConnectorConfig[];
+  /** Where the configuration came from, for the start-up log line. */
+  readonly configFile: string | undefined;
+}
+
+interface SettingSchema {
+  type?: string;
+  enum?: string[];
+  'x-env'?: string;
+  'x-secret'?: boolean;
+  default?: unknown;
+  description?: string;
+}
+
+export const configSchema = readSchema('config.schema.json') as {
+  properties: Record<string, SettingSchema>;
+};
+
+/** Header names Jamf Pro refuses as Header Authentication keys, and ones a proxy owns. */
+const forbiddenHeaders = new Set(['content-type', 'user-agent', 'accept-encoding', 'content-length', 'host', 'connection', 'transfer-encoding']);
+
+const camel = (key: string) => key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+function fromEnv(raw: string, setting: SettingSchema): unknown {
+  switch (setting.type) {
+    case 'integer':
+      return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'array':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    default:
+      return raw;
+  }
+}
+
+/** Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems)]),
+    );
+  }
+  return value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Turns an ajv instance path (/connectors/0/type) into the name a user wrote. */
+function settingName(instancePath: string, envSources: Map<string, string>): string {
+  const parts = instancePath.split('/').filter(Boolean);
+  const top = parts[0] ?? '';
+  const env = envSources.get(top);
+  const dotted = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return env ? `${env} (${dotted})` : dotted || '(top level)';
+}
+
+const validateSettings = createAjv({ useDefaults: true }).compile(configSchema);
+
+/**
+ * Builds the configuration from schema defaults ← optional YAML file (ORCHARD_CONFIG) ← environment.
+ * Every problem is collected and thrown together as ConfigInvalidError; the result is frozen.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  let settings: Record<string, unknown> = {};
+  const configFile = env.ORCHARD_CONFIG ? resolve(cwd, env.ORCHARD_CONFIG) : undefined;
+
+  if (configFile) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(configFile, 'utf8');
+    } catch (err) {
+      problems.push(`ORCHARD_CONFIG: cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    if (text !== undefined) {
+      try {
+        const doc: unknown = parseYaml(text, { prettyErrors: true });
+        if (doc === null || doc === undefined) settings = {};
+        else if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`ORCHARD_CONFIG: ${configFile} must hold a YAML mapping of settings`);
+        else settings = substituteEnv(doc, env, '', problems) as Record<string, unknown>;
+      } catch (err) {
+        problems.push(`ORCHARD_CONFIG: ${configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+
+  const envSources = new Map<string, string>();
+  for (const [key, setting] of Object.entries(configSchema.properties)) {
+    const name = setting['x-env'];
+    if (!name) continue;
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    settings[key] = fromEnv(raw, setting);
+    envSources.set(key, name);
+  }
+
+  if (!validateSettings(settings)) {
+    for (const e of validateSettings.errors ?? []) {
+      const where = settingName(e.instancePath, envSources);
+      if (e.keyword === 'additionalProperties') {
+        const extra = (e.params as { additionalProperty: string }).additionalProperty;
+        problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see the README's table of settings)`);
+      } else if (e.keyword === 'enum') {
+        problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
+      } else if (configSchema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {
+        problems.push(`${where}: must be printable ASCII without spaces or commas`);
+      } else {
+        problems.push(`${where}: ${e.message}`);
+      }
+    }
+  }
+  const s = settings as Record<string, any>;
+
+  // Rules that span settings.
+  const basicSet = s.webhook_basic_username !== undefined || s.webhook_basic_password !== undefined;
+  const auth: WebhookAuthMode = s.webhook_auth ?? (basicSet ? 'basic' : 'header');
+  if (auth === 'basic' && (s.webhook_basic_username === undefined || s.webhook_basic_password === undefined)) {
+    problems.push('ORCHARD_WEBHOOK_AUTH=basic needs both ORCHARD_WEBHOOK_BASIC_USERNAME and ORCHARD_WEBHOOK_BASIC_PASSWORD');
+  }
+  if (typeof s.webhook_header === 'string' && forbiddenHeaders.has(s.webhook_header.toLowerCase())) {
+    problems.push(`${envSources.get('webhook_header') ?? 'webhook_header'}: ${s.webhook_header} cannot carry the secret (Jamf Pro does not allow it as a Header Authentication key)`);
+  }
+  if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
+    problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');
+  }
+  if (s.stream !== undefined && s.stream === s.rejected_stream) {
+    problems.push('ORCHARD_REJECTED_STREAM (rejected_stream) must differ from ORCHARD_STREAM (stream)');
+  }
+  if (s.admin_port !== undefined && s.admin_port !== 0 && s.admin_port === s.port) {
+    problems.push('ORCHARD_ADMIN_PORT (admin_port) must differ from PORT (port)');
+  }
+  if (Array.isArray(s.connectors)) {
+    const seen = new Set<string>();
+    s.connectors.forEach((c: { name?: unknown }, i: number) => {
+      if (typeof c?.name === 'string') {
+        if (seen.has(c.name)) problems.push(`connectors[${i}].name: "${c.name}" is used by an earlier connector; names must be unique`);
+        seen.add(c.name);
+      }
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
+
+  const trustRaw = String(s.trust_proxy).trim();
+  const trustProxy = trustRaw === 'true' ? true : trustRaw === '' || trustRaw === 'false' ? false : trustRaw.split(',').map((x) => x.trim()).filter(Boolean);
+
+  const config: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.properties)) config[camel(key)] = s[key];
+  Object.assign(config, {
+    dataDir: isAbsolute(s.data_dir) ? s.data_dir : resolve(cwd, s.data_dir),
+    webhookAuth: auth,
+    trustProxy,
+    configFile,
+  });
+  return deepFreeze(config as unknown as Config);
+}
+
+/** Returns a copy of a config with some values replaced (used once secrets are loaded, and by tests). */
+export function withOverrides(config: Config, overrides: Partial<Config>): Config {
+  return deepFreeze({ ...structuredClone(config), ...overrides });
+}

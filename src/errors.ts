@@ -1,0 +1,97 @@
+// Every error Orchard raises, each with a stable code (ORCHARD_ERR_<AREA>_<CONDITION>) and, where it
+// has one, the HTTP status it is answered with. Match on `err.code`, never on the message.
+
+export interface OrchardErrorOptions {
+  cause?: unknown;
+  details?: unknown[];
+}
+
+export class OrchardError extends Error {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details: unknown[];
+
+  constructor(code: string, statusCode: number, message: string, options: OrchardErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OrchardError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.details = options.details ?? [];
+  }
+}
+
+export class ConfigInvalidError extends OrchardError {
+  constructor(readonly problems: string[]) {
+    super(
+      'ORCHARD_ERR_CONFIG_INVALID',
+      500,
+      `Configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+}
+
+export class WebhookUnauthorizedError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_WEBHOOK_UNAUTHORIZED', 401, 'Missing or wrong webhook credentials.');
+  }
+}
+
+export class WebhookThrottledError extends OrchardError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(
+      'ORCHARD_ERR_WEBHOOK_AUTH_THROTTLED',
+      429,
+      `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s.`,
+    );
+  }
+}
+
+export class UnsupportedMediaTypeError extends OrchardError {
+  constructor(contentType: string | undefined) {
+    super(
+      'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE',
+      415,
+      `Content-Type ${contentType ? `"${contentType}"` : '(none)'} is not accepted: send application/json ` +
+        '(in Jamf Pro, set the webhook\'s Content Type to JSON).',
+    );
+  }
+}
+
+export class MalformedJsonError extends OrchardError {
+  constructor(cause: unknown) {
+    super('ORCHARD_ERR_WEBHOOK_MALFORMED_JSON', 400, `Body is not valid JSON: ${(cause as Error)?.message ?? cause}`, {
+      cause,
+    });
+  }
+}
+
+export class EmptyBodyError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_WEBHOOK_EMPTY_BODY', 400, 'Body is empty: a webhook carries a JSON object.');
+  }
+}
+
+export class SchemaViolationError extends OrchardError {
+  constructor(message: string, details: unknown[]) {
+    super('ORCHARD_ERR_WEBHOOK_SCHEMA', 400, message, { details });
+  }
+}
+
+export class BodyTooLargeError extends OrchardError {
+  constructor(limitBytes: number) {
+    super('ORCHARD_ERR_WEBHOOK_BODY_TOO_LARGE', 413, `Body is larger than the limit of ${limitBytes} bytes (body_limit_bytes).`);
+  }
+}
+
+/** Redis did not acknowledge in time, or is unreachable: the event is not known to be stored. */
+export class SinkUnavailableError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_SINK_UNAVAILABLE', 503, message, { cause });
+  }
+}
+
+export class EmbeddedRedisError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_REDIS_EMBEDDED', 500, message, { cause });
+  }
+}

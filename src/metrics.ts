@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Orchard's Prometheus metrics, on a registry of their own (so several instances can live in one
+ * process, as tests do). Label values are bounded: routes are route patterns, event types are the
+ * known ones or `unknown`.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'orchard_http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status code.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly eventsAppended = new Counter({
+    name: 'orchard_events_appended_total',
+    help: 'Events appended to the stream, by source and type.',
+    labelNames: ['source', 'type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly duplicates = new Counter({
+    name: 'orchard_events_duplicate_total',
+    help: 'Events not appended because their id was already appended within the dedup window.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rejected = new Counter({
+    name: 'orchard_events_rejected_total',
+    help: 'Requests or events rejected, by source and reason code.',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly unknownWebhookEvents = new Counter({
+    name: 'orchard_webhook_unknown_events_total',
+    help: 'Webhooks accepted whose webhookEvent Orchard has no schema for (validated against the envelope only).',
+    registers: [this.registry],
+  });
+
+  readonly authFailures = new Counter({
+    name: 'orchard_auth_failures_total',
+    help: 'Requests refused for missing or wrong credentials, by route pattern.',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
+  readonly appendDuration = new Histogram({
+    name: 'orchard_append_duration_seconds',
+    help: 'Time from a batch of appends being sent to Redis until it was acknowledged.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly appendBatchSize = new Histogram({
+    name: 'orchard_append_batch_size',
+    help: 'Records per batch sent to Redis.',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+
+  readonly appendFailures = new Counter({
+    name: 'orchard_append_failures_total',
+    help: 'Appends that failed (Redis unavailable, slow or refusing), by error code.',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly redisUp = new Gauge({
+    name: 'orchard_redis_up',
+    help: '1 when the Redis connection is ready, else 0.',
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,152 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { EmbeddedRedisError } from '../errors.ts';
+
+export type RedisEndpoint = { readonly path: string } | { readonly host: string; readonly port: number };
+
+export interface EmbeddedRedisOptions {
+  readonly dataDir: string;
+  readonly appendfsync: 'always' | 'everysec';
+  readonly logger: Logger;
+  readonly command?: string;
+  readonly startTimeoutMs?: number;
+}
+
+/** Longest unix socket path Linux accepts, with room to spare. */
+const maxSocketPath = 100;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A redis-server left running by an Orchard that died without stopping it: stop it, so its files are ours. */
+async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    /* not Linux, or gone */
+  }
+  if (!cmdline.includes('redis-server')) return;
+  logger.warn({ pid }, 'Stopping a redis-server a previous Orchard left running on this data directory.');
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) throw new EmbeddedRedisError(`The redis-server with pid ${pid} (from ${pidFile}) did not stop; stop it and start Orchard again.`);
+}
+
+/**
+ * A private redis-server with append-only persistence under `<data_dir>/redis`, started when
+ * REDIS_URL is unset. It runs in its own process group, so a Ctrl-C reaches Orchard first and Orchard
+ * stops it after the last append.
+ */
+export class EmbeddedRedis {
+  private constructor(
+    readonly endpoint: RedisEndpoint,
+    readonly dir: string,
+    private readonly child: ChildProcess,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
+    const dir = join(options.dataDir, 'redis');
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new EmbeddedRedisError(`Cannot create ${dir} for the embedded Redis (ORCHARD_DATA_DIR): ${(err as Error).message}`, err);
+    }
+    const pidFile = join(dir, 'redis.pid');
+    await stopOrphan(pidFile, options.logger);
+
+    const socket = join(dir, 'redis.sock');
+    const useSocket = socket.length < maxSocketPath;
+    const port = useSocket ? 0 : await freePort();
+    const endpoint: RedisEndpoint = useSocket ? { path: socket } : { host: '127.0.0.1', port };
+    const args = [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      ...(useSocket ? ['--unixsocket', socket, '--unixsocketperm', '700'] : []),
+      '--dir', dir,
+      '--appendonly', 'yes',
+      '--appendfsync', options.appendfsync,
+      '--save', '',
+      '--maxmemory-policy', 'noeviction',
+      '--pidfile', pidFile,
+      '--daemonize', 'no',
+      '--logfile', '',
+    ];
+    const command = options.command ?? 'redis-server';
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const lines: string[] = [];
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new EmbeddedRedisError(`redis-server did not become ready within ${options.startTimeoutMs ?? 15000} ms. It said:\n${lines.slice(-10).join('\n')}`)), options.startTimeoutMs ?? 15000);
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(
+          err.code === 'ENOENT'
+            ? new EmbeddedRedisError(`${command} is not on PATH. Install Redis (Debian: apt-get install redis-server) or set REDIS_URL to a Redis you run.`, err)
+            : new EmbeddedRedisError(`Cannot start ${command}: ${err.message}`, err),
+        );
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new EmbeddedRedisError(`redis-server exited during start (code ${code}, signal ${signal}). It said:\n${lines.slice(-10).join('\n')}`));
+      });
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          lines.push(line);
+          if (lines.length > 50) lines.shift();
+          options.logger.debug({ redis: line }, 'redis-server says.');
+          if (/ready to accept connections/i.test(line)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      }
+    });
+    try {
+      await ready;
+    } catch (err) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      throw err;
+    }
+    child.removeAllListeners('exit');
+    child.once('exit', (code, signal) => options.logger.error({ code, signal }, 'The embedded redis-server exited.'));
+    options.logger.info({ dir, appendfsync: options.appendfsync, endpoint }, 'Started an embedded redis-server with append-only persistence (REDIS_URL is unset).');
+    return new EmbeddedRedis(endpoint, dir, child, options.logger);
+  }
+
+  /** Stops redis-server (it writes its append-only file before it exits). */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.removeAllListeners('exit');
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    this.logger.info('Stopped the embedded redis-server.');
+  }
+}

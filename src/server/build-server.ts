@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
+import { OrchardError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { EventSink } from '../sink/redis-stream-sink.ts';
+import { WebhookValidator } from '../sources/jamf-pro-webhooks/webhook-validator.ts';
+import { AuthFailureThrottle } from './auth-failure-throttle.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { jamfProWebhookRoute } from './routes/jamf-pro-webhook-route.ts';
+import { operationsRoutes, type Lifecycle } from './routes/operations-routes.ts';
+import { createAuthenticator, type WebhookAuth } from './webhook-authenticator.ts';
+
+export interface ServerDependencies {
+  readonly config: Config;
+  readonly sink: EventSink;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly lifecycle: Lifecycle;
+  readonly auth: WebhookAuth;
+  readonly validator?: WebhookValidator;
+  /** Facts for /status beyond what the server knows. */
+  readonly status?: () => Record<string, unknown>;
+}
+
+class RateLimitedError extends OrchardError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('ORCHARD_ERR_RATE_LIMITED', 429, `Too many requests from this address; retry in ${retryAfterSeconds} s (rate_limit_per_minute).`);
+  }
+}
+
+function baseOptions(config: Config, logger: Logger) {
+  return {
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    requestIdHeader: false as const,
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs + config.headersTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle' as const,
+    http: { headersTimeout: config.headersTimeoutMs },
+  };
+}
+
+/** One log line per answered request at most: errors and refusals at their level, successes at debug. */
+function logResponses(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (req, reply) => {
+    const status = reply.statusCode;
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: req.method, status: String(status) });
+    const line = { method: req.method, route, status, remote: req.ip, ms: Math.round(reply.elapsedTime) };
+    if (status >= 500) req.log.error(line, 'Request answered.');
+    else if (status >= 400) req.log.info(line, 'Request answered.');
+    else req.log.debug(line, 'Request answered.');
+  });
+}
+
+/** The main listener: the intake routes and, unless an admin port is configured, the operations routes. */
+export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
+  const { config, sink, metrics, logger } = deps;
+  const https = config.tlsCertFile && config.tlsKeyFile
+    ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }
+    : {};
+  const app = Fastify({ ...baseOptions(config, logger), ...https }) as unknown as FastifyInstance;
+  installErrorHandler(app);
+  logResponses(app, metrics);
+  await app.register(helmet, { global: true });
+
+  const validator = deps.validator ?? new WebhookValidator();
+  const throttle = new AuthFailureThrottle(config.authFailureLimit);
+  const authenticate = createAuthenticator(deps.auth);
+
+  await app.register(async (intake) => {
+    if (config.rateLimitPerMinute > 0) {
+      await intake.register(rateLimit, {
+        global: true,
+        max: config.rateLimitPerMinute,
+        timeWindow: 60_000,
+        cache: 10_000,
+        errorResponseBuilder: (_req, context) => new RateLimitedError(Math.ceil(context.ttl / 1000)),
+      });
+    }
+    await intake.register(jamfProWebhookRoute, {
+      path: config.webhookPath,
+      authenticate,
+      throttle,
+      metrics,
+      sink,
+      validator,
+      bodyLimitBytes: config.bodyLimitBytes,
+    });
+  });
+
+  if (config.adminPort === undefined) await registerOperations(app, deps);
+  return app;
+}
+
+/** A separate plain-HTTP listener for the operations routes, when admin_port is set. */
+export async function buildAdminServer(deps: ServerDependencies): Promise<FastifyInstance> {
+  const app = Fastify(baseOptions(deps.config, deps.logger)) as unknown as FastifyInstance;
+  installErrorHandler(app);
+  logResponses(app, deps.metrics);
+  await registerOperations(app, deps);
+  return app;
+}
+
+async function registerOperations(app: FastifyInstance, deps: ServerDependencies): Promise<void> {
+  const { config } = deps;
+  await app.register(operationsRoutes, {
+    sink: deps.sink,
+    metrics: deps.metrics,
+    lifecycle: deps.lifecycle,
+    status: () => ({
+      service: 'orchard',
+      stream: config.stream,
+      rejectedStream: config.rejectedStream,
+      webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined },
+      connectors: [],
+      ...deps.status?.(),
+    }),
+  });
+}

@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BodyTooLargeError, OrchardError, UnsupportedMediaTypeError, WebhookThrottledError, WebhookUnauthorizedError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { EventSink } from '../sink/redis-stream-sink.ts';
+import { formatTime } from '../sink/stream-record.ts';
+import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
+import type { Authenticator } from './webhook-authenticator.ts';
+
+// What every push route (webhooks now; Jamf Protect alerts and logs later) shares: authentication
+// before the body is read, raw-body parsing, and keeping what it rejects in the rejected stream.
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the catch-all parser when the Content-Type is not JSON: the body is kept, then refused. */
+    unsupportedMediaType?: boolean;
+  }
+}
+
+export interface IntakeOptions {
+  readonly authenticate: Authenticator;
+  readonly throttle: AuthFailureThrottle;
+  readonly metrics: Metrics;
+  readonly sink: EventSink;
+  readonly bodyLimitBytes: number;
+  /** Source name written on rejected entries. */
+  readonly source: string;
+}
+
+const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * Adds the intake behaviour to an encapsulated scope: its routes authenticate in onRequest (before
+ * the body is read, in constant time), receive the body as a Buffer, and keep rejected bodies.
+ */
+export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): void {
+  const { authenticate, throttle, metrics } = options;
+
+  scope.addHook('onRequest', async (req) => {
+    if (authenticate(req.headers)) return;
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.authFailures.inc({ route });
+    const retryAfter = throttle.retryAfterSeconds(req.ip);
+    if (retryAfter > 0) throw new WebhookThrottledError(retryAfter);
+    throttle.recordFailure(req.ip);
+    throw new WebhookUnauthorizedError();
+  });
+
+  scope.removeAllContentTypeParsers();
+  scope.addContentTypeParser(jsonType, { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_req, body, done) => done(null, body));
+  scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (req, body, done) => {
+    req.unsupportedMediaType = true;
+    done(null, body);
+  });
+
+  scope.setErrorHandler(async (err: Error & { code?: string }, req) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      // The body was not read (it could be unbounded): what is kept is the fact and the size announced.
+      const tooLarge = new BodyTooLargeError(options.bodyLimitBytes);
+      await keepRejected(options, req, tooLarge, '', { contentLength: req.headers['content-length'] ?? null });
+      throw tooLarge;
+    }
+    throw err;
+  });
+}
+
+/** The request's body as received, or an empty Buffer when it had none. */
+export function rawBody(req: FastifyRequest): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+/**
+ * Keeps a refused body in the rejected stream with the reason, then throws the error so the client is
+ * answered 4xx with the same reason. When Redis cannot keep it, the client is answered 503 instead:
+ * a 4xx promises the body was kept.
+ */
+export async function rejectIntake(options: IntakeOptions, req: FastifyRequest, error: OrchardError): Promise<never> {
+  await keepRejected(options, req, error, rawBody(req));
+  throw error;
+}
+
+export function unsupportedMediaType(req: FastifyRequest): UnsupportedMediaTypeError {
+  return new UnsupportedMediaTypeError(req.headers['content-type']);
+}
+
+async function keepRejected(options: IntakeOptions, req: FastifyRequest, error: OrchardError, payload: Buffer | string, extra: Record<string, unknown> = {}): Promise<void> {
+  options.metrics.rejected.inc({ source: options.source, reason: error.code });
+  await options.sink.appendRejected({
+    reason: JSON.stringify({ code: error.code, message: error.message, details: error.details, ...extra }),
+    source: options.source,
+    received: formatTime(Date.now()),
+    remote: req.ip,
+    payload,
+  });
+}

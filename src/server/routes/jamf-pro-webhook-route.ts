@@ -1,0 +1,55 @@
+import type { FastifyInstance } from 'fastify';
+import { EmptyBodyError, MalformedJsonError, OrchardError } from '../../errors.ts';
+import { webhookRecord, webhookSource } from '../../sources/jamf-pro-webhooks/webhook-record.ts';
+import type { WebhookValidator } from '../../sources/jamf-pro-webhooks/webhook-validator.ts';
+import { addIntakeHooks, rawBody, rejectIntake, unsupportedMediaType, type IntakeOptions } from '../intake-hooks.ts';
+
+export interface JamfProWebhookRouteOptions extends Omit<IntakeOptions, 'source'> {
+  readonly path: string;
+  readonly validator: WebhookValidator;
+}
+
+const appendedResponse = {
+  type: 'object',
+  properties: { id: { type: 'string' }, entry: { type: 'string' }, duplicate: { type: 'boolean' } },
+} as const;
+
+/**
+ * POST <path>: a Jamf Pro webhook. Answered 202 {id, entry} once Redis acknowledged the append, 200
+ * with the first append's {id, entry} when the same body was already appended within the dedup window.
+ */
+export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfProWebhookRouteOptions): Promise<void> {
+  const intake: IntakeOptions = { ...options, source: webhookSource };
+  const { metrics, sink, validator } = options;
+  addIntakeHooks(scope, intake);
+
+  scope.post(options.path, { schema: { response: { 200: appendedResponse, 202: appendedResponse } } }, async (req, reply) => {
+    const receivedMs = Date.now();
+    if (req.unsupportedMediaType) return rejectIntake(intake, req, unsupportedMediaType(req));
+    const raw = rawBody(req);
+    if (raw.length === 0) return rejectIntake(intake, req, new EmptyBodyError());
+
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      return rejectIntake(intake, req, new MalformedJsonError(err));
+    }
+    let webhook;
+    try {
+      webhook = validator.validate(body);
+    } catch (err) {
+      if (err instanceof OrchardError) return rejectIntake(intake, req, err);
+      throw err;
+    }
+
+    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs));
+    if (result.duplicate) {
+      metrics.duplicates.inc({ source: webhookSource });
+      return reply.code(200).send({ id: result.id, entry: result.entry, duplicate: true });
+    }
+    metrics.eventsAppended.inc({ source: webhookSource, type: webhook.known ? webhook.webhookEvent : 'unknown' });
+    if (!webhook.known) metrics.unknownWebhookEvents.inc();
+    return reply.code(202).send({ id: result.id, entry: result.entry });
+  });
+}

@@ -1,0 +1,206 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { SinkUnavailableError } from '../errors.ts';
+import { withTimeout } from './with-timeout.ts';
+import type { Metrics } from '../metrics.ts';
+import { appendScript, hashTagOf } from './append-script.ts';
+import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
+
+export interface AppendResult {
+  readonly id: string;
+  /** The stream entry id: of the new entry, or of the first append when this was a duplicate. */
+  readonly entry: string;
+  readonly duplicate: boolean;
+}
+
+/** Where events go. The push routes depend on this, not on Redis. */
+export interface EventSink {
+  append(record: StreamRecord): Promise<AppendResult>;
+  appendRejected(record: RejectedRecord): Promise<string>;
+  /** Resolves when the store answers within the timeout, else rejects. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Waits for the appends already accepted to be acknowledged (or to fail). */
+  drain(): Promise<void>;
+}
+
+export interface RedisStreamSinkOptions {
+  readonly redis: Redis;
+  readonly stream: string;
+  readonly rejectedStream: string;
+  readonly dedupWindowSeconds: number;
+  /** An append not acknowledged within this time fails with SinkUnavailableError. */
+  readonly appendTimeoutMs: number;
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
+  /** Records per script call. */
+  readonly maxBatch?: number;
+  /** Records waiting or in flight beyond which new appends fail at once (bounded memory when Redis stalls). */
+  readonly maxPending?: number;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+interface Pending {
+  readonly record: StreamRecord;
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (err: Error) => void;
+}
+
+type AppendCommand = (numKeys: number, ...args: (string | Buffer | number)[]) => Promise<(string | number)[]>;
+
+/**
+ * Appends records to a Redis stream idempotently and atomically. Appends that arrive in the same
+ * event-loop turn are sent together as one script call (the batch), so the durable path costs about
+ * one Redis round trip per turn rather than one per request.
+ */
+export class RedisStreamSink implements EventSink {
+  readonly #redis: Redis;
+  readonly #options: Required<Omit<RedisStreamSinkOptions, 'metrics' | 'logger' | 'redis'>>;
+  readonly #metrics: Metrics | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #dedupPrefix: string;
+  readonly #command: AppendCommand;
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #inFlight = 0;
+  readonly #batches = new Set<Promise<void>>();
+
+  constructor(options: RedisStreamSinkOptions) {
+    this.#redis = options.redis;
+    this.#metrics = options.metrics;
+    this.#logger = options.logger;
+    this.#options = {
+      stream: options.stream,
+      rejectedStream: options.rejectedStream,
+      dedupWindowSeconds: options.dedupWindowSeconds,
+      appendTimeoutMs: options.appendTimeoutMs,
+      waitReplicas: options.waitReplicas ?? 0,
+      waitTimeoutMs: options.waitTimeoutMs ?? 500,
+      maxBatch: options.maxBatch ?? 256,
+      maxPending: options.maxPending ?? 20_000,
+    };
+    this.#dedupPrefix = `${hashTagOf(options.stream)}:dedup:`;
+    if (!('orchardAppend' in this.#redis)) {
+      this.#redis.defineCommand('orchardAppend', { lua: appendScript });
+    }
+    this.#command = (this.#redis as unknown as { orchardAppend: AppendCommand }).orchardAppend.bind(this.#redis);
+  }
+
+  /** The key that remembers an appended id for the dedup window. */
+  dedupKey(source: string, id: string): string {
+    return `${this.#dedupPrefix}${source}:${id}`;
+  }
+
+  append(record: StreamRecord): Promise<AppendResult> {
+    if (this.#redis.status !== 'ready') {
+      this.#metrics?.appendFailures.inc({ code: 'redis_not_ready' });
+      return Promise.reject(new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`));
+    }
+    if (this.#queue.length + this.#inFlight >= this.#options.maxPending) {
+      this.#metrics?.appendFailures.inc({ code: 'backlog_full' });
+      return Promise.reject(new SinkUnavailableError('Redis is not keeping up: too many appends are waiting.'));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.#queue.push({ record, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#options.maxBatch);
+      const done = this.#send(batch).finally(() => this.#batches.delete(done));
+      this.#batches.add(done);
+    }
+  }
+
+  async #send(batch: Pending[]): Promise<void> {
+    this.#inFlight += batch.length;
+    const keys: string[] = [this.#options.stream];
+    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds];
+    for (const { record } of batch) {
+      keys.push(this.dedupKey(record.source, record.id));
+      for (const field of recordFields) args.push(record[field]);
+    }
+    const started = performance.now();
+    try {
+      const appended = this.#command(keys.length, ...keys, ...args).then(async (reply) => {
+        await this.#waitForReplicas();
+        return reply;
+      });
+      const reply = await withTimeout(appended, this.#options.appendTimeoutMs, this.#timeoutMessage);
+      this.#metrics?.appendDuration.observe((performance.now() - started) / 1000);
+      this.#metrics?.appendBatchSize.observe(batch.length);
+      batch.forEach((p, i) => {
+        const entry = String(reply[2 * i]);
+        const duplicate = Number(reply[2 * i + 1]) === 0;
+        p.resolve({ id: p.record.id, entry, duplicate });
+      });
+    } catch (err) {
+      const failure = err as SinkUnavailableError;
+      this.#metrics?.appendFailures.inc({ code: failure.cause === undefined ? 'timeout' : 'redis_error' });
+      this.#logger?.warn({ err: failure, records: batch.length }, 'Append failed.');
+      for (const p of batch) p.reject(failure);
+    } finally {
+      this.#inFlight -= batch.length;
+    }
+  }
+
+  get #timeoutMessage(): string {
+    return `Redis did not acknowledge within ${this.#options.appendTimeoutMs} ms (append_timeout_ms).`;
+  }
+
+  async #waitForReplicas(): Promise<void> {
+    const wanted = this.#options.waitReplicas;
+    if (wanted === 0) return;
+    const acked = await this.#redis.wait(wanted, this.#options.waitTimeoutMs);
+    if (acked < wanted) {
+      throw new SinkUnavailableError(
+        `Only ${acked} of ${wanted} Redis replicas acknowledged within ${this.#options.waitTimeoutMs} ms (redis_wait_replicas).`,
+      );
+    }
+  }
+
+  #assertReady(): void {
+    if (this.#redis.status !== 'ready') throw new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`);
+  }
+
+  async appendRejected(record: RejectedRecord): Promise<string> {
+    this.#assertReady();
+    const xadd = this.#redis.xadd(
+      this.#options.rejectedStream,
+      '*',
+      'v',
+      contractVersion,
+      'reason',
+      record.reason,
+      'source',
+      record.source,
+      'received',
+      record.received,
+      'remote',
+      record.remote,
+      'payload',
+      record.payload,
+    ) as Promise<string>;
+    const entry = await withTimeout(xadd, this.#options.appendTimeoutMs, this.#timeoutMessage);
+    await withTimeout(this.#waitForReplicas(), this.#options.appendTimeoutMs, this.#timeoutMessage);
+    return entry;
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    this.#assertReady();
+    await withTimeout(this.#redis.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms.`);
+  }
+
+  async drain(): Promise<void> {
+    while (this.#scheduled || this.#queue.length > 0 || this.#batches.size > 0) {
+      if (this.#scheduled || this.#queue.length > 0) await new Promise((r) => setImmediate(r));
+      await Promise.allSettled([...this.#batches]);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import { SchemaViolationError } from '../../errors.ts';
+import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
+import { createAjv } from '../../schema/ajv.ts';
+import { readSchemaFolder } from '../../schema/read-schema.ts';
+
+export interface ValidatedWebhook {
+  readonly webhookEvent: string;
+  /** False when Orchard has no schema for this webhookEvent (only the envelope was checked). */
+  readonly known: boolean;
+  readonly eventTimestamp: number | string;
+  readonly extractor: IndicatorExtractor;
+}
+
+/** At most this many schema errors are reported for one body. */
+const maxDetails = 20;
+
+export interface SchemaErrorDetail {
+  readonly path: string;
+  readonly message: string;
+}
+
+export function schemaErrorDetails(errors: readonly ErrorObject[] | null | undefined): SchemaErrorDetail[] {
+  return (errors ?? []).slice(0, maxDetails).map((e) => {
+    const missing = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '';
+    return { path: `${e.instancePath}${missing}` || '/', message: e.message ?? e.keyword };
+  });
+}
+
+interface CompiledEvent {
+  readonly validate: ValidateFunction;
+  readonly extractor: IndicatorExtractor;
+}
+
+/** Validates webhook bodies against schemas/jamf-pro-webhooks/, chosen by `webhook.webhookEvent`. */
+export class WebhookValidator {
+  readonly #events = new Map<string, CompiledEvent>();
+  readonly #envelope: CompiledEvent;
+
+  constructor() {
+    const ajv = createAjv();
+    const schemas = readSchemaFolder('jamf-pro-webhooks');
+    const compile = (schema: Record<string, unknown>): CompiledEvent => ({
+      validate: ajv.compile(schema),
+      extractor: new IndicatorExtractor(schema),
+    });
+    this.#envelope = compile(schemas.get('envelope')!);
+    for (const [name, schema] of schemas) if (name !== 'envelope') this.#events.set(name, compile(schema));
+  }
+
+  get knownEvents(): string[] {
+    return [...this.#events.keys()];
+  }
+
+  /** Returns what the route needs, or throws SchemaViolationError naming the failing paths. */
+  validate(body: unknown): ValidatedWebhook {
+    if (!this.#envelope.validate(body)) {
+      const details = schemaErrorDetails(this.#envelope.validate.errors);
+      throw new SchemaViolationError(`Body is not a Jamf Pro webhook: ${describe(details)}`, details);
+    }
+    const webhook = (body as { webhook: { webhookEvent: string; eventTimestamp: number | string } }).webhook;
+    const compiled = this.#events.get(webhook.webhookEvent);
+    if (compiled && !compiled.validate(body)) {
+      const details = schemaErrorDetails(compiled.validate.errors);
+      throw new SchemaViolationError(`Body does not match the ${webhook.webhookEvent} schema: ${describe(details)}`, details);
+    }
+    return {
+      webhookEvent: webhook.webhookEvent,
+      known: compiled !== undefined,
+      eventTimestamp: webhook.eventTimestamp,
+      extractor: (compiled ?? this.#envelope).extractor,
+    };
+  }
+}
+
+function describe(details: SchemaErrorDetail[]): string {
+  const shown = details.slice(0, 3).map((d) => `${d.path} ${d.message}`);
+  return shown.join('; ') + (details.length > 3 ? ` (and ${details.length - 3} more)` : '');
+}
