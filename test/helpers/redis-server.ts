@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import { freePort } from '../../src/redis/embedded-redis.ts';
+
+export interface TestRedisOptions {
+  /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
+  readonly appendonly?: boolean;
+}
+
+/**
+ * A real redis-server on a free port, in a temporary directory, for one test file. It can be killed
+ * (SIGKILL), stopped (SIGSTOP) and started again on the same port and files.
+ */
+export class TestRedis {
+  #child: ChildProcess | undefined;
+  readonly clients: Redis[] = [];
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly options: TestRedisOptions,
+  ) {}
+
+  static async start(options: TestRedisOptions = {}): Promise<TestRedis> {
+    const server = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'orchard-redis-')), options);
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts redis-server (again) on the same port and directory, and waits until it accepts connections. */
+  async restart(): Promise<void> {
+    const args = [
+      '--port', String(this.port),
+      '--bind', '127.0.0.1',
+      '--dir', this.dir,
+      '--save', '',
+      '--appendonly', this.options.appendonly ? 'yes' : 'no',
+      '--appendfsync', 'everysec',
+      '--logfile', '',
+    ];
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    const said: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${said.join('\n')}`)), 10_000);
+      child.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}:\n${said.join('\n')}`));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        said.push(line);
+        if (/ready to accept connections/i.test(line)) {
+          clearTimeout(timer);
+          child.removeAllListeners('exit');
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** A client for assertions, closed by stop(). */
+  client(): Redis {
+    const c = new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 20 });
+    this.clients.push(c);
+    return c;
+  }
+
+  /** SIGKILL: no shutdown, no final AOF rewrite. Resolves once the process is gone. */
+  async kill(): Promise<void> {
+    await this.#signal('SIGKILL');
+  }
+
+  /** Freezes the server: connections stay open, nothing is answered. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.clients.splice(0)) c.disconnect();
+    this.resume();
+    await this.#signal('SIGKILL');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async #signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await gone;
+  }
+}
