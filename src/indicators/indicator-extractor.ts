@@ -8,7 +8,7 @@ export const indicatorKinds = ['ip', 'username', 'email', 'mac', 'sha1', 'sha256
 export type IndicatorKind = (typeof indicatorKinds)[number];
 export type Indicators = Partial<Record<IndicatorKind, string[]>>;
 
-/** `*` stands for every element of an array. */
+/** `*` stands for every element of an array (or for the value itself when it is not an array). */
 type Path = readonly string[];
 interface IndicatorPath {
   readonly path: Path;
@@ -77,7 +77,9 @@ function walk(value: unknown, path: Path, index: number, visit: (leaf: unknown) 
   if (value === null || typeof value !== 'object') return;
   const key = path[index]!;
   if (key === '*') {
+    // A list, or a single item where a list was expected (vendors collapse one-element lists).
     if (Array.isArray(value)) for (const item of value) walk(item, path, index + 1, visit);
+    else walk(value, path, index + 1, visit);
     return;
   }
   if (Array.isArray(value)) return;

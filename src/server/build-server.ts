@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
 import { OrchardError } from '../errors.ts';
@@ -35,7 +35,7 @@ class RateLimitedError extends OrchardError {
 function baseOptions(config: Config, logger: Logger) {
   return {
     loggerInstance: logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false as const,
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,

@@ -2,14 +2,14 @@
 // (shared/fixtures/jamf_pro/webhook-templates-camelcase, Jamf's developer documentation, Elastic's
 // samples). `npm run schemas` writes them to schemas/jamf-pro-webhooks/; a test keeps the files and
 // this description equal. Lenient exactly where Jamf is inconsistent (ids as integer or string,
-// timestamps in seconds or milliseconds, `eventActions.action` as string or array, `reportUrls` as
-// string or array, null for any scalar, unknown properties everywhere); strict on structure.
+// timestamps in seconds or milliseconds, booleans as strings, a single item wherever a list is, null
+// for any scalar, unknown properties everywhere); strict on structure.
 
 type Schema = Record<string, unknown>;
 
 const str: Schema = { type: ['string', 'null'] };
 const id: Schema = { type: ['integer', 'string', 'null'] };
-const bool: Schema = { type: ['boolean', 'null'] };
+const bool: Schema = { type: ['boolean', 'string', 'null'] };
 const epoch: Schema = { type: ['number', 'string', 'null'] };
 const indicator = (kind: string, base: Schema = str): Schema => ({ ...base, 'x-indicator': kind });
 const object = (properties: Record<string, Schema>): Schema => ({
@@ -17,7 +17,20 @@ const object = (properties: Record<string, Schema>): Schema => ({
   properties,
   additionalProperties: true,
 });
-const arrayOf = (items: Schema): Schema => ({ type: ['array', 'null'], items });
+/**
+ * A list. Jamf Pro converts its XML to JSON, and a one-element list can arrive as the element itself
+ * (Elastic's samples have `payloadTypes`, `eventActions.action` and `reportUrls` as plain strings), so
+ * a single item, or a single scalar, is accepted wherever a list is.
+ */
+const listOf = (items: Schema): Schema => {
+  const itemTypes = (items.type as string[]).filter((t) => t !== 'null');
+  const single = new Set(['string', 'integer', 'number', ...itemTypes]);
+  return {
+    type: ['array', ...single, 'null'],
+    items,
+    ...(items.properties ? { properties: items.properties, additionalProperties: true } : {}),
+  };
+};
 
 export const webhookEventNames = [
   'ComputerAdded',
@@ -103,10 +116,10 @@ const jssLifecycle: Record<string, Schema> = {
 
 const smartGroup = (devices: Record<string, Schema>): Record<string, Schema> => ({
   computer: bool,
-  groupAddedDevices: arrayOf(object(devices)),
-  groupAddedDevicesIds: arrayOf(id),
-  groupRemovedDevices: arrayOf(object(devices)),
-  groupRemovedDevicesIds: arrayOf(id),
+  groupAddedDevices: listOf(object(devices)),
+  groupAddedDevicesIds: listOf(id),
+  groupRemovedDevices: listOf(object(devices)),
+  groupRemovedDevicesIds: listOf(id),
   jssid: id,
   name: str,
   smartGroup: bool,
@@ -120,7 +133,7 @@ const eventProperties: Record<WebhookEventName, Record<string, Schema>> = {
   ComputerPatchPolicyCompleted: {
     computer: object(computerProperties),
     deployedVersion: str,
-    eventActions: object({ action: { type: ['string', 'array', 'null'], items: str } }),
+    eventActions: object({ action: listOf(str) }),
     patchPolicyId: id,
     patchPolicyName: str,
     softwareTitleId: id,
@@ -151,7 +164,7 @@ const eventProperties: Record<WebhookEventName, Record<string, Schema>> = {
     lastUpdate: epoch,
     latestVersion: str,
     name: str,
-    reportUrls: { type: ['array', 'string', 'null'], items: str },
+    reportUrls: listOf(str),
   },
   PushSent: { managementId: id, type: str },
   RestAPIOperation: {
@@ -165,7 +178,7 @@ const eventProperties: Record<WebhookEventName, Record<string, Schema>> = {
   SCEPChallenge: {
     scepServerUrl: str,
     payloadIdentifier: str,
-    payloadTypes: arrayOf(str),
+    payloadTypes: listOf(str),
     targetDevice: object(mobileDeviceProperties),
     targetUser: object({
       buildingId: id,
@@ -185,8 +198,8 @@ const eventProperties: Record<WebhookEventName, Record<string, Schema>> = {
   SmartGroupComputerMembershipChange: smartGroup(computerProperties),
   SmartGroupMobileDeviceMembershipChange: smartGroup(mobileDeviceProperties),
   SmartGroupUserMembershipChange: {
-    groupAddedUserIds: arrayOf(id),
-    groupRemovedUserIds: arrayOf(id),
+    groupAddedUserIds: listOf(id),
+    groupRemovedUserIds: listOf(id),
     jssid: id,
     name: str,
     smartGroup: bool,

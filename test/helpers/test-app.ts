@@ -1,0 +1,113 @@
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Metrics } from '../../src/metrics.ts';
+import { createRedis } from '../../src/redis/create-redis.ts';
+import { buildServer } from '../../src/server/build-server.ts';
+import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
+import type { WebhookAuth } from '../../src/server/webhook-authenticator.ts';
+import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import type { TestRedis } from './redis-server.ts';
+
+export const testSecret = 'test-secret-0123456789abcdef';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly config: Config;
+  readonly sink: RedisStreamSink;
+  readonly metrics: Metrics;
+  readonly lifecycle: Lifecycle;
+  /** Orchard's own connection. */
+  readonly redis: Redis;
+  /** Every log line written, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** Every log line written, as text. */
+  readonly logText: () => string;
+  close(): Promise<void>;
+}
+
+/** Lines written by a pino logger, kept for assertions. */
+export function captureLogs(): { destination: Writable; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(line);
+      done();
+    },
+  });
+  return { destination, lines };
+}
+
+export async function waitForReady(redis: Redis): Promise<void> {
+  for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 25));
+  if (redis.status !== 'ready') throw new Error(`Redis did not become ready (${redis.status})`);
+}
+
+/**
+ * Orchard's server, not listening, on a real Redis: each test file gets its own stream keys so files
+ * can share one redis-server. `env` holds settings as a user would give them.
+ */
+export async function buildTestApp(server: TestRedis, env: Record<string, string> = {}, auth?: WebhookAuth): Promise<TestApp> {
+  const unique = `t${Math.random().toString(36).slice(2, 10)}`;
+  const config = loadConfig({
+    REDIS_URL: server.url,
+    ORCHARD_STREAM: `${unique}:events`,
+    ORCHARD_REJECTED_STREAM: `${unique}:rejected`,
+    ORCHARD_WEBHOOK_SECRETS: testSecret,
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  const { destination, lines } = captureLogs();
+  const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, destination });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const redis = createRedis(config.redisUrl!, logger, metrics);
+  await waitForReady(redis);
+  const sink = new RedisStreamSink({
+    redis,
+    stream: config.stream,
+    rejectedStream: config.rejectedStream,
+    dedupWindowSeconds: config.dedupWindowSeconds,
+    appendTimeoutMs: config.appendTimeoutMs,
+    metrics,
+    logger,
+  });
+  const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
+  const resolvedAuth: WebhookAuth =
+    auth ??
+    (config.webhookAuth === 'none'
+      ? { mode: 'none' }
+      : config.webhookAuth === 'basic'
+        ? { mode: 'basic', username: config.webhookBasicUsername!, password: config.webhookBasicPassword! }
+        : { mode: 'header', header: config.webhookHeader, secrets: config.webhookSecrets! });
+  const app = await buildServer({ config, sink, metrics, logger, lifecycle, auth: resolvedAuth });
+  await app.ready();
+  return {
+    app,
+    config,
+    sink,
+    metrics,
+    lifecycle,
+    redis,
+    get logs() {
+      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    logText: () => lines.join('\n'),
+    async close() {
+      await app.close();
+      await sink.drain();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Stream entries as objects of strings. */
+export async function readStream(redis: Redis, key: string): Promise<{ entry: string; fields: Record<string, string> }[]> {
+  const rows = await redis.xrange(key, '-', '+');
+  return rows.map(([entry, flat]) => {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    return { entry, fields };
+  });
+}
