@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface OrchardProcess {
+  readonly child: ChildProcess;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** The main listener's URL, once "Orchard is listening." was logged. */
+  url?: string;
+  adminUrl?: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `node bin/orchard.js <args>` with exactly `env` (plus PATH), collecting its output lines. */
+export function runOrchard(env: Record<string, string>, args: string[] = ['serve']): OrchardProcess {
+  const child = spawn(process.execPath, ['bin/orchard.js', ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc: OrchardProcess = {
+    child,
+    stdout: [],
+    stderr: [],
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    proc.stdout.push(line);
+    if (line.includes('"Orchard is listening."')) {
+      const parsed = JSON.parse(line) as { url: string; adminUrl?: string };
+      proc.url = parsed.url;
+      proc.adminUrl = parsed.adminUrl;
+    }
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => proc.stderr.push(line));
+  return proc;
+}
+
+/** Starts Orchard and waits until it listens; fails with its output when it exits first. */
+export async function startOrchardProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<OrchardProcess & { url: string }> {
+  const proc = runOrchard(env);
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  while (!proc.url) {
+    if (exited || Date.now() > deadline) {
+      proc.child.kill('SIGKILL');
+      throw new Error(`Orchard did not start.\nstdout:\n${proc.stdout.join('\n')}\nstderr:\n${proc.stderr.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return proc as OrchardProcess & { url: string };
+}
+
+/** Stops a process (SIGKILL) if it still runs; for t.after. */
+export async function killOrchard(proc: OrchardProcess): Promise<void> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) {
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+}
