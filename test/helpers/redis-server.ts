@@ -9,6 +9,8 @@ import { freePort } from '../../src/redis/embedded-redis.ts';
 export interface TestRedisOptions {
   /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
   readonly appendonly?: boolean;
+  /** requirepass: clients must authenticate. */
+  readonly password?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export class TestRedis {
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.options.password ? `redis://:${encodeURIComponent(this.options.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
   /** Starts redis-server (again) on the same port and directory, and waits until it accepts connections. */
@@ -45,6 +47,7 @@ export class TestRedis {
       '--appendonly', this.options.appendonly ? 'yes' : 'no',
       '--appendfsync', 'everysec',
       '--logfile', '',
+      ...(this.options.password ? ['--requirepass', this.options.password] : []),
     ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
@@ -72,7 +75,7 @@ export class TestRedis {
 
   /** A client for assertions, closed by stop(). */
   client(): Redis {
-    const c = new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 20 });
+    const c = new Redis(this.port, '127.0.0.1', { lazyConnect: false, maxRetriesPerRequest: 20, password: this.options.password });
     this.clients.push(c);
     return c;
   }
