@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { ConfigInvalidError } from '../../src/errors.ts';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/srv');
+  } catch (err) {
+    assert.ok(err instanceof ConfigInvalidError);
+    return err.problems;
+  }
+  assert.fail('expected ConfigInvalidError');
+}
+
+function withFile(text: string, run: (file: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-config-'));
+  try {
+    const file = join(dir, 'orchard.yml');
+    writeFileSync(file, text);
+    run(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('loadConfig', () => {
+  test('defaults are the ones DESIGN.md names', () => {
+    const c = loadConfig({}, '/srv');
+    assert.equal(c.redisUrl, undefined);
+    assert.equal(c.dataDir, '/srv/data');
+    assert.equal(c.host, '0.0.0.0');
+    assert.equal(c.port, 9202);
+    assert.equal(c.stream, 'orchard:events');
+    assert.equal(c.rejectedStream, 'orchard:rejected');
+    assert.equal(c.webhookPath, '/jamf-pro-events');
+    assert.equal(c.webhookHeader, 'X-Orchard-Secret');
+    assert.equal(c.webhookSecrets, undefined);
+    assert.equal(c.webhookAuth, 'header');
+    assert.equal(c.dedupWindowSeconds, 3600);
+    assert.equal(c.bodyLimitBytes, 1048576);
+    assert.equal(c.logLevel, 'info');
+    assert.deepEqual(c.connectors, []);
+  });
+
+  test('the result is frozen, deeply', () => {
+    const c = loadConfig({ ORCHARD_WEBHOOK_SECRETS: 'aaaaaaaaaaaaaaaa' }, '/srv');
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.webhookSecrets));
+    assert.throws(() => {
+      (c as { port: number }).port = 1;
+    });
+  });
+
+  test('environment values are converted: integers, comma lists, trust_proxy', () => {
+    const c = loadConfig(
+      { PORT: '8080', ORCHARD_WEBHOOK_SECRETS: ' aaaaaaaaaaaaaaaa , bbbbbbbbbbbbbbbb ,', ORCHARD_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1', ORCHARD_DATA_DIR: '/var/lib/orchard' },
+      '/srv',
+    );
+    assert.equal(c.port, 8080);
+    assert.deepEqual(c.webhookSecrets, ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb']);
+    assert.deepEqual(c.trustProxy, ['10.0.0.0/8', '127.0.0.1']);
+    assert.equal(c.dataDir, '/var/lib/orchard');
+    assert.equal(loadConfig({ ORCHARD_TRUST_PROXY: 'true' }).trustProxy, true);
+  });
+
+  test('an empty environment variable counts as unset', () => {
+    assert.equal(loadConfig({ PORT: '', REDIS_URL: '' }).port, 9202);
+  });
+
+  test('auth mode: basic when its user is set, none only when asked for', () => {
+    assert.equal(loadConfig({ ORCHARD_WEBHOOK_BASIC_USERNAME: 'jamf', ORCHARD_WEBHOOK_BASIC_PASSWORD: 'pppppppppppppppp' }).webhookAuth, 'basic');
+    assert.equal(loadConfig({ ORCHARD_WEBHOOK_AUTH: 'none' }).webhookAuth, 'none');
+    assert.deepEqual(problems({ ORCHARD_WEBHOOK_BASIC_USERNAME: 'jamf' }), [
+      'ORCHARD_WEBHOOK_AUTH=basic needs both ORCHARD_WEBHOOK_BASIC_USERNAME and ORCHARD_WEBHOOK_BASIC_PASSWORD',
+    ]);
+  });
+
+  test('limits are checked at their edges', () => {
+    assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+    assert.deepEqual(problems({ PORT: '65536' }), ['PORT (port): must be <= 65535']);
+    assert.equal(loadConfig({ ORCHARD_WEBHOOK_SECRETS: 'x'.repeat(16) }).webhookSecrets![0], 'x'.repeat(16));
+    assert.equal(problems({ ORCHARD_WEBHOOK_SECRETS: 'x'.repeat(15) }).length, 1);
+    assert.equal(loadConfig({ ORCHARD_BODY_LIMIT_BYTES: '1024' }).bodyLimitBytes, 1024);
+    assert.deepEqual(problems({ ORCHARD_BODY_LIMIT_BYTES: '1023' }), ['ORCHARD_BODY_LIMIT_BYTES (body_limit_bytes): must be >= 1024']);
+    assert.deepEqual(problems({ ORCHARD_DEDUP_WINDOW_SECONDS: '0' }), ['ORCHARD_DEDUP_WINDOW_SECONDS (dedup_window_seconds): must be >= 1']);
+  });
+
+  test('cross-setting rules', () => {
+    assert.deepEqual(problems({ ORCHARD_TLS_CERT_FILE: '/c.pem' }), ['tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together']);
+    assert.deepEqual(problems({ ORCHARD_STREAM: 'x', ORCHARD_REJECTED_STREAM: 'x' }), ['ORCHARD_REJECTED_STREAM (rejected_stream) must differ from ORCHARD_STREAM (stream)']);
+    assert.deepEqual(problems({ PORT: '9300', ORCHARD_ADMIN_PORT: '9300' }), ['ORCHARD_ADMIN_PORT (admin_port) must differ from PORT (port)']);
+    for (const header of ['Host', 'content-length', 'User-Agent', 'Accept-Encoding', 'Content-Type']) {
+      assert.equal(problems({ ORCHARD_WEBHOOK_HEADER: header }).length, 1, header);
+    }
+    assert.deepEqual(problems({ ORCHARD_WEBHOOK_HEADER: 'X Bad' }), ['ORCHARD_WEBHOOK_HEADER (webhook_header): must match pattern "^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"']);
+  });
+
+  test('a YAML file sets values, the environment wins, ${VAR} is substituted', () => {
+    withFile('port: 9400\nstream: "{acme}:events"\nwebhook_secrets: ["${HOOK_SECRET}", "literal-secret-0123456789"]\nlog_level: debug\n', (file) => {
+      const c = loadConfig({ ORCHARD_CONFIG: file, HOOK_SECRET: 'from-env-0123456789', LOG_LEVEL: 'warn' });
+      assert.equal(c.port, 9400);
+      assert.equal(c.stream, '{acme}:events');
+      assert.deepEqual(c.webhookSecrets, ['from-env-0123456789', 'literal-secret-0123456789']);
+      assert.equal(c.logLevel, 'warn');
+      assert.equal(c.configFile, file);
+    });
+  });
+
+  test('substitution happens in values, after parsing: a variable cannot inject YAML', () => {
+    withFile('stream: "${EVIL}"\n', (file) => {
+      const c = loadConfig({ ORCHARD_CONFIG: file, EVIL: 'x\nport: 1' });
+      assert.equal(c.stream, 'x\nport: 1');
+      assert.equal(c.port, 9202);
+    });
+  });
+
+  test('file problems: unreadable, not YAML, not a mapping', () => {
+    assert.match(problems({ ORCHARD_CONFIG: '/nonexistent/orchard.yml' })[0]!, /ORCHARD_CONFIG: cannot read \/nonexistent\/orchard.yml: ENOENT/);
+    withFile('port: [1, 2\n', (file) => assert.match(problems({ ORCHARD_CONFIG: file })[0]!, /is not valid YAML/));
+    withFile('- a\n- b\n', (file) => assert.match(problems({ ORCHARD_CONFIG: file })[0]!, /must hold a YAML mapping/));
+    withFile('', (file) => assert.equal(loadConfig({ ORCHARD_CONFIG: file }).port, 9202));
+  });
+
+  test('connectors: names, types, intervals and start are validated with the entry named', () => {
+    withFile(
+      'connectors:\n  - name: Bad Name\n    type: jamf_pro.inventory\n    interval: soon\n    start: yesterday\n  - type: jumpcloud.system_users\n',
+      (file) => {
+        const found = problems({ ORCHARD_CONFIG: file });
+        assert.ok(found.some((p) => p.startsWith('connectors[0].name: must match pattern')), found.join('\n'));
+        assert.ok(found.some((p) => p.startsWith('connectors[0].interval: must match pattern')));
+        assert.ok(found.some((p) => p === 'connectors[0].start: must match format "date-time"'));
+        assert.ok(found.some((p) => p === "connectors[1]: must have required property 'name'"));
+      },
+    );
+  });
+});

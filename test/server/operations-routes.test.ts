@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { buildTestApp, testSecret, type TestApp } from '../helpers/test-app.ts';
+
+let server: TestRedis;
+let t: TestApp;
+before(async () => {
+  server = await TestRedis.start();
+  t = await buildTestApp(server);
+});
+after(async () => {
+  await t.close();
+  await server.stop();
+});
+
+describe('operations routes', () => {
+  test('/healthz and /readyz need no credentials', async () => {
+    assert.deepEqual((await t.app.inject({ url: '/healthz' })).json(), { status: 'ok' });
+    const ready = await t.app.inject({ url: '/readyz' });
+    assert.equal(ready.statusCode, 200);
+    assert.deepEqual(ready.json(), { status: 'ready' });
+  });
+
+  test('/readyz is 503 once the process stops accepting work', async () => {
+    t.lifecycle.accepting = false;
+    try {
+      const res = await t.app.inject({ url: '/readyz' });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.json().reason, 'shutting down');
+    } finally {
+      t.lifecycle.accepting = true;
+    }
+  });
+
+  test('/metrics: requests by route and status, events by source and type, duplicates, rejections, append latency', async () => {
+    const body = JSON.stringify({ webhook: { id: 1, name: 'm', webhookEvent: 'JSSStartup', eventTimestamp: 1725007720123 }, event: {} });
+    const headers = { 'content-type': 'application/json', 'x-orchard-secret': testSecret };
+    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
+    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
+    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: '{' });
+    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: body });
+    const res = await t.app.inject({ url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /^text\/plain/);
+    const text = res.body;
+    for (const line of [
+      'orchard_http_requests_total{route="/jamf-pro-events",method="POST",status="202"} 1',
+      'orchard_http_requests_total{route="/jamf-pro-events",method="POST",status="200"} 1',
+      'orchard_http_requests_total{route="/jamf-pro-events",method="POST",status="400"} 1',
+      'orchard_http_requests_total{route="/jamf-pro-events",method="POST",status="401"} 1',
+      'orchard_events_appended_total{source="jamf_pro.events",type="JSSStartup"} 1',
+      'orchard_events_duplicate_total{source="jamf_pro.events"} 1',
+      'orchard_events_rejected_total{source="jamf_pro.events",reason="ORCHARD_ERR_WEBHOOK_MALFORMED_JSON"} 1',
+      'orchard_auth_failures_total{route="/jamf-pro-events"} 1',
+      'orchard_append_duration_seconds_count 2',
+      'orchard_redis_up 1',
+    ]) {
+      assert.ok(text.includes(line), `missing: ${line}`);
+    }
+  });
+
+  test('/status: stream, auth mode and Redis state, no secret', async () => {
+    const res = await t.app.inject({ url: '/status' });
+    const status = res.json();
+    assert.equal(status.stream, t.config.stream);
+    assert.deepEqual(status.webhook, { path: '/jamf-pro-events', auth: 'header', header: 'X-Orchard-Secret' });
+    assert.equal(status.accepting, true);
+    assert.deepEqual(status.connectors, []);
+    assert.ok(!res.body.includes(testSecret));
+  });
+
+  test('a request logs one line at most, with its status, and never its headers', async () => {
+    const before = t.logs.length;
+    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'nope-nope-nope-nope' }, payload: '{}' });
+    const lines = t.logs.slice(before);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.status, 401);
+    assert.equal(lines[0]!.msg, 'Request answered.');
+    assert.ok(!JSON.stringify(lines).includes('nope-nope'));
+  });
+});
