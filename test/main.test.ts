@@ -174,3 +174,45 @@ describe('graceful shutdown', () => {
     assert.ok(proc.stdout.some((l) => l.includes('Orchard stopped.')));
   });
 });
+
+describe('listeners', () => {
+  test('HTTPS with a configured certificate, and the operations routes on their own admin port', async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const { Agent } = await import('undici');
+    const dir = mkdtempSync(join(tmpdir(), 'orchard-tls-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const redis = await TestRedis.start();
+    t.after(() => redis.stop());
+    const proc = await startOrchardProcess({
+      REDIS_URL: redis.url,
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      ORCHARD_ADMIN_PORT: String(await freePort()),
+      ORCHARD_WEBHOOK_SECRETS: 'tls-secret-0123456789ab',
+      ORCHARD_TLS_CERT_FILE: join(dir, 'cert.pem'),
+      ORCHARD_TLS_KEY_FILE: join(dir, 'key.pem'),
+    });
+    t.after(() => killOrchard(proc));
+    assert.match(proc.url, /^https:\/\//);
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    t.after(() => dispatcher.close());
+    const res = await request(`${proc.url}/jamf-pro-events`, {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json', 'x-orchard-secret': 'tls-secret-0123456789ab' },
+      body: checkIn,
+    });
+    assert.equal(res.statusCode, 202);
+    await res.body.dump();
+    const onMain = await request(`${proc.url}/metrics`, { dispatcher });
+    assert.equal(onMain.statusCode, 404, 'operations routes are not on the main listener');
+    await onMain.body.dump();
+    const metrics = await request(`${proc.adminUrl}/metrics`);
+    assert.equal(metrics.statusCode, 200);
+    assert.match(await metrics.body.text(), /orchard_events_appended_total\{source="jamf_pro.events",type="ComputerCheckIn"\} 1/);
+    assert.equal((await request(`${proc.adminUrl}/readyz`)).statusCode, 200);
+    proc.child.kill('SIGTERM');
+    assert.equal((await proc.exited).code, 0);
+  });
+});
