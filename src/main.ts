@@ -4,7 +4,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { loadConfig, type Config } from './config/load-config.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
-import { createRedis, describeRedis } from './redis/create-redis.ts';
+import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
 import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
 import { buildAdminServer, buildServer } from './server/build-server.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
@@ -34,6 +34,9 @@ export interface StartOptions {
   /** Where the generated-secret banner goes (stderr by default). */
   readonly announce?: (text: string) => void;
 }
+
+/** How long start-up waits for Redis before it listens anyway. */
+const redisStartWaitMs = 5000;
 
 /** Decides webhook authentication, generating and keeping a secret when header mode has none. */
 function resolveAuth(config: Config, logger: Logger, announce: (text: string) => void): WebhookAuth {
@@ -105,6 +108,11 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     await embedded?.stop();
   };
   try {
+    // Listen once Redis answers, so the first webhooks are not refused; a Redis that stays away is
+    // reported and waited for in the background (/readyz says 503 meanwhile).
+    if (!(await waitUntilReady(redis, redisStartWaitMs))) {
+      logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, 'Redis is not reachable; listening anyway, answering 503 until it is.');
+    }
     app = await buildServer(deps);
     admin = config.adminPort === undefined ? undefined : await buildAdminServer(deps);
     const url = await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `Listening at ${address}.` });

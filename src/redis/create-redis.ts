@@ -29,8 +29,26 @@ export function createRedis(target: string | RedisEndpoint, logger: Logger, metr
   });
   redis.on('error', (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, message: err.message }, 'Redis connection error.'));
   metrics?.redisUp.set(0);
-  redis.connect().catch((err: Error) => logger.warn({ message: err.message }, 'Redis is not reachable yet; retrying.'));
+  redis.connect().catch((err: Error) => {
+    if (redis.status !== 'end') logger.warn({ message: err.message }, 'Redis is not reachable yet; retrying.');
+  });
   return redis;
+}
+
+/** Resolves true once the connection is ready, false after `timeoutMs` (it keeps trying in the background). */
+export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    redis.once('ready', onReady);
+  });
 }
 
 /** The endpoint without its password, for log lines and /status. */

@@ -48,14 +48,16 @@ function baseOptions(config: Config, logger: Logger) {
   };
 }
 
-/** One log line per answered request at most: errors and refusals at their level, successes at debug. */
+/** One log line per answered request at most: 5xx at error (503 at warn), 4xx at info, successes at debug. */
 function logResponses(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (req, reply) => {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: req.method, status: String(status) });
-    const line = { method: req.method, route, status, remote: req.ip, ms: Math.round(reply.elapsedTime) };
-    if (status >= 500) req.log.error(line, 'Request answered.');
+    const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
+    // 503 is an expected answer (Redis away, shutting down, a probe): a warning, not an error.
+    if (status >= 500 && status !== 503) req.log.error(line, 'Request answered.');
+    else if (status === 503) req.log.warn(line, 'Request answered.');
     else if (status >= 400) req.log.info(line, 'Request answered.');
     else req.log.debug(line, 'Request answered.');
   });

@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { OrchardError } from '../errors.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The code of the error a request was answered with, for its log line. */
+    errorCode?: string;
+  }
+}
+
 /** Seconds a client is asked to wait after a 503. */
 export const retryAfterSeconds = 2;
 
@@ -25,7 +32,7 @@ export function installErrorHandler(app: FastifyInstance): void {
         details: [],
       });
     }
-    if (status === 503) req.log.warn({ code: err.code, reason: err.message }, 'Request answered 503.');
+    req.errorCode = err.code;
     return reply.code(status).send({
       code: err.code ?? 'ORCHARD_ERR_BAD_REQUEST',
       message: err.message,
