@@ -1,6 +1,19 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
+ * Memoises the child of a labelled metric per key: `counter.labels(…)` hashes its labels on every
+ * call, which shows on the webhook path. Keys must come from a bounded set.
+ */
+export function labelCache<K, C>(make: (key: K) => C): (key: K) => C {
+  const children = new Map<K, C>();
+  return (key) => {
+    let child = children.get(key);
+    if (child === undefined) children.set(key, (child = make(key)));
+    return child;
+  };
+}
+
+/**
  * Orchard's Prometheus metrics, on a registry of their own (so several instances can live in one
  * process, as tests do). Label values are bounded: routes are route patterns, event types are the
  * known ones or `unknown`.

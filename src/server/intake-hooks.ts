@@ -35,14 +35,13 @@ const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): void {
   const { authenticate, throttle, metrics } = options;
 
-  scope.addHook('onRequest', async (req) => {
-    if (authenticate(req.headers)) return;
-    const route = req.routeOptions.url ?? 'unmatched';
-    metrics.authFailures.inc({ route });
+  scope.addHook('onRequest', (req, _reply, done) => {
+    if (authenticate(req.headers)) return done();
+    metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);
-    if (retryAfter > 0) throw new WebhookThrottledError(retryAfter);
+    if (retryAfter > 0) return done(new WebhookThrottledError(retryAfter));
     throttle.recordFailure(req.ip);
-    throw new WebhookUnauthorizedError();
+    done(new WebhookUnauthorizedError());
   });
 
   scope.removeAllContentTypeParsers();

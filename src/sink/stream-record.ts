@@ -30,7 +30,15 @@ export interface RejectedRecord {
 /** The record fields in contract order, after `v` (which the append script writes). */
 export const recordFields = ['id', 'source', 'type', 'tenant', 'connector', 'time', 'received', 'payload', 'indicators'] as const;
 
+let lastMs = Number.NaN;
+let lastText = '';
+
 /** RFC 3339 UTC with milliseconds, the format of `time` and `received`. */
 export function formatTime(date: Date | number): string {
-  return new Date(date).toISOString();
+  const ms = typeof date === 'number' ? date : date.getTime();
+  // Requests arriving in the same millisecond share the text (`received` on a busy webhook path).
+  if (ms === lastMs) return lastText;
+  lastText = new Date(ms).toISOString();
+  lastMs = ms;
+  return lastText;
 }

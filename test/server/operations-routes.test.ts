@@ -80,3 +80,11 @@ describe('operations routes', () => {
     assert.ok(!JSON.stringify(lines).includes('nope-nope'));
   });
 });
+
+test('intake routes send the same security headers @fastify/helmet sends on the other routes', async () => {
+  const fromHelmet = (await t.app.inject({ url: '/healthz' })).headers;
+  const fromIntake = (await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: '{}' })).headers;
+  const names = Object.keys(fromHelmet).filter((h) => !['content-type', 'content-length', 'date', 'connection', 'keep-alive'].includes(h));
+  assert.ok(names.length >= 10, names.join());
+  for (const name of names) assert.equal(fromIntake[name], fromHelmet[name], name);
+});

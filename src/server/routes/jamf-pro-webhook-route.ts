@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
+import { labelCache } from '../../metrics.ts';
 import { EmptyBodyError, MalformedJsonError, OrchardError } from '../../errors.ts';
 import { webhookRecord, webhookSource } from '../../sources/jamf-pro-webhooks/webhook-record.ts';
 import type { WebhookValidator } from '../../sources/jamf-pro-webhooks/webhook-validator.ts';
@@ -23,15 +25,19 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
   const { metrics, sink, validator } = options;
   addIntakeHooks(scope, intake);
 
+  const appended = labelCache((type: string) => metrics.eventsAppended.labels(webhookSource, type));
+  const duplicates = metrics.duplicates.labels(webhookSource);
+
   scope.post(options.path, { schema: { response: { 200: appendedResponse, 202: appendedResponse } } }, async (req, reply) => {
     const receivedMs = Date.now();
     if (req.unsupportedMediaType) return rejectIntake(intake, req, unsupportedMediaType(req));
     const raw = rawBody(req);
     if (raw.length === 0) return rejectIntake(intake, req, new EmptyBodyError());
 
+    const text = raw.toString('utf8');
     let body: unknown;
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse(text);
     } catch (err) {
       return rejectIntake(intake, req, new MalformedJsonError(err));
     }
@@ -43,12 +49,15 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
       throw err;
     }
 
-    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs));
+    // Valid UTF-8 (as JSON is) round-trips through the decoded text exactly, and strings are much
+    // cheaper for the Redis client to send than Buffers; any other bytes are kept as they came.
+    const payload = isUtf8(raw) ? text : raw;
+    const result = await sink.append(webhookRecord(raw, payload, body, webhook, receivedMs));
     if (result.duplicate) {
-      metrics.duplicates.inc({ source: webhookSource });
+      duplicates.inc();
       return reply.code(200).send({ id: result.id, entry: result.entry, duplicate: true });
     }
-    metrics.eventsAppended.inc({ source: webhookSource, type: webhook.known ? webhook.webhookEvent : 'unknown' });
+    appended(webhook.known ? webhook.webhookEvent : 'unknown').inc();
     if (!webhook.known) metrics.unknownWebhookEvents.inc();
     return reply.code(202).send({ id: result.id, entry: result.entry });
   });

@@ -11,8 +11,11 @@ export function eventTimeMs(eventTimestamp: number | string): number {
   return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
 }
 
-/** The stream record of a webhook: `payload` is the body byte for byte, `id` its sha256. */
-export function webhookRecord(raw: Buffer, body: unknown, webhook: ValidatedWebhook, receivedMs: number): StreamRecord {
+/**
+ * The stream record of a webhook: `id` is the sha256 of the raw body; `payload` is the body byte for
+ * byte, given as the raw Buffer or as its text when that decodes it exactly.
+ */
+export function webhookRecord(raw: Buffer, payload: Buffer | string, body: unknown, webhook: ValidatedWebhook, receivedMs: number): StreamRecord {
   return {
     id: createHash('sha256').update(raw).digest('hex'),
     source: webhookSource,
@@ -21,7 +24,7 @@ export function webhookRecord(raw: Buffer, body: unknown, webhook: ValidatedWebh
     connector: 'webhook',
     time: formatTime(eventTimeMs(webhook.eventTimestamp)),
     received: formatTime(receivedMs),
-    payload: raw,
+    payload,
     indicators: JSON.stringify(webhook.extractor.extract(body)),
   };
 }

@@ -54,16 +54,18 @@ export class WebhookValidator {
 
   /** Returns what the route needs, or throws SchemaViolationError naming the failing paths. */
   validate(body: unknown): ValidatedWebhook {
-    if (!this.#envelope.validate(body)) {
+    // A known event's schema includes the envelope: one validation for the common case.
+    const compiled = this.#events.get(webhookEventOf(body) as string);
+    if (compiled) {
+      if (!compiled.validate(body)) {
+        const details = schemaErrorDetails(compiled.validate.errors);
+        throw new SchemaViolationError(`Body does not match the ${webhookEventOf(body)} schema: ${describe(details)}`, details);
+      }
+    } else if (!this.#envelope.validate(body)) {
       const details = schemaErrorDetails(this.#envelope.validate.errors);
       throw new SchemaViolationError(`Body is not a Jamf Pro webhook: ${describe(details)}`, details);
     }
     const webhook = (body as { webhook: { webhookEvent: string; eventTimestamp: number | string } }).webhook;
-    const compiled = this.#events.get(webhook.webhookEvent);
-    if (compiled && !compiled.validate(body)) {
-      const details = schemaErrorDetails(compiled.validate.errors);
-      throw new SchemaViolationError(`Body does not match the ${webhook.webhookEvent} schema: ${describe(details)}`, details);
-    }
     return {
       webhookEvent: webhook.webhookEvent,
       known: compiled !== undefined,
@@ -71,6 +73,13 @@ export class WebhookValidator {
       extractor: (compiled ?? this.#envelope).extractor,
     };
   }
+}
+
+/** `webhook.webhookEvent` when the body has that shape, else undefined. */
+function webhookEventOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const webhook = (body as { webhook?: unknown }).webhook;
+  return typeof webhook === 'object' && webhook !== null ? (webhook as { webhookEvent?: unknown }).webhookEvent : undefined;
 }
 
 function describe(details: SchemaErrorDetail[]): string {

@@ -89,6 +89,18 @@ describe('accepted webhooks', () => {
     }
   });
 
+  test('a body with bytes that are not UTF-8 (Latin-1 in a string) is kept byte for byte', async () => {
+    const head = Buffer.from('{"webhook":{"id":1,"name":"n","webhookEvent":"JSSStartup","eventTimestamp":1725007720123},"event":{"institution":"Caf');
+    const raw = Buffer.concat([head, Buffer.from([0xe9]), Buffer.from(' Orchard"}}')]);
+    const res = await post(raw);
+    assert.equal(res.statusCode, 202, res.body);
+    assert.equal(res.json().id, sha256(raw));
+    const [row] = await t.redis.xrangeBuffer(t.config.stream, res.json().entry, res.json().entry);
+    const fields = row![1];
+    const payload = fields[fields.findIndex((f) => f.toString() === 'payload') + 1]!;
+    assert.ok(payload.equals(raw), 'payload bytes equal the body bytes');
+  });
+
   test('eventTimestamp in milliseconds, in seconds (10 digits) and as a string of digits sets `time`', async () => {
     const cases: [number | string, string][] = [
       [1725007720123, '2024-08-30T08:48:40.123Z'],
