@@ -8,9 +8,9 @@ import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis
 import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
 import { buildAdminServer, buildServer } from './server/build-server.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
-import type { WebhookAuth } from './server/webhook-authenticator.ts';
+import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
-import { RedisStreamSink } from './sink/redis-stream-sink.ts';
+import { sinkFromConfig } from './sink/redis-stream-sink.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
@@ -40,16 +40,11 @@ const redisStartWaitMs = 5000;
 
 /** Decides webhook authentication, generating and keeping a secret when header mode has none. */
 function resolveAuth(config: Config, logger: Logger, announce: (text: string) => void): WebhookAuth {
-  if (config.webhookAuth === 'none') {
+  const configured = webhookAuthFromConfig(config);
+  if (configured?.mode === 'none') {
     logger.warn({ path: config.webhookPath }, 'Webhook authentication is OFF (ORCHARD_WEBHOOK_AUTH=none): anyone who reaches this port can write events.');
-    return { mode: 'none' };
   }
-  if (config.webhookAuth === 'basic') {
-    return { mode: 'basic', username: config.webhookBasicUsername!, password: config.webhookBasicPassword! };
-  }
-  if (config.webhookSecrets && config.webhookSecrets.length > 0) {
-    return { mode: 'header', header: config.webhookHeader, secrets: config.webhookSecrets };
-  }
+  if (configured) return configured;
   const { secret, file, created } = loadOrCreateWebhookSecret(config.dataDir);
   if (created) {
     announce(
@@ -84,17 +79,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
-  const sink = new RedisStreamSink({
-    redis,
-    stream: config.stream,
-    rejectedStream: config.rejectedStream,
-    dedupWindowSeconds: config.dedupWindowSeconds,
-    appendTimeoutMs: config.appendTimeoutMs,
-    waitReplicas: config.redisWaitReplicas,
-    waitTimeoutMs: config.redisWaitTimeoutMs,
-    metrics,
-    logger,
-  });
+  const sink = sinkFromConfig(config, redis, { metrics, logger });
   const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status } });
   const deps = { config, sink, metrics, logger, lifecycle, auth, status };
 

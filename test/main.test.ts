@@ -4,22 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { request } from 'undici';
-import { freePort } from '../src/redis/embedded-redis.ts';
+import { freePort, isAlive } from '../src/redis/embedded-redis.ts';
 import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';
 import { readStream } from './helpers/test-app.ts';
 import { fixtureBytes } from './helpers/fixtures.ts';
 
 const checkIn = fixtureBytes('jamf_pro/webhook-templates-camelcase/ComputerCheckIn.json');
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('configuration mistakes', () => {
   test('every mistake is reported at once, naming the key, and Orchard exits non-zero before listening', async () => {

@@ -1,10 +1,23 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Config } from '../config/load-config.ts';
 
 export type WebhookAuth =
   | { readonly mode: 'header'; readonly header: string; readonly secrets: readonly string[] }
   | { readonly mode: 'basic'; readonly username: string; readonly password: string }
   | { readonly mode: 'none' };
+
+/** The authentication the configuration sets, or undefined in header mode without secrets (main.ts generates one). */
+export function webhookAuthFromConfig(config: Config): WebhookAuth | undefined {
+  switch (config.webhookAuth) {
+    case 'none':
+      return { mode: 'none' };
+    case 'basic':
+      return { mode: 'basic', username: config.webhookBasicUsername!, password: config.webhookBasicPassword! };
+    case 'header':
+      return config.webhookSecrets?.length ? { mode: 'header', header: config.webhookHeader, secrets: config.webhookSecrets } : undefined;
+  }
+}
 
 /** Returns true when the request headers carry accepted credentials. Checks run in constant time. */
 export type Authenticator = (headers: IncomingHttpHeaders) => boolean;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Config } from '../config/load-config.ts';
 import { SinkUnavailableError } from '../errors.ts';
 import { withTimeout } from './with-timeout.ts';
 import type { Metrics } from '../metrics.ts';
@@ -47,6 +48,20 @@ interface Pending {
 }
 
 type AppendCommand = (numKeys: number, ...args: (string | Buffer | number)[]) => Promise<(string | number)[]>;
+
+/** The sink as the configuration describes it. */
+export function sinkFromConfig(config: Config, redis: Redis, observers: { metrics?: Metrics; logger?: Logger } = {}): RedisStreamSink {
+  return new RedisStreamSink({
+    redis,
+    stream: config.stream,
+    rejectedStream: config.rejectedStream,
+    dedupWindowSeconds: config.dedupWindowSeconds,
+    appendTimeoutMs: config.appendTimeoutMs,
+    waitReplicas: config.redisWaitReplicas,
+    waitTimeoutMs: config.redisWaitTimeoutMs,
+    ...observers,
+  });
+}
 
 /**
  * Appends records to a Redis stream idempotently and atomically. Appends that arrive in the same

@@ -7,9 +7,10 @@ import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
 import { buildServer } from '../../src/server/build-server.ts';
 import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
-import type { WebhookAuth } from '../../src/server/webhook-authenticator.ts';
-import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
-import type { TestRedis } from './redis-server.ts';
+import { webhookAuthFromConfig, type WebhookAuth } from '../../src/server/webhook-authenticator.ts';
+import { sinkFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { after, before } from 'node:test';
+import { TestRedis, type TestRedisOptions } from './redis-server.ts';
 
 export const testSecret = 'test-secret-0123456789abcdef';
 
@@ -64,23 +65,9 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
   const metrics = new Metrics({ defaultMetrics: false });
   const redis = createRedis(config.redisUrl!, logger, metrics);
   await waitForReady(redis);
-  const sink = new RedisStreamSink({
-    redis,
-    stream: config.stream,
-    rejectedStream: config.rejectedStream,
-    dedupWindowSeconds: config.dedupWindowSeconds,
-    appendTimeoutMs: config.appendTimeoutMs,
-    metrics,
-    logger,
-  });
+  const sink = sinkFromConfig(config, redis, { metrics, logger });
   const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
-  const resolvedAuth: WebhookAuth =
-    auth ??
-    (config.webhookAuth === 'none'
-      ? { mode: 'none' }
-      : config.webhookAuth === 'basic'
-        ? { mode: 'basic', username: config.webhookBasicUsername!, password: config.webhookBasicPassword! }
-        : { mode: 'header', header: config.webhookHeader, secrets: config.webhookSecrets! });
+  const resolvedAuth = auth ?? webhookAuthFromConfig(config)!;
   const app = await buildServer({ config, sink, metrics, logger, lifecycle, auth: resolvedAuth });
   await app.ready();
   return {
@@ -110,4 +97,31 @@ export async function readStream(redis: Redis, key: string): Promise<{ entry: st
     for (let i = 0; i < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
     return { entry, fields };
   });
+}
+
+/**
+ * A redis-server and an app on it for the tests of one file (or describe block): started in
+ * `before`, stopped in `after`. Read `server` and `t` inside tests, once `before` has run.
+ */
+export function useTestApp(env: Record<string, string> = {}, redisOptions: TestRedisOptions = {}): { readonly server: TestRedis; readonly t: TestApp } {
+  let server: TestRedis | undefined;
+  let app: TestApp | undefined;
+  before(async () => {
+    server = await TestRedis.start(redisOptions);
+    app = await buildTestApp(server, env);
+  });
+  after(async () => {
+    await app?.close();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('useTestApp: read `server` inside a test');
+      return server;
+    },
+    get t() {
+      if (!app) throw new Error('useTestApp: read `t` inside a test');
+      return app;
+    },
+  };
 }

@@ -1,46 +1,36 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { buildTestApp, testSecret, type TestApp } from '../helpers/test-app.ts';
+import { describe, test } from 'node:test';
+import { testSecret, useTestApp } from '../helpers/test-app.ts';
 
-let server: TestRedis;
-let t: TestApp;
-before(async () => {
-  server = await TestRedis.start();
-  t = await buildTestApp(server);
-});
-after(async () => {
-  await t.close();
-  await server.stop();
-});
+const ctx = useTestApp();
 
 describe('operations routes', () => {
   test('/healthz and /readyz need no credentials', async () => {
-    assert.deepEqual((await t.app.inject({ url: '/healthz' })).json(), { status: 'ok' });
-    const ready = await t.app.inject({ url: '/readyz' });
+    assert.deepEqual((await ctx.t.app.inject({ url: '/healthz' })).json(), { status: 'ok' });
+    const ready = await ctx.t.app.inject({ url: '/readyz' });
     assert.equal(ready.statusCode, 200);
     assert.deepEqual(ready.json(), { status: 'ready' });
   });
 
   test('/readyz is 503 once the process stops accepting work', async () => {
-    t.lifecycle.accepting = false;
+    ctx.t.lifecycle.accepting = false;
     try {
-      const res = await t.app.inject({ url: '/readyz' });
+      const res = await ctx.t.app.inject({ url: '/readyz' });
       assert.equal(res.statusCode, 503);
       assert.equal(res.json().reason, 'shutting down');
     } finally {
-      t.lifecycle.accepting = true;
+      ctx.t.lifecycle.accepting = true;
     }
   });
 
   test('/metrics: requests by route and status, events by source and type, duplicates, rejections, append latency', async () => {
     const body = JSON.stringify({ webhook: { id: 1, name: 'm', webhookEvent: 'JSSStartup', eventTimestamp: 1725007720123 }, event: {} });
     const headers = { 'content-type': 'application/json', 'x-orchard-secret': testSecret };
-    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
-    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
-    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: '{' });
-    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: body });
-    const res = await t.app.inject({ url: '/metrics' });
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: '{' });
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: body });
+    const res = await ctx.t.app.inject({ url: '/metrics' });
     assert.equal(res.statusCode, 200);
     assert.match(res.headers['content-type'] as string, /^text\/plain/);
     const text = res.body;
@@ -61,9 +51,9 @@ describe('operations routes', () => {
   });
 
   test('/status: stream, auth mode and Redis state, no secret', async () => {
-    const res = await t.app.inject({ url: '/status' });
+    const res = await ctx.t.app.inject({ url: '/status' });
     const status = res.json();
-    assert.equal(status.stream, t.config.stream);
+    assert.equal(status.stream, ctx.t.config.stream);
     assert.deepEqual(status.webhook, { path: '/jamf-pro-events', auth: 'header', header: 'X-Orchard-Secret' });
     assert.equal(status.accepting, true);
     assert.deepEqual(status.connectors, []);
@@ -71,9 +61,9 @@ describe('operations routes', () => {
   });
 
   test('a request logs one line at most, with its status, and never its headers', async () => {
-    const before = t.logs.length;
-    await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'nope-nope-nope-nope' }, payload: '{}' });
-    const lines = t.logs.slice(before);
+    const before = ctx.t.logs.length;
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'nope-nope-nope-nope' }, payload: '{}' });
+    const lines = ctx.t.logs.slice(before);
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.status, 401);
     assert.equal(lines[0]!.msg, 'Request answered.');
@@ -82,8 +72,8 @@ describe('operations routes', () => {
 });
 
 test('intake routes send the same security headers @fastify/helmet sends on the other routes', async () => {
-  const fromHelmet = (await t.app.inject({ url: '/healthz' })).headers;
-  const fromIntake = (await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: '{}' })).headers;
+  const fromHelmet = (await ctx.t.app.inject({ url: '/healthz' })).headers;
+  const fromIntake = (await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json' }, payload: '{}' })).headers;
   const names = Object.keys(fromHelmet).filter((h) => !['content-type', 'content-length', 'date', 'connection', 'keep-alive'].includes(h));
   assert.ok(names.length >= 10, names.join());
   for (const name of names) assert.equal(fromIntake[name], fromHelmet[name], name);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Pool } from 'undici';
 import { TestRedis } from '../helpers/redis-server.ts';
-import { buildTestApp, readStream, testSecret, waitForReady, type TestApp } from '../helpers/test-app.ts';
+import { buildTestApp, readStream, testSecret, useTestApp, waitForReady, type TestApp } from '../helpers/test-app.ts';
 
 const headers = { 'content-type': 'application/json', 'x-orchard-secret': testSecret };
 let n = 0;
@@ -20,23 +20,14 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 describe('when Redis is down or stalls', () => {
-  let server: TestRedis;
-  let t: TestApp;
-  before(async () => {
-    server = await TestRedis.start();
-    t = await buildTestApp(server);
-  });
-  after(async () => {
-    await t.close();
-    await server.stop();
-  });
+  const ctx = useTestApp();
 
-  const post = () => t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body() });
+  const post = () => ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body() });
 
   test('Redis killed: 503 with Retry-After within 2 s, /readyz 503; back to 202 once Redis returns, no restart', async () => {
     assert.equal((await post()).statusCode, 202);
-    await server.kill();
-    await until('the connection to notice', () => t.redis.status !== 'ready');
+    await ctx.server.kill();
+    await until('the connection to notice', () => ctx.t.redis.status !== 'ready');
 
     const started = Date.now();
     const res = await post();
@@ -44,18 +35,18 @@ describe('when Redis is down or stalls', () => {
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['retry-after'], '2');
     assert.equal(res.json().code, 'ORCHARD_ERR_SINK_UNAVAILABLE');
-    const ready = await t.app.inject({ url: '/readyz' });
+    const ready = await ctx.t.app.inject({ url: '/readyz' });
     assert.equal(ready.statusCode, 503);
-    assert.equal((await t.app.inject({ url: '/healthz' })).statusCode, 200, 'liveness does no I/O');
+    assert.equal((await ctx.t.app.inject({ url: '/healthz' })).statusCode, 200, 'liveness does no I/O');
 
-    await server.restart();
-    await waitForReady(t.redis);
+    await ctx.server.restart();
+    await waitForReady(ctx.t.redis);
     assert.equal((await post()).statusCode, 202);
-    assert.equal((await t.app.inject({ url: '/readyz' })).statusCode, 200);
+    assert.equal((await ctx.t.app.inject({ url: '/readyz' })).statusCode, 200);
   });
 
   test('Redis frozen (SIGSTOP): requests answered 503 within 2 s, never hang; all answered again after', async () => {
-    server.pause();
+    ctx.server.pause();
     try {
       const started = Date.now();
       const answers = await Promise.all(Array.from({ length: 20 }, () => post()));
@@ -64,21 +55,21 @@ describe('when Redis is down or stalls', () => {
       assert.ok(answers.every((a) => a.statusCode === 503), answers.map((a) => a.statusCode).join());
       assert.ok(answers.every((a) => a.headers['retry-after'] === '2'));
       const readyStarted = Date.now();
-      assert.equal((await t.app.inject({ url: '/readyz' })).statusCode, 503);
+      assert.equal((await ctx.t.app.inject({ url: '/readyz' })).statusCode, 503);
       assert.ok(Date.now() - readyStarted < 2000);
     } finally {
-      server.resume();
+      ctx.server.resume();
     }
     assert.equal((await post()).statusCode, 202);
   });
 
   test('a rejected body cannot be kept while Redis is down: 503, not 400', async () => {
-    await server.kill();
-    await until('the connection to notice', () => t.redis.status !== 'ready');
-    const res = await t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: '{"broken":' });
+    await ctx.server.kill();
+    await until('the connection to notice', () => ctx.t.redis.status !== 'ready');
+    const res = await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: '{"broken":' });
     assert.equal(res.statusCode, 503);
-    await server.restart();
-    await waitForReady(t.redis);
+    await ctx.server.restart();
+    await waitForReady(ctx.t.redis);
   });
 });
 

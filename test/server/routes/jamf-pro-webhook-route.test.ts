@@ -1,30 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createAjv } from '../../../src/schema/ajv.ts';
 import { readSchema } from '../../../src/schema/read-schema.ts';
 import { webhookEventNames } from '../../../src/sources/jamf-pro-webhooks/webhook-schemas.ts';
 import { elasticWebhookInputs, elasticWebhookLines, webhookTemplates } from '../../helpers/fixtures.ts';
-import { TestRedis } from '../../helpers/redis-server.ts';
-import { buildTestApp, readStream, testSecret, type TestApp } from '../../helpers/test-app.ts';
+import { buildTestApp, readStream, testSecret, useTestApp } from '../../helpers/test-app.ts';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const json = { 'content-type': 'application/json' };
 const authed = { ...json, 'x-orchard-secret': testSecret };
 
-let server: TestRedis;
-let t: TestApp;
+const ctx = useTestApp();
 
-before(async () => {
-  server = await TestRedis.start();
-  t = await buildTestApp(server);
-});
-after(async () => {
-  await t.close();
-  await server.stop();
-});
-
-const post = (body: string | Buffer, headers: Record<string, string> = authed, app = t) =>
+const post = (body: string | Buffer, headers: Record<string, string> = authed, app = ctx.t) =>
   app.app.inject({ method: 'POST', url: '/jamf-pro-events', headers, payload: body });
 
 const deviceRateLimited = Buffer.from(
@@ -44,7 +33,7 @@ describe('accepted webhooks', () => {
       assert.equal(res.statusCode, 202, `${name}: ${res.body}`);
       const answer = res.json() as { id: string; entry: string };
       assert.equal(answer.id, sha256(body));
-      const [row] = await t.redis.xrange(t.config.stream, answer.entry, answer.entry);
+      const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, answer.entry, answer.entry);
       assert.ok(row, `${name}: entry ${answer.entry} is in the stream`);
       const fields: Record<string, string> = {};
       for (let i = 0; i < row[1].length; i += 2) fields[row[1][i]!] = row[1][i + 1]!;
@@ -63,7 +52,7 @@ describe('accepted webhooks', () => {
   test('field order in the entry follows the contract', async () => {
     const body = Buffer.from(String(webhookTemplates().get('JSSStartup')).replace('999', '998'));
     const res = await post(body);
-    const [row] = await t.redis.xrange(t.config.stream, res.json().entry, res.json().entry);
+    const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, res.json().entry, res.json().entry);
     const names = row![1].filter((_v, i) => i % 2 === 0);
     assert.deepEqual(names, ['v', 'id', 'source', 'type', 'tenant', 'connector', 'time', 'received', 'payload', 'indicators']);
   });
@@ -75,7 +64,7 @@ describe('accepted webhooks', () => {
       const res = await post(body);
       assert.ok([200, 202].includes(res.statusCode), res.body);
       const entry = res.json().entry as string;
-      const [row] = await t.redis.xrange(t.config.stream, entry, entry);
+      const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, entry, entry);
       assert.equal(row![1][row![1].indexOf('payload') + 1], body.toString());
     }
   });
@@ -95,7 +84,7 @@ describe('accepted webhooks', () => {
     const res = await post(raw);
     assert.equal(res.statusCode, 202, res.body);
     assert.equal(res.json().id, sha256(raw));
-    const [row] = await t.redis.xrangeBuffer(t.config.stream, res.json().entry, res.json().entry);
+    const [row] = await ctx.t.redis.xrangeBuffer(ctx.t.config.stream, res.json().entry, res.json().entry);
     const fields = row![1];
     const payload = fields[fields.findIndex((f) => f.toString() === 'payload') + 1]!;
     assert.ok(payload.equals(raw), 'payload bytes equal the body bytes');
@@ -111,7 +100,7 @@ describe('accepted webhooks', () => {
       const body = JSON.stringify({ webhook: { id: '7', name: 'n', webhookEvent: 'JSSStartup', eventTimestamp }, event: { hostAddress: 'h', isClusterMaster: true } });
       const res = await post(body);
       assert.equal(res.statusCode, 202, res.body);
-      const [row] = await t.redis.xrange(t.config.stream, res.json().entry, res.json().entry);
+      const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, res.json().entry, res.json().entry);
       assert.equal(row![1][row![1].indexOf('time') + 1], time);
     }
   });
@@ -150,7 +139,7 @@ describe('accepted webhooks', () => {
       },
     });
     const res = await post(body);
-    const [row] = await t.redis.xrange(t.config.stream, res.json().entry, res.json().entry);
+    const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, res.json().entry, res.json().entry);
     const indicators = JSON.parse(row![1][row![1].indexOf('indicators') + 1]!);
     assert.deepEqual(indicators, {
       ip: ['89.160.20.156'],
@@ -166,9 +155,9 @@ describe('accepted webhooks', () => {
     const body = JSON.stringify({ webhook: { id: 1, name: 'n', webhookEvent: 'ComputerTeleported', eventTimestamp: 1725007720123 }, event: { where: 'mars' } });
     const res = await post(body);
     assert.equal(res.statusCode, 202);
-    const [row] = await t.redis.xrange(t.config.stream, res.json().entry, res.json().entry);
+    const [row] = await ctx.t.redis.xrange(ctx.t.config.stream, res.json().entry, res.json().entry);
     assert.equal(row![1][row![1].indexOf('type') + 1], 'ComputerTeleported');
-    const metrics = await t.metrics.registry.metrics();
+    const metrics = await ctx.t.metrics.registry.metrics();
     assert.match(metrics, /orchard_webhook_unknown_events_total 1/);
     assert.match(metrics, /orchard_events_appended_total\{source="jamf_pro.events",type="unknown"\} 1/);
   });
@@ -185,29 +174,29 @@ describe('accepted webhooks', () => {
 describe('once', () => {
   test('the same body again is answered 200 with the same id and entry, and not appended', async () => {
     const body = Buffer.from(JSON.stringify({ webhook: { id: 1, name: 'dup', webhookEvent: 'PushSent', eventTimestamp: 1725007720999 }, event: { managementId: 1, type: 'x' } }));
-    const before = await t.redis.xlen(t.config.stream);
+    const before = await ctx.t.redis.xlen(ctx.t.config.stream);
     const first = await post(body);
     const second = await post(body);
     assert.equal(first.statusCode, 202);
     assert.equal(second.statusCode, 200);
     assert.equal(second.json().id, first.json().id);
     assert.equal(second.json().entry, first.json().entry);
-    assert.equal(await t.redis.xlen(t.config.stream), before + 1);
-    assert.match(await t.metrics.registry.metrics(), /orchard_events_duplicate_total\{source="jamf_pro.events"\} [1-9]/);
+    assert.equal(await ctx.t.redis.xlen(ctx.t.config.stream), before + 1);
+    assert.match(await ctx.t.metrics.registry.metrics(), /orchard_events_duplicate_total\{source="jamf_pro.events"\} [1-9]/);
   });
 
   test('100 concurrent posts of one body append it once and all answer the same entry', async () => {
     const body = Buffer.from(JSON.stringify({ webhook: { id: 2, name: 'race', webhookEvent: 'PushSent', eventTimestamp: 1725007720555 }, event: {} }));
-    const before = await t.redis.xlen(t.config.stream);
+    const before = await ctx.t.redis.xlen(ctx.t.config.stream);
     const answers = await Promise.all(Array.from({ length: 100 }, () => post(body)));
     assert.equal(answers.filter((a) => a.statusCode === 202).length, 1);
     assert.equal(answers.filter((a) => a.statusCode === 200).length, 99);
     assert.equal(new Set(answers.map((a) => a.json().entry)).size, 1);
-    assert.equal(await t.redis.xlen(t.config.stream), before + 1);
+    assert.equal(await ctx.t.redis.xlen(ctx.t.config.stream), before + 1);
   });
 
   test('the dedup mark expires with the window', async () => {
-    const short = await buildTestApp(server, { ORCHARD_DEDUP_WINDOW_SECONDS: '1' });
+    const short = await buildTestApp(ctx.server, { ORCHARD_DEDUP_WINDOW_SECONDS: '1' });
     try {
       const body = JSON.stringify({ webhook: { id: 3, name: 'w', webhookEvent: 'PushSent', eventTimestamp: 1725007720556 }, event: {} });
       assert.equal((await post(body, authed, short)).statusCode, 202);
@@ -226,13 +215,13 @@ describe('refused requests', () => {
   const valid = () => Buffer.from(JSON.stringify({ webhook: { id: 1, name: 'n', webhookEvent: 'JSSStartup', eventTimestamp: Date.now() }, event: {} }));
 
   test('no secret, a wrong secret, or an empty one: 401 with a JSON error, nothing stored anywhere', async () => {
-    const lengths = [await t.redis.xlen(t.config.stream), await t.redis.xlen(t.config.rejectedStream)];
+    const lengths = [await ctx.t.redis.xlen(ctx.t.config.stream), await ctx.t.redis.xlen(ctx.t.config.rejectedStream)];
     for (const headers of [json, { ...json, 'x-orchard-secret': 'wrong-secret-0123456789' }, { ...json, 'x-orchard-secret': '' }, { ...json, 'x-orchard-secret': `${testSecret} ` }]) {
       const res = await post(valid(), headers);
       assert.equal(res.statusCode, 401);
       assert.deepEqual(res.json(), { code: 'ORCHARD_ERR_WEBHOOK_UNAUTHORIZED', message: 'Missing or wrong webhook credentials.', details: [] });
     }
-    assert.deepEqual([await t.redis.xlen(t.config.stream), await t.redis.xlen(t.config.rejectedStream)], lengths);
+    assert.deepEqual([await ctx.t.redis.xlen(ctx.t.config.stream), await ctx.t.redis.xlen(ctx.t.config.rejectedStream)], lengths);
   });
 
   test('the secret in another header does not count', async () => {
@@ -246,7 +235,7 @@ describe('refused requests', () => {
     assert.equal(res.statusCode, 415);
     assert.equal(res.json().code, 'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE');
     assert.match(res.json().message, /application\/xml/);
-    const rejected = await readStream(t.redis, t.config.rejectedStream);
+    const rejected = await readStream(ctx.t.redis, ctx.t.config.rejectedStream);
     const last = rejected.at(-1)!.fields;
     assert.equal(last.payload, xml);
     assert.equal(JSON.parse(last.reason!).code, 'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE');
@@ -262,7 +251,7 @@ describe('refused requests', () => {
       const res = await post(body);
       assert.equal(res.statusCode, 400, body);
       assert.equal(res.json().code, code);
-      const last = (await readStream(t.redis, t.config.rejectedStream)).at(-1)!.fields;
+      const last = (await readStream(ctx.t.redis, ctx.t.config.rejectedStream)).at(-1)!.fields;
       assert.equal(last.payload, body);
       assert.equal(JSON.parse(last.reason!).code, code);
       assert.equal(last.source, 'jamf_pro.events');
@@ -282,7 +271,7 @@ describe('refused requests', () => {
     assert.equal(answer.code, 'ORCHARD_ERR_WEBHOOK_SCHEMA');
     const paths = answer.details.map((d: { path: string }) => d.path).sort();
     assert.deepEqual(paths, ['/event/computer', '/event/trigger', '/event/username']);
-    const last = (await readStream(t.redis, t.config.rejectedStream)).at(-1)!.fields;
+    const last = (await readStream(ctx.t.redis, ctx.t.config.rejectedStream)).at(-1)!.fields;
     assert.equal(last.payload, body);
     assert.deepEqual(JSON.parse(last.reason!).details, answer.details);
   });
@@ -331,7 +320,7 @@ describe('refused requests', () => {
   });
 
   test('a body over the limit is answered 413, the refusal recorded without the body', async () => {
-    const small = await buildTestApp(server, { ORCHARD_BODY_LIMIT_BYTES: '2048' });
+    const small = await buildTestApp(ctx.server, { ORCHARD_BODY_LIMIT_BYTES: '2048' });
     try {
       const body = JSON.stringify({ webhook: { webhookEvent: 'JSSStartup', eventTimestamp: 1 }, event: { pad: 'x'.repeat(3000) } });
       const res = await post(body, authed, small);
@@ -355,10 +344,10 @@ describe('refused requests', () => {
   });
 
   test('other methods and paths: JSON 404, never stored', async () => {
-    const get = await t.app.inject({ method: 'GET', url: '/jamf-pro-events', headers: authed });
+    const get = await ctx.t.app.inject({ method: 'GET', url: '/jamf-pro-events', headers: authed });
     assert.equal(get.statusCode, 404);
     assert.equal(get.json().code, 'ORCHARD_ERR_NOT_FOUND');
-    const other = await t.app.inject({ method: 'POST', url: '/jamf-pro-events/x', headers: authed, payload: valid() });
+    const other = await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events/x', headers: authed, payload: valid() });
     assert.equal(other.statusCode, 404);
   });
 
@@ -372,7 +361,7 @@ describe('refused requests', () => {
 
 describe('authentication modes', () => {
   test('rotation: every configured secret is accepted', async () => {
-    const rotating = await buildTestApp(server, { ORCHARD_WEBHOOK_SECRETS: 'old-secret-0123456789ab, new-secret-0123456789ab', ORCHARD_WEBHOOK_HEADER: 'X-Jamf-Key' });
+    const rotating = await buildTestApp(ctx.server, { ORCHARD_WEBHOOK_SECRETS: 'old-secret-0123456789ab, new-secret-0123456789ab', ORCHARD_WEBHOOK_HEADER: 'X-Jamf-Key' });
     try {
       for (const secret of ['old-secret-0123456789ab', 'new-secret-0123456789ab']) {
         const res = await post(valid2(), { ...json, 'x-jamf-key': secret }, rotating);
@@ -385,7 +374,7 @@ describe('authentication modes', () => {
   });
 
   test('basic: right user and password accepted; wrong ones and malformed headers refused', async () => {
-    const basic = await buildTestApp(server, { ORCHARD_WEBHOOK_BASIC_USERNAME: 'jamf', ORCHARD_WEBHOOK_BASIC_PASSWORD: 'basic-password-0123' });
+    const basic = await buildTestApp(ctx.server, { ORCHARD_WEBHOOK_BASIC_USERNAME: 'jamf', ORCHARD_WEBHOOK_BASIC_PASSWORD: 'basic-password-0123' });
     try {
       const b64 = (s: string) => Buffer.from(s).toString('base64');
       assert.equal((await post(valid2(), { ...json, authorization: `Basic ${b64('jamf:basic-password-0123')}` }, basic)).statusCode, 202);
@@ -399,7 +388,7 @@ describe('authentication modes', () => {
   });
 
   test('none: accepted without credentials, only when configured', async () => {
-    const open = await buildTestApp(server, { ORCHARD_WEBHOOK_AUTH: 'none' });
+    const open = await buildTestApp(ctx.server, { ORCHARD_WEBHOOK_AUTH: 'none' });
     try {
       assert.equal((await post(valid2(), json, open)).statusCode, 202);
     } finally {
@@ -408,7 +397,7 @@ describe('authentication modes', () => {
   });
 
   test('repeated failures from one address are throttled with 429 and Retry-After; the right secret still passes', async () => {
-    const strict = await buildTestApp(server, { ORCHARD_AUTH_FAILURE_LIMIT: '3' });
+    const strict = await buildTestApp(ctx.server, { ORCHARD_AUTH_FAILURE_LIMIT: '3' });
     try {
       const wrong = { ...json, 'x-orchard-secret': 'wrong-secret-0123456789' };
       const statuses = [];
@@ -426,7 +415,7 @@ describe('authentication modes', () => {
   });
 
   test('the per-address rate limit answers 429 past its limit; health probes are not limited', async () => {
-    const limited = await buildTestApp(server, { ORCHARD_RATE_LIMIT_PER_MINUTE: '3' });
+    const limited = await buildTestApp(ctx.server, { ORCHARD_RATE_LIMIT_PER_MINUTE: '3' });
     try {
       const statuses = [];
       for (let i = 0; i < 4; i++) statuses.push((await post(valid2(), authed, limited)).statusCode);
