@@ -95,3 +95,17 @@ export class EmbeddedRedisError extends OrchardError {
     super('ORCHARD_ERR_REDIS_EMBEDDED', 500, message, { cause });
   }
 }
+
+/** ORCHARD_DATA_DIR cannot be used: not writable, not a directory, or held by another Orchard. */
+export class DataDirError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_DATA_DIR', 500, message, { cause });
+  }
+}
+
+/** The listener cannot start (port in use, address not available, no permission). */
+export class ListenError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_LISTEN', 500, message, { cause });
+  }
+}

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DestinationStream, Logger } from 'pino';
-import { loadConfig, type Config } from './config/load-config.ts';
+import { configSchema, loadConfig, type Config } from './config/load-config.ts';
+import { lockDataDir } from './data-dir.ts';
+import { ListenError, OrchardError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
@@ -24,6 +26,8 @@ export interface RunningOrchard {
   readonly auth: WebhookAuth;
   /** Graceful: stop accepting, finish in-flight requests and appends, close Redis, stop an embedded Redis. */
   close(): Promise<void>;
+  /** For an exit that cannot wait: asks the embedded Redis to stop and releases the data directory. */
+  stopNow(): void;
 }
 
 export interface StartOptions {
@@ -33,6 +37,39 @@ export interface StartOptions {
   readonly logDestination?: DestinationStream;
   /** Where the generated-secret banner goes (stderr by default). */
   readonly announce?: (text: string) => void;
+  /** Aborting it during start-up undoes what was started and rejects with OrchardStartAbortedError. */
+  readonly signal?: AbortSignal;
+}
+
+export class OrchardStartAbortedError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_START_ABORTED', 500, 'Start-up was interrupted by a signal; everything started so far was stopped.');
+  }
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, hostName: string, portName: string): Promise<string> {
+  try {
+    return await app.listen({ host, port, listenTextResolver: (address) => `Listening at ${address}.` });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why: Record<string, string> = {
+      EADDRINUSE: `port ${port} is already in use (${portName}): stop what listens there or choose another port`,
+      EADDRNOTAVAIL: `address ${host} is not on this machine (${hostName})`,
+      EACCES: `no permission to listen on port ${port} (${portName}): ports below 1024 need privileges`,
+    };
+    throw new ListenError(`Cannot listen on ${host}:${port}: ${code && why[code] ? why[code] : (err as Error).message}.`, err);
+  }
+}
+
+/** Environment variables that look like Orchard settings but are not: most often a typo. */
+export function unknownEnvironmentSettings(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(['ORCHARD_CONFIG', ...Object.values(configSchema.properties).map((s) => s['x-env']).filter((n): n is string => !!n)]);
+  return Object.keys(env)
+    .filter((name) => name.startsWith('ORCHARD_') && !known.has(name))
+    .map((name) => {
+      const near = [...known].find((k) => k.startsWith(name) || name.startsWith(k));
+      return `${name} is not an Orchard setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; the README lists the settings.`;
+    });
 }
 
 /** How long start-up waits for Redis before it listens anyway. */
@@ -42,7 +79,8 @@ const redisStartWaitMs = 5000;
 function resolveAuth(config: Config, logger: Logger, announce: (text: string) => void): WebhookAuth {
   const configured = webhookAuthFromConfig(config);
   if (configured?.mode === 'none') {
-    logger.warn({ path: config.webhookPath }, 'Webhook authentication is OFF (ORCHARD_WEBHOOK_AUTH=none): anyone who reaches this port can write events.');
+    const ignored = config.webhookSecrets?.length ? ' ORCHARD_WEBHOOK_SECRETS is set and ignored.' : '';
+    logger.warn({ path: config.webhookPath }, `Webhook authentication is OFF (ORCHARD_WEBHOOK_AUTH=none): anyone who reaches this port can write events.${ignored}`);
   }
   if (configured) return configured;
   const { secret, file, created } = loadOrCreateWebhookSecret(config.dataDir);
@@ -73,10 +111,17 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { accepting: false, startedAtMs: Date.now() };
 
-  const auth = resolveAuth(config, logger, announce);
-  const embedded = config.redisUrl
-    ? undefined
-    : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
+  for (const warning of unknownEnvironmentSettings(options.env ?? process.env)) logger.warn(warning);
+  const releaseDataDir = config.redisUrl ? undefined : lockDataDir(config.dataDir);
+  let embedded: EmbeddedRedis | undefined;
+  let auth: WebhookAuth;
+  try {
+    auth = resolveAuth(config, logger, announce);
+    embedded = config.redisUrl ? undefined : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
+  } catch (err) {
+    releaseDataDir?.();
+    throw err;
+  }
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
@@ -86,22 +131,44 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   let app: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
   const stopAll = async () => {
-    await app?.close();
-    await admin?.close();
+    // Connections still open near the deadline (a client trickling its body) are cut, so shutdown
+    // ends in time; nothing on them was acknowledged.
+    const cut = setTimeout(() => {
+      app?.server.closeAllConnections();
+      admin?.server.closeAllConnections();
+    }, Math.max(config.shutdownTimeoutMs - 3000, config.shutdownTimeoutMs / 2));
+    try {
+      await app?.close();
+      await admin?.close();
+    } finally {
+      clearTimeout(cut);
+    }
     await sink.drain();
     await redis.quit().catch(() => redis.disconnect());
     await embedded?.stop();
+    releaseDataDir?.();
+  };
+  const stopNow = () => {
+    embedded?.stopNow();
+    releaseDataDir?.();
+  };
+  const checkAborted = () => {
+    if (options.signal?.aborted) throw new OrchardStartAbortedError();
   };
   try {
+    checkAborted();
     // Listen once Redis answers, so the first webhooks are not refused; a Redis that stays away is
     // reported and waited for in the background (/readyz says 503 meanwhile).
-    if (!(await waitUntilReady(redis, redisStartWaitMs))) {
+    if (!(await waitUntilReady(redis, redisStartWaitMs, options.signal))) {
+      checkAborted();
       logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, 'Redis is not reachable; listening anyway, answering 503 until it is.');
     }
     app = await buildServer(deps);
     admin = config.adminPort === undefined ? undefined : await buildAdminServer(deps);
-    const url = await app.listen({ host: config.host, port: config.port, listenTextResolver: (address) => `Listening at ${address}.` });
-    const adminUrl = admin ? await admin.listen({ host: config.adminHost, port: config.adminPort, listenTextResolver: (address) => `Listening at ${address}.` }) : undefined;
+    checkAborted();
+    const url = await listen(app, config.host, config.port, 'HOST', 'PORT');
+    const adminUrl = admin ? await listen(admin, config.adminHost, config.adminPort!, 'ORCHARD_ADMIN_HOST', 'ORCHARD_ADMIN_PORT') : undefined;
+    checkAborted();
     lifecycle.accepting = true;
 
     logger.info(
@@ -128,7 +195,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
         await stopAll();
         logger.info('Orchard stopped.');
       })());
-    return { config, logger, redis, app, admin, url, adminUrl, auth, close };
+    return { config, logger, redis, app, admin, url, adminUrl, auth, close, stopNow };
   } catch (err) {
     await stopAll().catch(() => {});
     throw err;

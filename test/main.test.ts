@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,7 +31,7 @@ describe('configuration mistakes', () => {
       /LOG_LEVEL \(log_level\): must be one of/,
       /ORCHARD_WEBHOOK_SECRETS \(webhook_secrets\[0\]\): must NOT have fewer than 16 characters/,
       /ORCHARD_WEBHOOK_HEADER: Content-Type cannot carry the secret/,
-      /REDIS_URL \(redis_url\): must match pattern/,
+      /REDIS_URL: must start with redis:\/\/ or rediss:\/\//,
       /ORCHARD_APPEND_TIMEOUT_MS \(append_timeout_ms\): must be >= 50/,
     ]) {
       assert.match(err, expected);
@@ -205,5 +206,126 @@ describe('listeners', () => {
     assert.equal((await request(`${proc.adminUrl}/readyz`)).statusCode, 200);
     proc.child.kill('SIGTERM');
     assert.equal((await proc.exited).code, 0);
+  });
+});
+
+/** A client that sends the headers of a POST and then one body byte a second, never finishing. */
+function trickle(url: string, secret: string): { socket: import('node:net').Socket; response: Promise<string> } {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.write(`POST /jamf-pro-events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Orchard-Secret: ${secret}\r\nContent-Length: 1000\r\n\r\n{`);
+  const timer = setInterval(() => socket.writable && socket.write(' '), 1000);
+  let received = '';
+  socket.on('data', (d) => (received += d));
+  socket.on('error', () => {});
+  const response = new Promise<string>((resolve) =>
+    socket.once('close', () => {
+      clearInterval(timer);
+      resolve(received);
+    }),
+  );
+  return { socket, response };
+}
+
+describe('robustness', () => {
+  test('a second Orchard on the same data directory refuses to start; the first keeps working', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-two-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const env = { ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', ORCHARD_WEBHOOK_SECRETS: 'two-secret-0123456789abcd' };
+    const first = await startOrchardProcess({ ...env, PORT: String(await freePort()) });
+    t.after(() => killOrchard(first));
+    const second = runOrchard({ ...env, PORT: String(await freePort()) });
+    assert.equal((await second.exited).code, 1);
+    assert.match(second.stderr.join('\n'), new RegExp(`Another Orchard \\(pid ${first.child.pid}\\) is using ORCHARD_DATA_DIR`));
+    const res = await request(`${first.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'two-secret-0123456789abcd' }, body: checkIn });
+    assert.equal(res.statusCode, 202);
+    first.child.kill('SIGTERM');
+    assert.equal((await first.exited).code, 0);
+    assert.ok(!existsSync(join(dataDir, 'orchard.lock')), 'the lock is released');
+  });
+
+  test('a data directory too deep for a socket path still gets a unix socket, never a TCP port', async (t) => {
+    const base = mkdtempSync(join(tmpdir(), 'orchard-deep-'));
+    t.after(() => rmSync(base, { recursive: true, force: true }));
+    const dataDir = join(base, 'a'.repeat(90));
+    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'deep-secret-0123456789abc' });
+    t.after(() => killOrchard(proc));
+    const pid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+    // redis-server titles itself with what it listens on: host:port for TCP, unixsocket:<path> otherwise.
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    const match = /^redis-server unixsocket:(\S+)$/.exec(title);
+    assert.ok(match, title);
+    const socket = match[1]!;
+    assert.ok(socket.length < 100 && socket.startsWith(tmpdir()), socket);
+    assert.equal(statSync(join(socket, '..')).mode & 0o777, 0o700);
+    const res = await request(`${proc.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'deep-secret-0123456789abc' }, body: checkIn });
+    assert.equal(res.statusCode, 202);
+    proc.child.kill('SIGTERM');
+    assert.equal((await proc.exited).code, 0);
+    assert.ok(!existsSync(join(socket, '..')), 'the private socket directory is removed');
+  });
+
+  test('a client trickling its body is answered 408 in Orchard\'s error format after request_timeout_ms', async (t) => {
+    const redis = await TestRedis.start();
+    t.after(() => redis.stop());
+    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'slow-secret-0123456789abc', ORCHARD_REQUEST_TIMEOUT_MS: '1500' });
+    t.after(() => killOrchard(proc));
+    const { response } = trickle(proc.url, 'slow-secret-0123456789abc');
+    const text = await response;
+    assert.match(text, /^HTTP\/1\.1 408 /);
+    assert.match(text, /"code":"ORCHARD_ERR_REQUEST_TIMEOUT"/);
+  });
+
+  test('SIGTERM with a slow client connected still ends in time: exit 0, embedded Redis stopped', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-slow-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    // Open connections are cut 3 s before the shutdown deadline, well before the request timeout.
+    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'slow-secret-0123456789abc', ORCHARD_REQUEST_TIMEOUT_MS: '5500', ORCHARD_SHUTDOWN_TIMEOUT_MS: '6000' });
+    t.after(() => killOrchard(proc));
+    const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+    const { socket } = trickle(proc.url, 'slow-secret-0123456789abc');
+    t.after(() => socket.destroy());
+    await new Promise((r) => setTimeout(r, 500));
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    assert.equal(code, 0);
+    assert.ok(!isAlive(redisPid), 'the embedded redis-server stopped');
+  });
+
+  test('a second signal exits at once and still stops the embedded Redis', async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-twice-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'twice-secret-0123456789ab', ORCHARD_REQUEST_TIMEOUT_MS: '30000', ORCHARD_SHUTDOWN_TIMEOUT_MS: '40000' });
+    t.after(() => killOrchard(proc));
+    const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+    const { socket } = trickle(proc.url, 'twice-secret-0123456789ab');
+    t.after(() => socket.destroy());
+    await new Promise((r) => setTimeout(r, 300));
+    proc.child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 300));
+    proc.child.kill('SIGINT');
+    assert.equal((await proc.exited).code, 130);
+    for (let i = 0; i < 50 && isAlive(redisPid); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!isAlive(redisPid), 'the embedded redis-server stopped');
+  });
+
+  test('a signal while start-up waits for Redis ends it at once, before listening', async () => {
+    const proc = runOrchard({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'early-secret-0123456789ab' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const started = Date.now();
+    proc.child.kill('SIGTERM');
+    const { code } = await proc.exited;
+    assert.equal(code, 143);
+    assert.ok(Date.now() - started < 3000);
+    assert.match(proc.stderr.join('\n'), /Start-up was interrupted by a signal/);
+    assert.ok(!proc.stdout.some((l) => l.includes('Orchard is listening.')));
+  });
+
+  test('unknown ORCHARD_* variables are named in a warning, with the likely setting', async (t) => {
+    const redis = await TestRedis.start();
+    t.after(() => redis.stop());
+    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'typo-secret-0123456789abc', ORCHARD_WEBHOOK_SECRET: 'x' });
+    t.after(() => killOrchard(proc));
+    assert.ok(proc.stdout.some((l) => l.includes('ORCHARD_WEBHOOK_SECRET is not an Orchard setting and is ignored (did you mean ORCHARD_WEBHOOK_SECRETS?)')));
   });
 });

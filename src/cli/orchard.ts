@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.ts';
 import { ConfigInvalidError, OrchardError } from '../errors.ts';
-import { startOrchard } from '../main.ts';
+import { OrchardStartAbortedError, startOrchard, type RunningOrchard } from '../main.ts';
 import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-secret-store.ts';
 
 const usage = `Usage: orchard [command]
@@ -14,26 +14,53 @@ Commands:
 See the README for every setting.`;
 
 async function serve(): Promise<number> {
-  const running = await startOrchard();
-  const done = new Promise<number>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      running.logger.info({ signal }, 'Signal received.');
-      const force = setTimeout(() => {
-        running.logger.error({ timeoutMs: running.config.shutdownTimeoutMs }, 'Shutdown took too long (shutdown_timeout_ms); exiting anyway.');
-        process.exit(1);
-      }, running.config.shutdownTimeoutMs);
-      force.unref();
-      running.close().then(
-        () => resolve(0),
-        (err: unknown) => {
-          running.logger.error({ err }, 'Shutdown failed.');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  // Signals are handled from the first moment: during start-up one undoes what was started; a
+  // second one (or the shutdown deadline) exits at once, still asking the embedded Redis to stop.
+  const starting = new AbortController();
+  let running: RunningOrchard | undefined;
+  let resolveDone: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const exitCode = signal === 'SIGINT' ? 130 : 143;
+    if (signalled) {
+      running?.logger.warn({ signal }, 'Second signal: exiting now.');
+      running?.stopNow();
+      process.exit(exitCode);
+    }
+    signalled = true;
+    if (!running) {
+      starting.abort();
+      return;
+    }
+    const current = running;
+    current.logger.info({ signal }, 'Signal received.');
+    const force = setTimeout(() => {
+      current.logger.error({ timeoutMs: current.config.shutdownTimeoutMs }, 'Shutdown took too long (shutdown_timeout_ms); exiting anyway.');
+      current.stopNow();
+      process.exit(1);
+    }, current.config.shutdownTimeoutMs);
+    force.unref();
+    current.close().then(
+      () => resolveDone(0),
+      (err: unknown) => {
+        current.logger.error({ err }, 'Shutdown failed.');
+        current.stopNow();
+        resolveDone(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  try {
+    running = await startOrchard({ signal: starting.signal });
+  } catch (err) {
+    if (err instanceof OrchardStartAbortedError) {
+      process.stderr.write(`orchard: ${err.message}\n`);
+      return 143;
+    }
+    throw err;
+  }
   return done;
 }
 
@@ -50,6 +77,11 @@ function secret(): number {
   }
   process.stdout.write(`${headerAuthenticationJson(config.webhookHeader, value)}\n`);
   return 0;
+}
+
+/** `scheme://user:password@` → `scheme://***@` wherever it appears. */
+export function maskUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]*@/gi, '$1***@');
 }
 
 /** Runs one `orchard` command; returns the process exit code. */
@@ -79,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`orchard: ${err.message}\n`);
       return 1;
     }
-    throw err;
+    // Unexpected: the stack helps, but credentials inside a URL must not reach the terminal or a log.
+    process.stderr.write(`orchard: unexpected error: ${maskUrlCredentials(String((err as Error)?.stack ?? err))}\n`);
+    return 1;
   }
 }

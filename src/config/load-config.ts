@@ -116,6 +116,26 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** What is wrong with a Redis URL, never quoting it (it may hold a password); undefined when fine. */
+export function redisUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not a valid URL (expected redis://[user:password@]host[:port][/db]; characters such as @ : / % in the password must be percent-encoded)';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return 'must start with redis:// or rediss://';
+  if (!url.hostname) return 'names no host';
+  if (url.pathname && url.pathname !== '/' && !/^\/\d{1,2}$/.test(url.pathname)) return 'the path must be a database number such as /0';
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return 'has a badly percent-encoded user or password';
+  }
+  return undefined;
+}
+
 /** Turns an ajv instance path (/connectors/0/type) into the name a user wrote. */
 function settingName(instancePath: string, envSources: Map<string, string>): string {
   const parts = instancePath.split('/').filter(Boolean);
@@ -196,6 +216,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (s.stream !== undefined && s.stream === s.rejected_stream) {
     problems.push('ORCHARD_REJECTED_STREAM (rejected_stream) must differ from ORCHARD_STREAM (stream)');
+  }
+  if (typeof s.redis_url === 'string') {
+    const problem = redisUrlProblem(s.redis_url);
+    if (problem) problems.push(`${envSources.get('redis_url') ?? 'redis_url'}: ${problem}`);
+  }
+  if (s.request_timeout_ms !== undefined && s.shutdown_timeout_ms !== undefined && s.request_timeout_ms >= s.shutdown_timeout_ms) {
+    problems.push('ORCHARD_REQUEST_TIMEOUT_MS (request_timeout_ms) must be below ORCHARD_SHUTDOWN_TIMEOUT_MS (shutdown_timeout_ms), or a slow request outlives shutdown');
   }
   if (s.admin_port !== undefined && s.admin_port !== 0 && s.admin_port === s.port) {
     problems.push('ORCHARD_ADMIN_PORT (admin_port) must differ from PORT (port)');

@@ -27,7 +27,16 @@ export function createRedis(target: string | RedisEndpoint, logger: Logger, metr
   redis.on('reconnecting', (delayMs: number) => {
     if (wasReady) logger.warn({ delayMs }, 'Lost the connection to Redis; reconnecting.');
   });
-  redis.on('error', (err: NodeJS.ErrnoException) => logger.debug({ code: err.code, message: err.message }, 'Redis connection error.'));
+  let lastAuthError = '';
+  redis.on('error', (err: NodeJS.ErrnoException) => {
+    // A wrong password or missing permission will not fix itself: say so once, loudly.
+    if (/WRONGPASS|NOAUTH|NOPERM|invalid password/i.test(err.message)) {
+      if (err.message !== lastAuthError) logger.error({ message: err.message }, 'Redis refused Orchard\'s credentials: check the user and password in REDIS_URL.');
+      lastAuthError = err.message;
+    } else {
+      logger.debug({ code: err.code, message: err.message }, 'Redis connection error.');
+    }
+  });
   metrics?.redisUp.set(0);
   redis.connect().catch((err: Error) => {
     if (redis.status !== 'end') logger.warn({ message: err.message }, 'Redis is not reachable yet; retrying.');
@@ -35,19 +44,24 @@ export function createRedis(target: string | RedisEndpoint, logger: Logger, metr
   return redis;
 }
 
-/** Resolves true once the connection is ready, false after `timeoutMs` (it keeps trying in the background). */
-export async function waitUntilReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+/**
+ * Resolves true once the connection is ready, false after `timeoutMs` or when `signal` aborts (the
+ * connection keeps trying in the background).
+ */
+export async function waitUntilReady(redis: Redis, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
   if (redis.status === 'ready') return true;
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      resolve(false);
-    }, timeoutMs);
-    const onReady = () => {
+    const finish = (ready: boolean) => {
       clearTimeout(timer);
-      resolve(true);
+      redis.off('ready', onReady);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(ready);
     };
+    const onReady = () => finish(true);
+    const onAbort = () => finish(false);
+    const timer = setTimeout(() => finish(false), timeoutMs);
     redis.once('ready', onReady);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 

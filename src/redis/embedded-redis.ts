@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -64,31 +65,43 @@ async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
  * stops it after the last append.
  */
 export class EmbeddedRedis {
+  readonly #onExit = () => this.stopNow();
+
   private constructor(
     readonly endpoint: RedisEndpoint,
     readonly dir: string,
     private readonly child: ChildProcess,
     private readonly logger: Logger,
-  ) {}
+    private readonly socketDir: string | undefined,
+  ) {
+    // However Orchard exits (process.exit included), its redis-server does not outlive it.
+    process.once('exit', this.#onExit);
+  }
 
   static async start(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
     const dir = join(options.dataDir, 'redis');
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new EmbeddedRedisError(`Cannot create ${dir} for the embedded Redis (ORCHARD_DATA_DIR): ${(err as Error).message}`, err);
+      throw new EmbeddedRedisError(`Cannot create ${dir} for the embedded Redis (ORCHARD_DATA_DIR): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
     }
     const pidFile = join(dir, 'redis.pid');
     await stopOrphan(pidFile, options.logger);
 
-    const socket = join(dir, 'redis.sock');
-    const useSocket = socket.length < maxSocketPath;
-    const port = useSocket ? 0 : await freePort();
-    const endpoint: RedisEndpoint = useSocket ? { path: socket } : { host: '127.0.0.1', port };
+    // Only a unix socket, never a TCP port (the embedded Redis has no password). A data directory too
+    // deep for a socket path gets the socket in a private directory of its own under the temp dir.
+    let socketDir: string | undefined;
+    let socket = join(dir, 'redis.sock');
+    if (socket.length >= maxSocketPath) {
+      socketDir = mkdtempSync(join(tmpdir(), 'orchard-redis-'));
+      chmodSync(socketDir, 0o700);
+      socket = join(socketDir, 'redis.sock');
+    }
+    const endpoint: RedisEndpoint = { path: socket };
     const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      ...(useSocket ? ['--unixsocket', socket, '--unixsocketperm', '700'] : []),
+      '--port', '0',
+      '--unixsocket', socket,
+      '--unixsocketperm', '700',
       '--dir', dir,
       '--appendonly', 'yes',
       '--appendfsync', options.appendfsync,
@@ -136,18 +149,29 @@ export class EmbeddedRedis {
     child.removeAllListeners('exit');
     child.once('exit', (code, signal) => options.logger.error({ code, signal }, 'The embedded redis-server exited.'));
     options.logger.info({ dir, appendfsync: options.appendfsync, endpoint }, 'Started an embedded redis-server with append-only persistence (REDIS_URL is unset).');
-    return new EmbeddedRedis(endpoint, dir, child, options.logger);
+    return new EmbeddedRedis(endpoint, dir, child, options.logger, socketDir);
+  }
+
+  /**
+   * Asks redis-server to stop, without waiting: for an exit that cannot wait (a second Ctrl-C, the
+   * shutdown timeout). Redis writes its append-only file and exits by itself.
+   */
+  stopNow(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
   }
 
   /** Stops redis-server (it writes its append-only file before it exits). */
   async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.removeAllListeners('exit');
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-    this.logger.info('Stopped the embedded redis-server.');
+    process.off('exit', this.#onExit);
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.removeAllListeners('exit');
+      const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+      this.logger.info('Stopped the embedded redis-server.');
+    }
+    if (this.socketDir) rmSync(this.socketDir, { recursive: true, force: true });
   }
 }

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
-import { OrchardError } from '../errors.ts';
+import { ListenError, OrchardError } from '../errors.ts';
 import { labelCache, type Metrics } from '../metrics.ts';
 import type { EventSink } from '../sink/redis-stream-sink.ts';
 import { WebhookValidator } from '../sources/jamf-pro-webhooks/webhook-validator.ts';
@@ -33,8 +35,27 @@ class RateLimitedError extends OrchardError {
   }
 }
 
+/** Answers what Node's HTTP parser refuses (timeouts, malformed requests) in Orchard's error format. */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({
+    code: timeout ? 'ORCHARD_ERR_REQUEST_TIMEOUT' : 'ORCHARD_ERR_BAD_HTTP',
+    message: timeout ? 'The request was not received in time (request_timeout_ms).' : 'The request is not valid HTTP.',
+    details: [],
+  });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 function baseOptions(config: Config, logger: Logger) {
+  // Node requires headersTimeout <= requestTimeout; requestTimeout is checked every second, not every 30 s.
+  const serverTimeouts = { headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs), requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 };
   return {
+    clientErrorHandler,
     loggerInstance: logger,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false as const,
@@ -45,8 +66,17 @@ function baseOptions(config: Config, logger: Logger) {
     connectionTimeout: config.requestTimeoutMs + config.headersTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
-    http: { headersTimeout: config.headersTimeoutMs },
+    http: serverTimeouts,
+    serverTimeouts,
   };
+}
+
+function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {
+  try {
+    return { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  } catch (err) {
+    throw new ListenError(`Cannot read the TLS certificate or key (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} for ${(err as NodeJS.ErrnoException).path ?? certFile}.`, err);
+  }
 }
 
 /** One log line per answered request at most: 5xx at error (503 at warn), 4xx at info, successes at debug. */
@@ -63,8 +93,10 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): v
     requests(`${route} ${req.method} ${status}`).inc();
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
-    // 503 is an expected answer (Redis away, shutting down, a probe): a warning, not an error.
+    // 503 is an expected answer (Redis away, shutting down): a warning, not an error; a probe of
+    // /readyz saying "not ready" is not even that.
     if (status >= 500 && status !== 503) req.log.error(line, 'Request answered.');
+    else if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');
     else if (status === 503) req.log.warn(line, 'Request answered.');
     else if (status >= 400) req.log.info(line, 'Request answered.');
     else req.log.debug(line, 'Request answered.');
@@ -75,10 +107,9 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): v
 /** The main listener: the intake routes and, unless an admin port is configured, the operations routes. */
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
   const { config, sink, metrics, logger } = deps;
-  const https = config.tlsCertFile && config.tlsKeyFile
-    ? { https: { cert: readFileSync(config.tlsCertFile), key: readFileSync(config.tlsKeyFile) } }
-    : {};
-  const app = Fastify({ ...baseOptions(config, logger), ...https }) as unknown as FastifyInstance;
+  const base = baseOptions(config, logger);
+  const https = config.tlsCertFile && config.tlsKeyFile ? { https: { ...base.serverTimeouts, ...readTls(config.tlsCertFile, config.tlsKeyFile) } } : {};
+  const app = Fastify({ ...base, ...https }) as unknown as FastifyInstance;
   installErrorHandler(app);
   logResponses(app, metrics, logger);
   // helmet's headers on every answer of this listener (intake routes, 404s). @fastify/helmet itself

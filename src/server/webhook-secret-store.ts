@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeFsError, ensureDataDir } from '../data-dir.ts';
+import { DataDirError } from '../errors.ts';
 
 export const secretFileName = 'webhook-secret';
 
@@ -20,10 +22,14 @@ export function loadOrCreateWebhookSecret(dataDir: string): { secret: string; fi
     chmodSync(file, 0o600);
     return { secret: kept, file, created: false };
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  ensureDataDir(dataDir);
   const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600);
+  try {
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  } catch (err) {
+    throw new DataDirError(`Cannot keep the generated webhook secret in ${file} (ORCHARD_DATA_DIR): ${describeFsError(err)}.`, err);
+  }
   return { secret, file, created: true };
 }
 

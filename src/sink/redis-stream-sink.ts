@@ -4,7 +4,8 @@ import type { Config } from '../config/load-config.ts';
 import { SinkUnavailableError } from '../errors.ts';
 import { withTimeout } from './with-timeout.ts';
 import type { Metrics } from '../metrics.ts';
-import { appendScript, hashTagOf } from './append-script.ts';
+import { randomBytes } from 'node:crypto';
+import { appendScript, appendScriptLegacy, hashTagOf } from './append-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
 
 export interface AppendResult {
@@ -35,8 +36,13 @@ export interface RedisStreamSinkOptions {
   readonly waitTimeoutMs?: number;
   /** Records per script call. */
   readonly maxBatch?: number;
-  /** Records waiting or in flight beyond which new appends fail at once (bounded memory when Redis stalls). */
+  /**
+   * Records, and payload bytes, waiting or in flight beyond which new appends fail at once. An append
+   * that timed out stays counted until Redis answers it (ioredis keeps it queued), so memory stays
+   * bounded however long Redis stalls.
+   */
   readonly maxPending?: number;
+  readonly maxPendingBytes?: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
 }
@@ -77,7 +83,13 @@ export class RedisStreamSink implements EventSink {
   readonly #command: AppendCommand;
   #queue: Pending[] = [];
   #scheduled = false;
-  #inFlight = 0;
+  /** Records and payload bytes accepted and not yet answered by Redis. */
+  #pending = 0;
+  #pendingBytes = 0;
+  /** Redis older than 7.0 (no script shebang), learnt at each connect. */
+  #legacyRedis = false;
+  #failures = 0;
+  #lastFailureLogMs = 0;
   readonly #batches = new Set<Promise<void>>();
 
   constructor(options: RedisStreamSinkOptions) {
@@ -93,12 +105,27 @@ export class RedisStreamSink implements EventSink {
       waitTimeoutMs: options.waitTimeoutMs ?? 500,
       maxBatch: options.maxBatch ?? 256,
       maxPending: options.maxPending ?? 20_000,
+      maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
     };
     this.#dedupPrefix = `${hashTagOf(options.stream)}:dedup:`;
     if (!('orchardAppend' in this.#redis)) {
       this.#redis.defineCommand('orchardAppend', { lua: appendScript });
+      this.#redis.defineCommand('orchardAppendLegacy', { lua: appendScriptLegacy });
     }
-    this.#command = (this.#redis as unknown as { orchardAppend: AppendCommand }).orchardAppend.bind(this.#redis);
+    const commands = this.#redis as unknown as { orchardAppend: AppendCommand; orchardAppendLegacy: AppendCommand };
+    this.#command = (...args) => (this.#legacyRedis ? commands.orchardAppendLegacy : commands.orchardAppend).apply(this.#redis, args);
+    const learnVersion = () => {
+      this.#redis.info('server').then(
+        (info) => {
+          const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? '7');
+          this.#legacyRedis = major < 7;
+          if (this.#legacyRedis) this.#logger?.warn({ redisVersion: /redis_version:(\S+)/.exec(info)?.[1] }, 'Redis is older than 7.0: appending without the script shebang (Redis Cluster key checks are weaker).');
+        },
+        () => {},
+      );
+    };
+    this.#redis.on('ready', learnVersion);
+    if (this.#redis.status === 'ready') learnVersion();
   }
 
   /** The key that remembers an appended id for the dedup window. */
@@ -111,10 +138,13 @@ export class RedisStreamSink implements EventSink {
       this.#metrics?.appendFailures.inc({ code: 'redis_not_ready' });
       return Promise.reject(new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`));
     }
-    if (this.#queue.length + this.#inFlight >= this.#options.maxPending) {
+    const bytes = typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
+    if (this.#pending >= this.#options.maxPending || this.#pendingBytes + bytes > this.#options.maxPendingBytes) {
       this.#metrics?.appendFailures.inc({ code: 'backlog_full' });
-      return Promise.reject(new SinkUnavailableError('Redis is not keeping up: too many appends are waiting.'));
+      return Promise.reject(new SinkUnavailableError('Redis is not keeping up: too many appends are waiting for it.'));
     }
+    this.#pending += 1;
+    this.#pendingBytes += bytes;
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ record, resolve, reject });
       if (!this.#scheduled) {
@@ -134,19 +164,26 @@ export class RedisStreamSink implements EventSink {
   }
 
   async #send(batch: Pending[]): Promise<void> {
-    this.#inFlight += batch.length;
     const keys: string[] = [this.#options.stream];
-    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds];
+    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds, randomBytes(8).toString('hex')];
+    let bytes = 0;
     for (const { record } of batch) {
       keys.push(this.dedupKey(record.source, record.id));
       for (const field of recordFields) args.push(record[field]);
+      bytes += typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
     }
     const started = performance.now();
+    const appended = this.#command(keys.length, ...keys, ...args).then(async (reply) => {
+      await this.#waitForReplicas();
+      return reply;
+    });
+    // Counted until Redis answers, even when the caller was already answered 503 on the timeout.
+    const release = () => {
+      this.#pending -= batch.length;
+      this.#pendingBytes -= bytes;
+    };
+    appended.then(release, release);
     try {
-      const appended = this.#command(keys.length, ...keys, ...args).then(async (reply) => {
-        await this.#waitForReplicas();
-        return reply;
-      });
       const reply = await withTimeout(appended, this.#options.appendTimeoutMs, this.#timeoutMessage);
       this.#metrics?.appendDuration.observe((performance.now() - started) / 1000);
       this.#metrics?.appendBatchSize.observe(batch.length);
@@ -158,11 +195,19 @@ export class RedisStreamSink implements EventSink {
     } catch (err) {
       const failure = err as SinkUnavailableError;
       this.#metrics?.appendFailures.inc({ code: failure.cause === undefined ? 'timeout' : 'redis_error' });
-      this.#logger?.warn({ err: failure, records: batch.length }, 'Append failed.');
+      this.#logFailure(failure, batch.length);
       for (const p of batch) p.reject(failure);
-    } finally {
-      this.#inFlight -= batch.length;
     }
+  }
+
+  /** One warning per 5 s at most while appends fail, with how many failed since the last one. */
+  #logFailure(failure: Error, records: number): void {
+    this.#failures += records;
+    const now = Date.now();
+    if (now - this.#lastFailureLogMs < 5000) return;
+    this.#logger?.warn({ reason: failure.message, failedRecords: this.#failures }, 'Appends are failing; answering 503.');
+    this.#failures = 0;
+    this.#lastFailureLogMs = now;
   }
 
   get #timeoutMessage(): string {
@@ -210,6 +255,11 @@ export class RedisStreamSink implements EventSink {
   async ping(timeoutMs: number): Promise<void> {
     this.#assertReady();
     await withTimeout(this.#redis.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms.`);
+  }
+
+  /** Records accepted and not yet answered by Redis. */
+  get pendingRecords(): number {
+    return this.#pending;
   }
 
   async drain(): Promise<void> {

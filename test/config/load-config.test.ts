@@ -137,4 +137,27 @@ describe('loadConfig', () => {
       },
     );
   });
+
+  test('REDIS_URL is checked as a URL and never quoted in the error (it may hold a password)', () => {
+    for (const [url, expected] of [
+      ['redis://user:CANARY@[::1', /is not a valid URL/],
+      ['redis://u:CANARY@host:6390/abc', /the path must be a database number/],
+      ['redis://u:%zzCANARY@host', /badly percent-encoded/],
+      ['http://u:CANARY@host', /must start with redis:\/\/ or rediss:\/\//],
+    ] as const) {
+      const found = problems({ REDIS_URL: url });
+      assert.equal(found.length, 1, url);
+      assert.match(found[0]!, expected);
+      assert.ok(!found[0]!.includes('CANARY'));
+    }
+    for (const ok of ['redis://127.0.0.1:6379', 'rediss://user:p%40ss@redis.example:6380/2', 'redis://[::1]:6379/0']) {
+      assert.equal(loadConfig({ REDIS_URL: ok }).redisUrl, ok);
+    }
+  });
+
+  test('a request may not outlive shutdown', () => {
+    assert.deepEqual(problems({ ORCHARD_REQUEST_TIMEOUT_MS: '20000' }), [
+      'ORCHARD_REQUEST_TIMEOUT_MS (request_timeout_ms) must be below ORCHARD_SHUTDOWN_TIMEOUT_MS (shutdown_timeout_ms), or a slow request outlives shutdown',
+    ]);
+  });
 });

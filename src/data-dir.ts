@@ -1,0 +1,70 @@
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DataDirError } from './errors.ts';
+import { isAlive } from './redis/embedded-redis.ts';
+
+/** Creates the data directory (mode 0700) or explains in one sentence why it cannot be used. */
+export function ensureDataDir(dataDir: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new DataDirError(`Cannot use ORCHARD_DATA_DIR=${dataDir}: ${describeFsError(err)}.`, err);
+  }
+}
+
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const meaning: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOTDIR: 'a part of the path is not a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+  };
+  return e.code ? `${e.code} (${meaning[e.code] ?? e.message})` : String(e.message ?? err);
+}
+
+/**
+ * Holds `<data_dir>/orchard.lock` while this process uses the directory's embedded Redis, so a second
+ * Orchard on the same directory refuses to start instead of taking the first one's Redis away. A lock
+ * left by a process that is gone is taken over. Returns the release function (also run at exit).
+ */
+export function lockDataDir(dataDir: string): () => void {
+  ensureDataDir(dataDir);
+  const file = join(dataDir, 'orchard.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      const release = () => {
+        process.off('exit', release);
+        try {
+          if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+        } catch {
+          /* already gone */
+        }
+      };
+      process.once('exit', release);
+      return release;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new DataDirError(`Cannot use ORCHARD_DATA_DIR=${dataDir}: ${describeFsError(err)}.`, err);
+      }
+      const holder = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 1 && holder !== process.pid && isAlive(holder) && isNode(holder)) {
+        throw new DataDirError(
+          `Another Orchard (pid ${holder}) is using ORCHARD_DATA_DIR=${dataDir} and its embedded Redis. Stop it first, or give this Orchard its own ORCHARD_DATA_DIR (or a REDIS_URL).`,
+        );
+      }
+      unlinkSync(file); // left behind by a process that is gone
+    }
+  }
+  throw new DataDirError(`Cannot lock ${file}: another process keeps taking it.`);
+}
+
+function isNode(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node');
+  } catch {
+    return true; // not Linux: assume it is
+  }
+}
