@@ -90,6 +90,9 @@ export class RedisStreamSink implements EventSink {
   #legacyRedis = false;
   #failures = 0;
   #lastFailureLogMs = 0;
+  /** Batch nonces: unique per process (random prefix) and per batch (counter). */
+  readonly #noncePrefix = randomBytes(6).toString('base64url');
+  #batchCount = 0;
   readonly #batches = new Set<Promise<void>>();
 
   constructor(options: RedisStreamSinkOptions) {
@@ -165,7 +168,7 @@ export class RedisStreamSink implements EventSink {
 
   async #send(batch: Pending[]): Promise<void> {
     const keys: string[] = [this.#options.stream];
-    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds, randomBytes(8).toString('hex')];
+    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
     let bytes = 0;
     for (const { record } of batch) {
       keys.push(this.dedupKey(record.source, record.id));
