@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { request } from 'undici';
 import { freePort, isAlive } from '../src/redis/embedded-redis.ts';
 import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
@@ -276,31 +276,37 @@ describe('robustness', () => {
     assert.match(text, /"code":"ORCHARD_ERR_REQUEST_TIMEOUT"/);
   });
 
-  test('SIGTERM with a slow client connected still ends in time: exit 0, embedded Redis stopped', async (t) => {
+  /** Orchard with an embedded Redis and a client trickling its body; all stopped after the test. */
+  async function embeddedWithSlowClient(t: TestContext, timeouts: { requestMs: number; shutdownMs: number }) {
     const dataDir = mkdtempSync(join(tmpdir(), 'orchard-slow-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    // Open connections are cut 3 s before the shutdown deadline, well before the request timeout.
-    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'slow-secret-0123456789abc', ORCHARD_REQUEST_TIMEOUT_MS: '5500', ORCHARD_SHUTDOWN_TIMEOUT_MS: '6000' });
+    const secret = 'slow-secret-0123456789abc';
+    const proc = await startOrchardProcess({
+      ORCHARD_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      ORCHARD_WEBHOOK_SECRETS: secret,
+      ORCHARD_REQUEST_TIMEOUT_MS: String(timeouts.requestMs),
+      ORCHARD_SHUTDOWN_TIMEOUT_MS: String(timeouts.shutdownMs),
+    });
     t.after(() => killOrchard(proc));
     const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
-    const { socket } = trickle(proc.url, 'slow-secret-0123456789abc');
+    const { socket } = trickle(proc.url, secret);
     t.after(() => socket.destroy());
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 400));
+    return { proc, redisPid };
+  }
+
+  test('SIGTERM with a slow client connected still ends in time: exit 0, embedded Redis stopped', async (t) => {
+    // Open connections are cut 3 s before the shutdown deadline, well before the request timeout.
+    const { proc, redisPid } = await embeddedWithSlowClient(t, { requestMs: 5500, shutdownMs: 6000 });
     proc.child.kill('SIGTERM');
-    const { code } = await proc.exited;
-    assert.equal(code, 0);
+    assert.equal((await proc.exited).code, 0);
     assert.ok(!isAlive(redisPid), 'the embedded redis-server stopped');
   });
 
   test('a second signal exits at once and still stops the embedded Redis', async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-twice-'));
-    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'twice-secret-0123456789ab', ORCHARD_REQUEST_TIMEOUT_MS: '30000', ORCHARD_SHUTDOWN_TIMEOUT_MS: '40000' });
-    t.after(() => killOrchard(proc));
-    const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
-    const { socket } = trickle(proc.url, 'twice-secret-0123456789ab');
-    t.after(() => socket.destroy());
-    await new Promise((r) => setTimeout(r, 300));
+    const { proc, redisPid } = await embeddedWithSlowClient(t, { requestMs: 30000, shutdownMs: 40000 });
     proc.child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 300));
     proc.child.kill('SIGINT');
