@@ -144,7 +144,9 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       clearTimeout(cut);
     }
     await sink.drain();
-    await redis.quit().catch(() => redis.disconnect());
+    // QUIT waits for Redis's answer; a frozen Redis must not hold shutdown up.
+    await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
+    redis.disconnect();
     await embedded?.stop();
     releaseDataDir?.();
   };
