@@ -55,10 +55,14 @@ export async function startOrchardProcess(env: Record<string, string>, timeoutMs
   return proc as OrchardProcess & { url: string };
 }
 
-/** Stops a process (SIGKILL) if it still runs; for t.after. */
+/**
+ * Stops a process if it still runs, for t.after: SIGTERM first, so that it stops its embedded Redis
+ * (which runs detached and would outlive a SIGKILL), then SIGKILL after 5 s.
+ */
 export async function killOrchard(proc: OrchardProcess): Promise<void> {
-  if (proc.child.exitCode === null && proc.child.signalCode === null) {
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-  }
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
+  await proc.exited;
+  clearTimeout(timer);
 }
