@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { freePort } from '../src/redis/embedded-redis.ts';
+import { freePort } from '../test/helpers/free-port.ts';
 import { hashTagOf } from '../src/sink/append-script.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import {

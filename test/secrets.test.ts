@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { freePort } from '../src/redis/embedded-redis.ts';
+import { freePort } from './helpers/free-port.ts';
 import { fixtureBytes } from './helpers/fixtures.ts';
 import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';

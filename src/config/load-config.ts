@@ -252,8 +252,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   });
   return deepFreeze(config as unknown as Config);
 }
-
-/** Returns a copy of a config with some values replaced (used once secrets are loaded, and by tests). */
-export function withOverrides(config: Config, overrides: Partial<Config>): Config {
-  return deepFreeze({ ...structuredClone(config), ...overrides });
-}

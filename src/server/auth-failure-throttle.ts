@@ -37,10 +37,6 @@ export class AuthFailureThrottle {
     this.#windows.set(address, { count: 1, resetAtMs: now + this.windowMs });
   }
 
-  get trackedAddresses(): number {
-    return this.#windows.size;
-  }
-
   #evict(now: number): void {
     for (const [address, w] of this.#windows) if (w.resetAtMs <= now) this.#windows.delete(address);
     for (const address of this.#windows.keys()) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/redis/embedded-redis.ts';
+import { freePort } from './free-port.ts';
 
 export interface TestRedisOptions {
   /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
