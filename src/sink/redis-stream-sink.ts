@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
-import { SinkUnavailableError } from '../errors.ts';
-import { withTimeout } from './with-timeout.ts';
-import type { Metrics } from '../metrics.ts';
 import { randomBytes } from 'node:crypto';
+import { SinkUnavailableError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 import { appendScript, appendScriptLegacy, hashTagOf } from './append-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
+import { withTimeout } from './with-timeout.ts';
 
 export interface AppendResult {
   readonly id: string;
@@ -49,6 +49,8 @@ export interface RedisStreamSinkOptions {
 
 interface Pending {
   readonly record: StreamRecord;
+  /** Payload size, counted against maxPendingBytes until Redis answers. */
+  readonly bytes: number;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (err: Error) => void;
 }
@@ -139,7 +141,7 @@ export class RedisStreamSink implements EventSink {
   append(record: StreamRecord): Promise<AppendResult> {
     if (this.#redis.status !== 'ready') {
       this.#metrics?.appendFailures.inc({ code: 'redis_not_ready' });
-      return Promise.reject(new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`));
+      return Promise.reject(this.#notReady());
     }
     const bytes = typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
     if (this.#pending >= this.#options.maxPending || this.#pendingBytes + bytes > this.#options.maxPendingBytes) {
@@ -149,7 +151,7 @@ export class RedisStreamSink implements EventSink {
     this.#pending += 1;
     this.#pendingBytes += bytes;
     return new Promise<AppendResult>((resolve, reject) => {
-      this.#queue.push({ record, resolve, reject });
+      this.#queue.push({ record, bytes, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => this.#flush());
@@ -170,10 +172,10 @@ export class RedisStreamSink implements EventSink {
     const keys: string[] = [this.#options.stream];
     const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
     let bytes = 0;
-    for (const { record } of batch) {
+    for (const { record, bytes: recordBytes } of batch) {
       keys.push(this.dedupKey(record.source, record.id));
       for (const field of recordFields) args.push(record[field]);
-      bytes += typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
+      bytes += recordBytes;
     }
     const started = performance.now();
     const appended = this.#command(keys.length, ...keys, ...args).then(async (reply) => {
@@ -228,8 +230,12 @@ export class RedisStreamSink implements EventSink {
     }
   }
 
+  #notReady(): SinkUnavailableError {
+    return new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`);
+  }
+
   #assertReady(): void {
-    if (this.#redis.status !== 'ready') throw new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`);
+    if (this.#redis.status !== 'ready') throw this.#notReady();
   }
 
   async appendRejected(record: RejectedRecord): Promise<string> {
