@@ -51,9 +51,12 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/** Node's http(s) server options. Node requires headersTimeout <= requestTimeout; requestTimeout is checked every second, not every 30 s. */
+function serverTimeouts(config: Config) {
+  return { headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs), requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 };
+}
+
 function baseOptions(config: Config, logger: Logger) {
-  // Node requires headersTimeout <= requestTimeout; requestTimeout is checked every second, not every 30 s.
-  const serverTimeouts = { headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs), requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 };
   return {
     clientErrorHandler,
     loggerInstance: logger,
@@ -66,8 +69,7 @@ function baseOptions(config: Config, logger: Logger) {
     connectionTimeout: config.requestTimeoutMs + config.headersTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle' as const,
-    http: serverTimeouts,
-    serverTimeouts,
+    http: serverTimeouts(config),
   };
 }
 
@@ -107,9 +109,8 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): v
 /** The main listener: the intake routes and, unless an admin port is configured, the operations routes. */
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
   const { config, sink, metrics, logger } = deps;
-  const base = baseOptions(config, logger);
-  const https = config.tlsCertFile && config.tlsKeyFile ? { https: { ...base.serverTimeouts, ...readTls(config.tlsCertFile, config.tlsKeyFile) } } : {};
-  const app = Fastify({ ...base, ...https }) as unknown as FastifyInstance;
+  const https = config.tlsCertFile && config.tlsKeyFile ? { https: { ...serverTimeouts(config), ...readTls(config.tlsCertFile, config.tlsKeyFile) } } : {};
+  const app = Fastify({ ...baseOptions(config, logger), ...https }) as unknown as FastifyInstance;
   installErrorHandler(app);
   logResponses(app, metrics, logger);
   // helmet's headers on every answer of this listener (intake routes, 404s). @fastify/helmet itself
