@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError } from './errors.ts';
-import { isAlive } from './redis/embedded-redis.ts';
+import { commandLine, isAlive } from './process-info.ts';
 
 /** Creates the data directory (mode 0700) or explains in one sentence why it cannot be used. */
 export function ensureDataDir(dataDir: string): void {
@@ -61,10 +61,7 @@ export function lockDataDir(dataDir: string): () => void {
   throw new DataDirError(`Cannot lock ${file}: another process keeps taking it.`);
 }
 
+/** Where /proc cannot tell (not Linux), assume it is. */
 function isNode(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('node');
-  } catch {
-    return true; // not Linux: assume it is
-  }
+  return commandLine(pid)?.includes('node') ?? true;
 }

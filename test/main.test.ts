@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { request } from 'undici';
-import { isAlive } from '../src/redis/embedded-redis.ts';
+import { commandLine, isAlive } from '../src/process-info.ts';
 import { freePort } from './helpers/free-port.ts';
 import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';
@@ -253,7 +253,7 @@ describe('robustness', () => {
     t.after(() => killOrchard(proc));
     const pid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     // redis-server titles itself with what it listens on: host:port for TCP, unixsocket:<path> otherwise.
-    const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+    const title = commandLine(pid) ?? '';
     const match = /^redis-server unixsocket:(\S+)$/.exec(title);
     assert.ok(match, title);
     const socket = match[1]!;

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { EmbeddedRedisError } from '../errors.ts';
+import { commandLine, isAlive } from '../process-info.ts';
+import { spawnRedisServer } from './spawn-redis-server.ts';
 
 export type RedisEndpoint = { readonly path: string } | { readonly host: string; readonly port: number };
 
@@ -19,28 +20,12 @@ export interface EmbeddedRedisOptions {
 /** Longest unix socket path Linux accepts, with room to spare. */
 const maxSocketPath = 100;
 
-/** True when a process with that pid exists. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A redis-server left running by an Orchard that died without stopping it: stop it, so its files are ours. */
 async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1 || !isAlive(pid)) return;
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    /* not Linux, or gone */
-  }
-  if (!cmdline.includes('redis-server')) return;
+  if (!commandLine(pid)?.includes('redis-server')) return;
   logger.warn({ pid }, 'Stopping a redis-server a previous Orchard left running on this data directory.');
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
@@ -99,42 +84,13 @@ export class EmbeddedRedis {
       '--daemonize', 'no',
       '--logfile', '',
     ];
-    const command = options.command ?? 'redis-server';
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const lines: string[] = [];
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new EmbeddedRedisError(`redis-server did not become ready within ${options.startTimeoutMs ?? 15000} ms. It said:\n${lines.slice(-10).join('\n')}`)), options.startTimeoutMs ?? 15000);
-      child.once('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(
-          err.code === 'ENOENT'
-            ? new EmbeddedRedisError(`${command} is not on PATH. Install Redis (Debian: apt-get install redis-server) or set REDIS_URL to a Redis you run.`, err)
-            : new EmbeddedRedisError(`Cannot start ${command}: ${err.message}`, err),
-        );
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new EmbeddedRedisError(`redis-server exited during start (code ${code}, signal ${signal}). It said:\n${lines.slice(-10).join('\n')}`));
-      });
-      for (const stream of [child.stdout!, child.stderr!]) {
-        createInterface({ input: stream }).on('line', (line) => {
-          lines.push(line);
-          if (lines.length > 50) lines.shift();
-          options.logger.debug({ redis: line }, 'redis-server says.');
-          if (/ready to accept connections/i.test(line)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      }
+    const child = await spawnRedisServer({
+      args,
+      command: options.command,
+      detached: true,
+      timeoutMs: options.startTimeoutMs,
+      onLine: (line) => options.logger.debug({ redis: line }, 'redis-server says.'),
     });
-    try {
-      await ready;
-    } catch (err) {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      throw err;
-    }
-    child.removeAllListeners('exit');
     child.once('exit', (code, signal) => options.logger.error({ code, signal }, 'The embedded redis-server exited.'));
     options.logger.info({ dir, appendfsync: options.appendfsync, endpoint }, 'Started an embedded redis-server with append-only persistence (REDIS_URL is unset).');
     return new EmbeddedRedis(endpoint, dir, child, options.logger, socketDir);

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
+import { spawnRedisServer } from '../../src/redis/spawn-redis-server.ts';
 import { freePort } from './free-port.ts';
 
 export interface TestRedisOptions {
@@ -49,28 +49,7 @@ export class TestRedis {
       '--logfile', '',
       ...(this.options.password ? ['--requirepass', this.options.password] : []),
     ];
-    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    const said: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start:\n${said.join('\n')}`)), 10_000);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}:\n${said.join('\n')}`));
-      });
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        said.push(line);
-        if (/ready to accept connections/i.test(line)) {
-          clearTimeout(timer);
-          child.removeAllListeners('exit');
-          resolve();
-        }
-      });
-    });
+    this.#child = await spawnRedisServer({ args, timeoutMs: 10_000 });
   }
 
   /** A client for assertions, closed by stop(). */
