@@ -7,12 +7,22 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import { request } from 'undici';
 import { commandLine, isAlive } from '../src/process-info.ts';
 import { freePort } from './helpers/free-port.ts';
-import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
+import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';
 import { readStream } from './helpers/test-app.ts';
 import { fixtureBytes } from './helpers/fixtures.ts';
 
 const checkIn = fixtureBytes('jamf_pro/webhook-templates-camelcase/ComputerCheckIn.json');
+
+/** Posts the ComputerCheckIn sample with a header secret. */
+const postCheckIn = (url: string, secret: string) =>
+  request(`${url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, body: checkIn });
+
+/** SIGTERM, and the exit code that follows. */
+async function terminate(proc: OrchardProcess): Promise<number | null> {
+  proc.child.kill('SIGTERM');
+  return (await proc.exited).code;
+}
 
 describe('configuration mistakes', () => {
   test('every mistake is reported at once, naming the key, and Orchard exits non-zero before listening', async () => {
@@ -94,25 +104,23 @@ describe('with REDIS_URL unset', () => {
     assert.ok(!first.stdout.join('\n').includes(secret), 'the secret is not in a log line');
     assert.ok(first.stdout.some((l) => l.includes('Started an embedded redis-server with append-only persistence')));
 
-    const res = await request(`${first.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, body: checkIn });
+    const res = await postCheckIn(first.url, secret);
     assert.equal(res.statusCode, 202);
     const { entry } = (await res.body.json()) as { entry: string };
 
     const pid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     assert.ok(isAlive(pid));
-    first.child.kill('SIGTERM');
-    assert.equal((await first.exited).code, 0);
+    assert.equal(await terminate(first), 0);
     assert.ok(!isAlive(pid), 'redis-server stopped with Orchard');
     assert.ok(existsSync(join(dataDir, 'redis', 'appendonlydir')));
 
     const second = await startOrchardProcess(env);
     t.after(() => killOrchard(second));
     assert.ok(!second.stderr.join('\n').includes(secret), 'no banner the second time');
-    const again = await request(`${second.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, body: checkIn });
+    const again = await postCheckIn(second.url, secret);
     assert.equal(again.statusCode, 200, 'the dedup mark survived the restart');
     assert.equal(((await again.body.json()) as { entry: string }).entry, entry);
-    second.child.kill('SIGTERM');
-    assert.equal((await second.exited).code, 0);
+    assert.equal(await terminate(second), 0);
   });
 
   test('a redis-server left behind by a killed Orchard is stopped and its data kept', async (t) => {
@@ -128,8 +136,7 @@ describe('with REDIS_URL unset', () => {
     t.after(() => killOrchard(second));
     assert.ok(!isAlive(orphan));
     assert.ok(second.stdout.some((l) => l.includes('previous Orchard left running')));
-    second.child.kill('SIGTERM');
-    assert.equal((await second.exited).code, 0);
+    assert.equal(await terminate(second), 0);
   });
 });
 
@@ -205,8 +212,7 @@ describe('listeners', () => {
     assert.equal(metrics.statusCode, 200);
     assert.match(await metrics.body.text(), /orchard_events_appended_total\{source="jamf_pro.events",type="ComputerCheckIn"\} 1/);
     assert.equal((await request(`${proc.adminUrl}/readyz`)).statusCode, 200);
-    proc.child.kill('SIGTERM');
-    assert.equal((await proc.exited).code, 0);
+    assert.equal(await terminate(proc), 0);
   });
 });
 
@@ -238,10 +244,9 @@ describe('robustness', () => {
     const second = runOrchard({ ...env, PORT: String(await freePort()) });
     assert.equal((await second.exited).code, 1);
     assert.match(second.stderr.join('\n'), new RegExp(`Another Orchard \\(pid ${first.child.pid}\\) is using ORCHARD_DATA_DIR`));
-    const res = await request(`${first.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'two-secret-0123456789abcd' }, body: checkIn });
+    const res = await postCheckIn(first.url, 'two-secret-0123456789abcd');
     assert.equal(res.statusCode, 202);
-    first.child.kill('SIGTERM');
-    assert.equal((await first.exited).code, 0);
+    assert.equal(await terminate(first), 0);
     assert.ok(!existsSync(join(dataDir, 'orchard.lock')), 'the lock is released');
   });
 
@@ -259,10 +264,9 @@ describe('robustness', () => {
     const socket = match[1]!;
     assert.ok(socket.length < 100 && socket.startsWith(tmpdir()), socket);
     assert.equal(statSync(join(socket, '..')).mode & 0o777, 0o700);
-    const res = await request(`${proc.url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'deep-secret-0123456789abc' }, body: checkIn });
+    const res = await postCheckIn(proc.url, 'deep-secret-0123456789abc');
     assert.equal(res.statusCode, 202);
-    proc.child.kill('SIGTERM');
-    assert.equal((await proc.exited).code, 0);
+    assert.equal(await terminate(proc), 0);
     assert.ok(!existsSync(join(socket, '..')), 'the private socket directory is removed');
   });
 
@@ -301,8 +305,7 @@ describe('robustness', () => {
   test('SIGTERM with a slow client connected still ends in time: exit 0, embedded Redis stopped', async (t) => {
     // Open connections are cut 3 s before the shutdown deadline, well before the request timeout.
     const { proc, redisPid } = await embeddedWithSlowClient(t, { requestMs: 5500, shutdownMs: 6000 });
-    proc.child.kill('SIGTERM');
-    assert.equal((await proc.exited).code, 0);
+    assert.equal(await terminate(proc), 0);
     assert.ok(!isAlive(redisPid), 'the embedded redis-server stopped');
   });
 
