@@ -13,6 +13,7 @@ import type { Lifecycle } from './server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
 import { sinkFromConfig } from './sink/redis-stream-sink.ts';
+import { ConnectorManager } from './connectors/connector-manager.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
@@ -125,7 +126,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
-  const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status } });
+  const connectors = new ConnectorManager({ config, redis, sink, logger, metrics });
+  const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, ...connectors.status() });
   const deps = { config, sink, metrics, logger, lifecycle, auth, status };
 
   let app: FastifyInstance | undefined;
@@ -138,8 +140,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       admin?.server.closeAllConnections();
     }, Math.max(config.shutdownTimeoutMs - 3000, config.shutdownTimeoutMs / 2));
     try {
-      await app?.close();
-      await admin?.close();
+      // Connectors finish the page they are writing and release their leases while requests drain.
+      await Promise.all([connectors.stop(), app?.close(), admin?.close()]);
     } finally {
       clearTimeout(cut);
     }
@@ -185,9 +187,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       },
       'Orchard is listening.',
     );
-    for (const c of config.connectors) {
-      logger.warn({ connector: c.name, type: c.type }, 'Pull connectors are not available in this version yet; this connector is not run.');
-    }
+    connectors.start();
 
     let closing: Promise<void> | undefined;
     const close = () =>

@@ -89,6 +89,82 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectorRuns = new Counter({
+    name: 'orchard_connector_runs_total',
+    help: 'Pull connector runs ended, by connector and outcome (success, failed, interrupted).',
+    labelNames: ['connector', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorRunDuration = new Histogram({
+    name: 'orchard_connector_run_duration_seconds',
+    help: 'Duration of pull connector runs, by connector.',
+    labelNames: ['connector'] as const,
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [this.registry],
+  });
+
+  readonly connectorEvents = new Counter({
+    name: 'orchard_connector_events_total',
+    help: 'Events handled by pull connectors, by connector and result (received from the vendor, duplicate dropped, appended).',
+    labelNames: ['connector', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorPages = new Counter({
+    name: 'orchard_connector_pages_total',
+    help: 'Pages written (records and checkpoint in one step), by connector.',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorRequests = new Counter({
+    name: 'orchard_connector_requests_total',
+    help: 'Vendor HTTP requests (each attempt), by connector and status code (or "error" for network failures).',
+    labelNames: ['connector', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorErrors = new Counter({
+    name: 'orchard_connector_errors_total',
+    help: 'Failed runs, by connector and diagnosis category (credentials, permissions, url, rate_limit, vendor, network, tls, redis, …).',
+    labelNames: ['connector', 'category'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorLastSuccess = new Gauge({
+    name: 'orchard_connector_last_success_timestamp_seconds',
+    help: 'When each connector last finished a run successfully (Unix time).',
+    labelNames: ['connector'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorState = new Gauge({
+    name: 'orchard_connector_state',
+    help: '1 for the state each connector is in (standby, idle, running, retrying, parked, …), 0 for the others.',
+    labelNames: ['connector', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  static readonly connectorStates = ['starting', 'standby', 'idle', 'running', 'retrying', 'parked', 'stopped'] as const;
+
+  setConnectorState(connector: string, state: string): void {
+    for (const s of Metrics.connectorStates) this.connectorState.set({ connector, state: s }, s === state ? 1 : 0);
+  }
+
+  recordPage(connector: string, received: number, duplicates: number, appended: number): void {
+    this.connectorPages.inc({ connector });
+    this.connectorEvents.inc({ connector, result: 'received' }, received);
+    this.connectorEvents.inc({ connector, result: 'duplicate' }, duplicates);
+    this.connectorEvents.inc({ connector, result: 'appended' }, appended);
+  }
+
+  recordRun(connector: string, outcome: string, durationSeconds: number): void {
+    this.connectorRuns.inc({ connector, outcome });
+    this.connectorRunDuration.observe({ connector }, durationSeconds);
+    if (outcome === 'success') this.connectorLastSuccess.set({ connector }, Date.now() / 1000);
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }

@@ -3,13 +3,27 @@ import { loadConfig } from '../config/load-config.ts';
 import { ConfigInvalidError, OrchardError } from '../errors.ts';
 import { OrchardStartAbortedError, startOrchard, type RunningOrchard } from '../main.ts';
 import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-secret-store.ts';
+import { createLogger } from '../logger.ts';
+import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
+import { testCommand } from './test-command.ts';
+
+const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** CLI commands log only warnings, to stderr, so their output stays readable. */
+function cliLogger(config: ReturnType<typeof loadConfig>) {
+  return createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', secretHeader: config.webhookHeader, destination: process.stderr });
+}
 
 const usage = `Usage: orchard [command]
 
 Commands:
-  serve     Start Orchard (the default). Settings come from the environment and ORCHARD_CONFIG.
-  secret    Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
-  help      Show this text.
+  serve                                    Start Orchard (the default). Settings come from the environment and ORCHARD_CONFIG.
+  test <connector>                         Check a connector's credentials and permissions and fetch one page without writing.
+  checkpoint show <connector>              Print a connector's checkpoint, remembered versions and lease.
+  checkpoint reset <connector> [--since T] Forget a connector's progress: the next run starts from T (RFC 3339),
+                                           the connector's start, or the beginning (inventories reload in full).
+  secret                                   Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
+  help                                     Show this text.
 
 See the README for every setting.`;
 
@@ -86,7 +100,7 @@ export function maskUrlCredentials(text: string): string {
 
 /** Runs one `orchard` command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { since: { type: 'string' }, help: { type: 'boolean' } } });
   const command = values.help ? 'help' : (positionals[0] ?? 'serve');
   try {
     switch (command) {
@@ -94,6 +108,16 @@ export async function main(argv: string[]): Promise<number> {
         return await serve();
       case 'secret':
         return secret();
+      case 'test': {
+        const config = loadConfig();
+        const aborted = new AbortController();
+        process.once('SIGINT', () => aborted.abort());
+        return await testCommand(config, positionals[1], io, aborted.signal);
+      }
+      case 'checkpoint': {
+        const config = loadConfig();
+        return await checkpointCommand(config, cliLogger(config), { action: positionals[1], name: positionals[2], since: typeof values.since === 'string' ? values.since : undefined }, io);
+      }
       case 'help':
       case '--help':
         process.stdout.write(`${usage}\n`);

@@ -4,17 +4,28 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigInvalidError } from '../errors.ts';
 import { createAjv } from '../schema/ajv.ts';
 import { readSchema } from '../schema/read-schema.ts';
+import { parseDurationMs } from './duration.ts';
 
 export type WebhookAuthMode = 'header' | 'basic' | 'none';
 
+export const connectorTypes = ['jamf_pro.inventory', 'jamf_protect.alerts', 'jumpcloud.directory_insights', 'jumpcloud.system_users'] as const;
+export type ConnectorType = (typeof connectorTypes)[number];
+
+/** One entry of `connectors:`, validated against its type's schema, defaults applied. */
 export interface ConnectorConfig {
   readonly name: string;
-  readonly type: string;
-  readonly tenant?: string;
-  readonly interval?: string;
-  readonly base_url?: string;
-  readonly start?: string;
-  readonly [key: string]: unknown;
+  readonly type: ConnectorType;
+  readonly tenant: string;
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly baseUrl: string;
+  /** RFC 3339; changing it resets the checkpoint. */
+  readonly start: string | undefined;
+  readonly timeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxAttempts: number;
+  /** The entry as written (file keys), with defaults: what the connector type reads its own settings from. */
+  readonly settings: Readonly<Record<string, unknown>>;
 }
 
 /** The validated, frozen configuration. Keys mirror the file keys in camelCase. */
@@ -50,6 +61,7 @@ export interface Config {
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly logLevel: string;
+  readonly connectorLeaseTtlMs: number;
   readonly connectors: readonly ConnectorConfig[];
   /** Where the configuration came from, for the start-up log line. */
   readonly configFile: string | undefined;
@@ -66,6 +78,7 @@ interface SettingSchema {
 
 export const configSchema = readSchema('config.schema.json') as {
   properties: Record<string, SettingSchema>;
+  definitions: Record<ConnectorType, { required: string[]; properties: Record<string, SettingSchema & { const?: string }> }>;
 };
 
 /** Header names Jamf Pro refuses as Header Authentication keys, and ones a proxy owns. */
@@ -136,13 +149,41 @@ export function redisUrlProblem(raw: string): string | undefined {
   return undefined;
 }
 
-/** Turns an ajv instance path (/connectors/0/type) into the name a user wrote. */
-function settingName(instancePath: string, envSources: Map<string, string>): string {
+/**
+ * Turns an ajv instance path (/connectors/0/client_id) into the name a user wrote; a connector entry
+ * is named by its index and its name (`connectors[0] (acme-jamf).client_id`).
+ */
+function settingName(instancePath: string, envSources: Map<string, string>, settings: Record<string, unknown>): string {
   const parts = instancePath.split('/').filter(Boolean);
   const top = parts[0] ?? '';
   const env = envSources.get(top);
-  const dotted = parts.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  const dotted = parts
+    .map((p, i) => {
+      if (!/^\d+$/.test(p)) return i === 0 ? p : `.${p}`;
+      if (i === 1 && top === 'connectors') {
+        const name = (settings.connectors as { name?: unknown }[] | undefined)?.[Number(p)]?.name;
+        return typeof name === 'string' && name !== '' ? `[${p}] (${name})` : `[${p}]`;
+      }
+      return `[${p}]`;
+    })
+    .join('');
   return env ? `${env} (${dotted})` : dotted || '(top level)';
+}
+
+function connectorConfig(entry: Record<string, any>): ConnectorConfig {
+  return {
+    name: entry.name,
+    type: entry.type,
+    tenant: entry.tenant ?? '',
+    enabled: entry.enabled ?? true,
+    intervalMs: parseDurationMs(entry.interval)!,
+    baseUrl: String(entry.base_url).replace(/\/+$/, ''),
+    start: entry.start,
+    timeoutMs: entry.timeout_ms,
+    maxConnections: entry.max_connections,
+    maxAttempts: entry.max_attempts,
+    settings: entry,
+  };
 }
 
 const validateSettings = createAjv({ useDefaults: true }).compile(configSchema);
@@ -187,8 +228,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 
   if (!validateSettings(settings)) {
     for (const e of validateSettings.errors ?? []) {
-      const where = settingName(e.instancePath, envSources);
-      if (e.keyword === 'additionalProperties') {
+      // "must match then schema" only repeats the errors found inside the type's schema.
+      if (e.keyword === 'if') continue;
+      const where = settingName(e.instancePath, envSources, settings);
+      if (e.keyword === 'required') {
+        const missing = (e.params as { missingProperty: string }).missingProperty;
+        const type = /^\/connectors\/\d+$/.test(e.instancePath) ? (settings as any).connectors?.[Number(e.instancePath.split('/')[2])]?.type : undefined;
+        problems.push(`${where}.${missing}: missing${typeof type === 'string' ? ` (required for type ${type})` : ''}`);
+      } else if (e.keyword === 'const' && e.instancePath.endsWith('/type')) {
+        continue;
+      } else if (e.keyword === 'additionalProperties') {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
         problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see the README's table of settings)`);
       } else if (e.keyword === 'enum') {
@@ -229,10 +278,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   if (Array.isArray(s.connectors)) {
     const seen = new Set<string>();
-    s.connectors.forEach((c: { name?: unknown }, i: number) => {
+    s.connectors.forEach((c: Record<string, unknown>, i: number) => {
       if (typeof c?.name === 'string') {
-        if (seen.has(c.name)) problems.push(`connectors[${i}].name: "${c.name}" is used by an earlier connector; names must be unique`);
+        if (seen.has(c.name)) problems.push(`connectors[${i}] (${c.name}).name: "${c.name}" is used by an earlier connector; names must be unique`);
         seen.add(c.name);
+      }
+      for (const key of ['interval', 'lag', 'overlap']) {
+        if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`connectors[${i}] (${String(c.name)}).${key}: must be longer than 0`);
       }
     });
   }
@@ -249,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     webhookAuth: auth,
     trustProxy,
     configFile,
+    connectors: (s.connectors as Record<string, any>[]).map(connectorConfig),
   });
   return deepFreeze(config as unknown as Config);
 }

@@ -4,7 +4,9 @@ import type { Config } from '../config/load-config.ts';
 import { randomBytes } from 'node:crypto';
 import { SinkUnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
+import type { ConnectorKeys } from '../connectors/connector-keys.ts';
 import { appendScript, appendScriptLegacy, hashTagOf } from './append-script.ts';
+import { pageScript, pageScriptLegacy, resetScript, resetScriptLegacy } from './page-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -57,6 +59,40 @@ interface Pending {
 
 type AppendCommand = (numKeys: number, ...args: (string | Buffer | number)[]) => Promise<(string | number)[]>;
 
+/** A record of a pulled page, with the version it carries when its source is an inventory. */
+export interface PageRecord {
+  readonly record: StreamRecord;
+  /** Object id in the connector's versions hash (a computer id); unset for events. */
+  readonly versionField?: string;
+  /** The object's version (its report date); the record is appended only when it differs from the stored one. */
+  readonly versionValue?: string;
+  /** false: remember the version without appending (reports older than the connector's `start`). */
+  readonly append?: boolean;
+}
+
+/** Where the page's checkpoint goes, and what fences the write. */
+export interface PageCommit {
+  readonly keys: ConnectorKeys;
+  readonly leaseToken: string;
+  /** The checkpoint sequence number the page was computed from. */
+  readonly expectedSeq: number;
+  /** Unique per page write: tells our own re-sent write from someone else's. */
+  readonly writer: string;
+  /** The new checkpoint, JSON. */
+  readonly checkpoint: string;
+}
+
+export type PageOutcome =
+  | { readonly outcome: 'ok'; readonly appended: number; readonly duplicates: number }
+  | { readonly outcome: 'lease_lost' }
+  | { readonly outcome: 'stale'; readonly seq: number };
+
+/** What pull connectors need from the sink: a page and its checkpoint in one atomic step. */
+export interface PageSink {
+  appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome>;
+  resetCheckpoint(keys: ConnectorKeys, writer: string, checkpoint: string): Promise<number>;
+}
+
 /** The sink as the configuration describes it. */
 export function sinkFromConfig(config: Config, redis: Redis, observers: { metrics?: Metrics; logger?: Logger } = {}): RedisStreamSink {
   return new RedisStreamSink({
@@ -76,7 +112,7 @@ export function sinkFromConfig(config: Config, redis: Redis, observers: { metric
  * event-loop turn are sent together as one script call (the batch), so the durable path costs about
  * one Redis round trip per turn rather than one per request.
  */
-export class RedisStreamSink implements EventSink {
+export class RedisStreamSink implements EventSink, PageSink {
   readonly #redis: Redis;
   readonly #options: Required<Omit<RedisStreamSinkOptions, 'metrics' | 'logger' | 'redis'>>;
   readonly #metrics: Metrics | undefined;
@@ -116,6 +152,10 @@ export class RedisStreamSink implements EventSink {
     if (!('orchardAppend' in this.#redis)) {
       this.#redis.defineCommand('orchardAppend', { lua: appendScript });
       this.#redis.defineCommand('orchardAppendLegacy', { lua: appendScriptLegacy });
+      this.#redis.defineCommand('orchardPage', { lua: pageScript, numberOfKeys: 4 });
+      this.#redis.defineCommand('orchardPageLegacy', { lua: pageScriptLegacy, numberOfKeys: 4 });
+      this.#redis.defineCommand('orchardReset', { lua: resetScript, numberOfKeys: 2 });
+      this.#redis.defineCommand('orchardResetLegacy', { lua: resetScriptLegacy, numberOfKeys: 2 });
     }
     const commands = this.#redis as unknown as { orchardAppend: AppendCommand; orchardAppendLegacy: AppendCommand };
     this.#command = (...args) => (this.#legacyRedis ? commands.orchardAppendLegacy : commands.orchardAppend).apply(this.#redis, args);
@@ -264,6 +304,55 @@ export class RedisStreamSink implements EventSink {
   async ping(timeoutMs: number): Promise<void> {
     this.#assertReady();
     await withTimeout(this.#redis.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms.`);
+  }
+
+  /**
+   * Appends a pulled page and writes its checkpoint in one atomic step, fenced by the lease and the
+   * checkpoint sequence (see page-script.ts). Not batched with the webhooks: a page is its own batch.
+   * A timeout rejects with SinkUnavailableError; the write may still happen later (ioredis re-sends),
+   * which the sequence fence makes harmless.
+   */
+  async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
+    this.#assertReady();
+    const args: (string | Buffer | number)[] = [
+      this.#options.stream,
+      commit.keys.checkpoint,
+      commit.keys.lease,
+      commit.keys.versions,
+      commit.leaseToken,
+      String(commit.expectedSeq),
+      commit.writer,
+      commit.checkpoint,
+      records.length,
+    ];
+    for (const { record, versionField, versionValue, append } of records) {
+      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1');
+      for (const field of recordFields) args.push(record[field]);
+    }
+    const commands = this.#redis as unknown as Record<'orchardPage' | 'orchardPageLegacy', (...a: (string | Buffer | number)[]) => Promise<[string, string]>>;
+    const written = (this.#legacyRedis ? commands.orchardPageLegacy : commands.orchardPage).apply(this.#redis, args).then(async (reply) => {
+      if (reply[0] === 'ok') await this.#waitForReplicas();
+      return reply;
+    });
+    const [outcome, detail] = await withTimeout(written, this.#pageTimeoutMs(records.length), this.#timeoutMessage);
+    if (outcome === 'ok' || outcome === 'done') {
+      const [appended, duplicates] = detail.split(' ').map(Number);
+      return { outcome: 'ok', appended: appended ?? 0, duplicates: duplicates ?? 0 };
+    }
+    if (outcome === 'lease_lost') return { outcome };
+    return { outcome: 'stale', seq: Number(detail) };
+  }
+
+  /** A page of many records takes longer than one webhook: the append timeout, plus 1 ms per record, at least 10 s. */
+  #pageTimeoutMs(records: number): number {
+    return Math.max(10_000, this.#options.appendTimeoutMs + records);
+  }
+
+  async resetCheckpoint(keys: ConnectorKeys, writer: string, checkpoint: string): Promise<number> {
+    this.#assertReady();
+    const commands = this.#redis as unknown as Record<'orchardReset' | 'orchardResetLegacy', (...a: string[]) => Promise<number>>;
+    const reset = (this.#legacyRedis ? commands.orchardResetLegacy : commands.orchardReset).call(this.#redis, keys.checkpoint, keys.versions, writer, checkpoint);
+    return Number(await withTimeout(reset, 10_000, this.#timeoutMessage));
   }
 
   /** Records accepted and not yet answered by Redis. */

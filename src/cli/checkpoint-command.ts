@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config, ConnectorConfig } from '../config/load-config.ts';
+import { readCheckpoint, resetCheckpoint } from '../connectors/checkpoint-store.ts';
+import { connectorKeys } from '../connectors/connector-keys.ts';
+import { leaseHolder } from '../connectors/connector-lease.ts';
+import { RedisStreamSink } from '../sink/redis-stream-sink.ts';
+import { withCliRedis } from './cli-redis.ts';
+
+export interface CommandIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/** The connector entry named on the command line, or a message listing the configured ones. */
+export function findConnector(config: Config, name: string | undefined, io: CommandIo): ConnectorConfig | undefined {
+  const names = config.connectors.map((c) => c.name);
+  const found = config.connectors.find((c) => c.name === name);
+  if (!found) {
+    const where = config.configFile ? `in ${config.configFile}` : '(ORCHARD_CONFIG is not set, so there are none)';
+    io.err(`${name === undefined ? 'Name a connector' : `No connector named "${name}"`} ${where}.${names.length ? ` Configured: ${names.join(', ')}.` : ''}\n`);
+  }
+  return found;
+}
+
+async function show(redis: Redis, config: Config, connector: ConnectorConfig, io: CommandIo): Promise<number> {
+  const keys = connectorKeys(config.stream, connector.name);
+  const [stored, lease] = await Promise.all([readCheckpoint(redis, keys), leaseHolder(redis, keys.lease)]);
+  io.out(
+    `${JSON.stringify(
+      {
+        connector: connector.name,
+        type: connector.type,
+        keys,
+        seq: stored.seq,
+        checkpoint: stored.checkpoint ?? null,
+        versions: stored.versions,
+        lease: lease ? { holder: lease.holder, expiresInMs: lease.ttlMs } : null,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  return 0;
+}
+
+async function reset(redis: Redis, config: Config, connector: ConnectorConfig, since: string | undefined, io: CommandIo): Promise<number> {
+  const keys = connectorKeys(config.stream, connector.name);
+  const sink = new RedisStreamSink({ redis, stream: config.stream, rejectedStream: config.rejectedStream, dedupWindowSeconds: config.dedupWindowSeconds, appendTimeoutMs: 10_000 });
+  const before = await readCheckpoint(redis, keys);
+  const checkpoint = await resetCheckpoint(sink, keys, connector, since);
+  io.out(
+    `Reset the checkpoint of ${connector.name} (forgot ${before.versions} remembered version(s)). Its next run starts ` +
+      `${checkpoint.since ? `from ${checkpoint.since}` : 'from the beginning'}${connector.type === 'jamf_pro.inventory' ? ' and reloads the whole fleet' : ''}.\n`,
+  );
+  return 0;
+}
+
+/** `orchard checkpoint show|reset <connector> [--since TIME]`. */
+export async function checkpointCommand(config: Config, logger: Logger, args: { action?: string; name?: string; since?: string }, io: CommandIo): Promise<number> {
+  if (args.action !== 'show' && args.action !== 'reset') {
+    io.err('Usage: orchard checkpoint show|reset <connector> [--since TIME]\n');
+    return 2;
+  }
+  let since: string | undefined;
+  if (args.since !== undefined) {
+    if (args.action !== 'reset') {
+      io.err('--since goes with reset.\n');
+      return 2;
+    }
+    const ms = Date.parse(args.since);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(args.since) || Number.isNaN(ms)) {
+      io.err(`--since ${args.since}: not a time; give an RFC 3339 time such as 2026-11-01T00:00:00Z.\n`);
+      return 2;
+    }
+    since = new Date(ms).toISOString();
+  }
+  const connector = findConnector(config, args.name, io);
+  if (!connector) return 2;
+  return withCliRedis(config, logger, (redis) => (args.action === 'show' ? show(redis, config, connector, io) : reset(redis, config, connector, since, io)));
+}

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/load-config.ts';
+import { lockDataDir } from '../data-dir.ts';
+import { OrchardError } from '../errors.ts';
+import { isAlive } from '../process-info.ts';
+import { createRedis, describeRedis, waitUntilReady } from '../redis/create-redis.ts';
+import { EmbeddedRedis, type RedisEndpoint } from '../redis/embedded-redis.ts';
+
+export class CliRedisError extends OrchardError {
+  constructor(message: string) {
+    super('ORCHARD_ERR_CLI_REDIS', 500, message);
+  }
+}
+
+/**
+ * Runs `fn` with a Redis connection for a CLI command: REDIS_URL when set; else the embedded Redis of
+ * a running Orchard (its unix socket in ORCHARD_DATA_DIR); else the data directory's embedded Redis,
+ * started for the command and stopped after it.
+ */
+export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis: Redis) => Promise<T>): Promise<T> {
+  let target: string | RedisEndpoint;
+  let embedded: EmbeddedRedis | undefined;
+  let release: (() => void) | undefined;
+  if (config.redisUrl) {
+    target = config.redisUrl;
+  } else {
+    const lock = join(config.dataDir, 'orchard.lock');
+    const holder = existsSync(lock) ? Number(readFileSync(lock, 'utf8').trim()) : NaN;
+    const socket = join(config.dataDir, 'redis', 'redis.sock');
+    if (Number.isInteger(holder) && holder > 1 && isAlive(holder)) {
+      if (!existsSync(socket)) throw new CliRedisError(`Orchard (pid ${holder}) runs with its embedded Redis, but its socket ${socket} is not there; set REDIS_URL to reach the Redis it uses.`);
+      target = { path: socket };
+    } else {
+      release = lockDataDir(config.dataDir);
+      try {
+        embedded = await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
+      } catch (err) {
+        release();
+        throw err;
+      }
+      target = embedded.endpoint;
+    }
+  }
+  const redis = createRedis(target, logger);
+  try {
+    if (!(await waitUntilReady(redis, 5000))) throw new CliRedisError(`Redis at ${describeRedis(target)} did not answer within 5 s (REDIS_URL).`);
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+    await embedded?.stop();
+    release?.();
+  }
+}

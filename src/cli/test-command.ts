@@ -1,0 +1,40 @@
+import type { Config } from '../config/load-config.ts';
+import { diagnose } from '../connectors/diagnosis.ts';
+import { createSource } from '../connectors/source-registry.ts';
+import { findConnector, type CommandIo } from './checkpoint-command.ts';
+
+/**
+ * `orchard test <connector>`: credentials and permissions, then a one-page dry run that writes
+ * nothing; a failure is printed with its cause and remedy. Exit 0 when both steps pass.
+ */
+export async function testCommand(config: Config, name: string | undefined, io: CommandIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
+  const connector = findConnector(config, name, io);
+  if (!connector) return 2;
+  const source = createSource(connector);
+  if (!source) {
+    io.err(`${connector.name}: type ${connector.type} is not available in this version yet.\n`);
+    return 2;
+  }
+  io.out(`Testing ${connector.name} (${connector.type}) at ${connector.baseUrl}\n`);
+  let step = 'credentials and permissions';
+  try {
+    const access = await source.checkAccess(signal);
+    io.out(`  ok    ${step}: ${access}\n`);
+    step = 'one-page dry run';
+    const page = await source.fetchPage(undefined, { since: connector.start, receivedMs: Date.now(), signal });
+    const appendable = page.records.filter((r) => r.append !== false);
+    io.out(`  ok    ${step}: ${page.received} received, ${appendable.length} record(s) would be appended from the first page${page.more ? ' (more pages follow)' : ''}.\n`);
+    for (const warning of page.warnings ?? []) io.out(`  warn  ${warning}\n`);
+    const first = appendable[0]?.record;
+    if (first) io.out(`        first record: id ${first.id}, type ${first.type}, time ${first.time}, indicators ${first.indicators}\n`);
+    io.out('Nothing was written.\n');
+    return 0;
+  } catch (err) {
+    const d = diagnose(err, { connector: connector.name, settings: { baseUrl: connector.baseUrl, credentials: [...source.credentialKeys] } });
+    io.out(`  FAIL  ${step}: ${(err as Error)?.message ?? String(err)}\n`);
+    io.out(`        diagnosis: ${d.category}${d.status ? ` (HTTP ${d.status})` : ''}\n        cause: ${d.cause}\n        remedy: ${d.remedy}\n`);
+    return 1;
+  } finally {
+    await source.close();
+  }
+}

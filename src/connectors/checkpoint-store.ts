@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import type { ConnectorConfig } from '../config/load-config.ts';
+import type { PageSink } from '../sink/redis-stream-sink.ts';
+import { withTimeout } from '../sink/with-timeout.ts';
+import type { ConnectorKeys } from './connector-keys.ts';
+
+/** A connector's checkpoint as stored (JSON in the checkpoint hash's `data` field). */
+export interface Checkpoint<C = unknown> {
+  readonly v: 1;
+  readonly type: string;
+  /** The config's `start` this checkpoint was made under: a different `start` resets it. */
+  readonly start: string | null;
+  /** Records older than this are not appended (`start`, or `checkpoint reset --since`). */
+  readonly since: string | null;
+  /** Where the next page starts; null: from the beginning. */
+  readonly cursor: C | null;
+  /** A run is under way: its remaining pages are fetched at once, even after a restart. */
+  readonly runOpen: boolean;
+  readonly runStartedAt: string | null;
+  readonly lastRunEndedAt: string | null;
+  /** Pages written since the checkpoint was created. */
+  readonly pages: number;
+  readonly updatedAt: string;
+}
+
+export interface StoredCheckpoint<C = unknown> {
+  /** Incremented by every write; a page names the one it was computed from. */
+  readonly seq: number;
+  readonly checkpoint: Checkpoint<C> | undefined;
+  /** Versions remembered (inventories: computers). */
+  readonly versions: number;
+}
+
+export function emptyCheckpoint<C>(config: Pick<ConnectorConfig, 'type' | 'start'>, since: string | null = config.start ?? null): Checkpoint<C> {
+  return {
+    v: 1,
+    type: config.type,
+    start: config.start ?? null,
+    since,
+    cursor: null,
+    runOpen: false,
+    runStartedAt: null,
+    lastRunEndedAt: null,
+    pages: 0,
+    updatedAt: new Date().toISOString(),
+  };
+}
+
+export async function readCheckpoint<C = unknown>(redis: Redis, keys: ConnectorKeys, timeoutMs = 10_000): Promise<StoredCheckpoint<C>> {
+  const read = Promise.all([redis.hmget(keys.checkpoint, 'seq', 'data'), redis.hlen(keys.versions)]);
+  const [[seq, data], versions] = await withTimeout(read, timeoutMs, `Redis did not answer within ${timeoutMs} ms while reading a checkpoint.`);
+  let checkpoint: Checkpoint<C> | undefined;
+  if (data) {
+    try {
+      checkpoint = JSON.parse(data) as Checkpoint<C>;
+    } catch {
+      checkpoint = undefined;
+    }
+  }
+  return { seq: Number(seq ?? 0), checkpoint, versions };
+}
+
+/** Unique id of one checkpoint write. */
+export function writerId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * Forgets a connector's progress: its cursor and the versions it remembers, so the next run starts
+ * again from `since` (or the config's `start`, or the beginning) and inventories reload in full.
+ */
+export async function resetCheckpoint(sink: PageSink, keys: ConnectorKeys, config: Pick<ConnectorConfig, 'type' | 'start'>, since?: string): Promise<Checkpoint> {
+  const checkpoint = emptyCheckpoint(config, since ?? config.start ?? null);
+  await sink.resetCheckpoint(keys, writerId(), JSON.stringify(checkpoint));
+  return checkpoint;
+}

@@ -1,0 +1,372 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectorConfig } from '../config/load-config.ts';
+import { OrchardError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { PageSink } from '../sink/redis-stream-sink.ts';
+import { fullJitterDelayMs } from './backoff.ts';
+import { emptyCheckpoint, readCheckpoint, resetCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint-store.ts';
+import { connectorKeys, type ConnectorKeys } from './connector-keys.ts';
+import { ConnectorLease } from './connector-lease.ts';
+import { diagnose, type Diagnosis } from './diagnosis.ts';
+import type { PullSource } from './pull-source.ts';
+
+// One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
+// wait until the run is due → fetch a page → append page + checkpoint atomically → next page at
+// once, or sleep until the next interval. Retryable failures back off with full jitter; the others
+// park the connector with a diagnosis until the next interval.
+
+export type ConnectorState = 'starting' | 'standby' | 'idle' | 'running' | 'retrying' | 'parked' | 'stopped';
+
+export interface RunStatistics {
+  readonly startedAt: string;
+  readonly endedAt: string | null;
+  readonly outcome: 'running' | 'success' | 'failed' | 'interrupted';
+  readonly pages: number;
+  readonly requests: number;
+  readonly received: number;
+  readonly duplicates: number;
+  readonly appended: number;
+  readonly eventsPerSecond: number;
+  readonly durationMs: number;
+}
+
+export interface ConnectorStatus {
+  readonly name: string;
+  readonly type: string;
+  readonly tenant: string;
+  readonly state: ConnectorState;
+  readonly intervalMs: number;
+  readonly leaseHeld: boolean;
+  readonly lastRun: RunStatistics | null;
+  readonly totals: { readonly runs: number; readonly requests: number; readonly received: number; readonly duplicates: number; readonly appended: number };
+  readonly checkpoint: Record<string, unknown> | null;
+  readonly nextRunAt: string | null;
+  readonly lastError: { readonly at: string; readonly message: string; readonly code: string | undefined; readonly diagnosis: Diagnosis } | null;
+}
+
+/** The lease was lost (expired while Redis was unreachable, or taken over): this replica stops writing. */
+export class LeaseLostError extends OrchardError {
+  constructor(connector: string) {
+    super('ORCHARD_ERR_CONNECTOR_LEASE_LOST', 500, `${connector}: the lease was lost to another replica; this replica stops running the connector until it can take the lease again.`);
+  }
+}
+
+/** The checkpoint was written by someone else since it was read (`orchard checkpoint reset`). */
+class CheckpointChangedError extends OrchardError {
+  constructor(connector: string) {
+    super('ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED', 500, `${connector}: the checkpoint changed under the run (reset?); starting again from the stored checkpoint.`);
+  }
+}
+
+export interface ConnectorRunnerOptions {
+  readonly config: ConnectorConfig;
+  readonly source: PullSource<unknown>;
+  readonly sink: PageSink;
+  readonly redis: Redis;
+  readonly stream: string;
+  readonly leaseTtlMs: number;
+  /** Who this replica is (host, pid), stored in the lease. */
+  readonly holder: string;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** Base of the retry backoff; the cap is the interval (at most 5 min). */
+  readonly retryBaseDelayMs?: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class ConnectorRunner {
+  readonly #o: ConnectorRunnerOptions;
+  readonly #config: ConnectorConfig;
+  readonly #keys: ConnectorKeys;
+  readonly #lease: ConnectorLease;
+  readonly #log: Logger;
+  readonly #stop = new AbortController();
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  /** Aborted when the lease is lost: ends waits and fetches of the current holder's work. */
+  #leaseAbort = new AbortController();
+  #state: ConnectorState = 'starting';
+  #lastRun: RunStatistics | null = null;
+  #totals = { runs: 0, requests: 0, received: 0, duplicates: 0, appended: 0 };
+  #checkpoint: StoredCheckpoint | undefined;
+  #nextRunAtMs: number | undefined;
+  #lastError: ConnectorStatus['lastError'] = null;
+  #failures = 0;
+
+  constructor(options: ConnectorRunnerOptions) {
+    this.#o = options;
+    this.#config = options.config;
+    this.#keys = connectorKeys(options.stream, options.config.name);
+    this.#lease = new ConnectorLease({ redis: options.redis, key: this.#keys.lease, ttlMs: options.leaseTtlMs, holder: options.holder });
+    this.#log = options.logger.child({ connector: options.config.name, type: options.config.type });
+    this.#setState('starting');
+  }
+
+  get name(): string {
+    return this.#config.name;
+  }
+
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Finishes the page being written, releases the lease and ends the loop. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#stop.abort();
+    await this.#loop;
+    clearInterval(this.#renewTimer);
+    await this.#lease.release().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'Could not release the lease; it expires by itself.'));
+    this.#setState('stopped');
+    await this.#o.source.close();
+  }
+
+  status(): ConnectorStatus {
+    const cp = this.#checkpoint?.checkpoint;
+    return {
+      name: this.#config.name,
+      type: this.#config.type,
+      tenant: this.#config.tenant,
+      state: this.#state,
+      intervalMs: this.#config.intervalMs,
+      leaseHeld: this.#lease.held,
+      lastRun: this.#lastRun,
+      totals: { ...this.#totals },
+      checkpoint: this.#checkpoint
+        ? {
+            seq: this.#checkpoint.seq,
+            ...(cp ? { ...this.#o.source.describeCursor(cp.cursor ?? undefined), runOpen: cp.runOpen, since: cp.since, lastRunEndedAt: cp.lastRunEndedAt, updatedAt: cp.updatedAt } : {}),
+            versions: this.#checkpoint.versions,
+          }
+        : null,
+      nextRunAt: this.#nextRunAtMs === undefined ? null : iso(this.#nextRunAtMs),
+      lastError: this.#lastError,
+    };
+  }
+
+  #setState(state: ConnectorState): void {
+    this.#state = state;
+    this.#o.metrics?.setConnectorState(this.#config.name, state);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      let delayMs = 0;
+      try {
+        if (!this.#lease.held) {
+          if (!(await this.#lease.acquire())) {
+            if (this.#state !== 'standby') this.#log.info({ leaseTtlMs: this.#lease.ttlMs }, 'Another replica holds the lease; standing by.');
+            this.#setState('standby');
+            this.#nextRunAtMs = undefined;
+            delayMs = Math.min(this.#lease.ttlMs / 2, 5000);
+            await this.#wait(delayMs, signal);
+            continue;
+          }
+          this.#onLeaseTaken();
+        }
+        const stored = await this.#readCheckpoint();
+        const cp = stored.checkpoint;
+        if (cp && (cp.start ?? null) !== (this.#config.start ?? null)) {
+          this.#log.warn({ previousStart: cp.start, start: this.#config.start ?? null }, 'The connector\'s start changed in the configuration: its checkpoint is reset.');
+          await resetCheckpoint(this.#o.sink, this.#keys, this.#config);
+          continue;
+        }
+        const now = Date.now();
+        const dueMs = !cp || cp.runOpen || !cp.lastRunEndedAt ? now : Date.parse(cp.lastRunEndedAt) + this.#config.intervalMs;
+        if (dueMs > now) {
+          this.#setState('idle');
+          this.#nextRunAtMs = dueMs;
+          // Woken early by a lost lease; the checkpoint is read again after the wait (it may have been reset).
+          await this.#wait(dueMs - now, AbortSignal.any([signal, this.#leaseAbort.signal]));
+          continue;
+        }
+        await this.#runOnce(stored);
+        this.#failures = 0;
+      } catch (err) {
+        if (signal.aborted && this.#stopping) break;
+        if (err instanceof CheckpointChangedError) {
+          this.#log.info(err.message);
+          continue;
+        }
+        if (err instanceof LeaseLostError) {
+          this.#log.warn(err.message);
+          this.#onLeaseLost();
+          continue;
+        }
+        delayMs = this.#onFailure(err);
+        await this.#wait(delayMs, signal);
+      }
+    }
+  }
+
+  #onFailure(err: unknown): number {
+    const diagnosis = diagnose(err, { connector: this.#config.name, settings: { baseUrl: this.#config.baseUrl, credentials: [...this.#o.source.credentialKeys] } });
+    this.#lastError = { at: iso(Date.now()), message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code, diagnosis };
+    this.#o.metrics?.connectorErrors.inc({ connector: this.#config.name, category: diagnosis.category });
+    let delayMs: number;
+    if (diagnosis.retryable) {
+      this.#failures += 1;
+      const capMs = Math.min(this.#config.intervalMs, 300_000);
+      delayMs = Math.max(250, fullJitterDelayMs(this.#failures, this.#o.retryBaseDelayMs ?? 1000, capMs));
+      this.#setState('retrying');
+    } else {
+      this.#failures = 0;
+      delayMs = this.#config.intervalMs;
+      this.#setState('parked');
+    }
+    this.#nextRunAtMs = Date.now() + delayMs;
+    this.#log.warn(
+      { err: { message: this.#lastError.message, code: this.#lastError.code }, diagnosis, retryInMs: Math.round(delayMs), consecutiveFailures: this.#failures },
+      diagnosis.retryable ? 'Run failed; retrying after a backoff.' : 'Run failed; the connector is parked until its next interval. Fix the cause below.',
+    );
+    return delayMs;
+  }
+
+  #onLeaseTaken(): void {
+    this.#leaseAbort = new AbortController();
+    this.#log.info({ leaseTtlMs: this.#lease.ttlMs }, 'Took the lease: this replica runs the connector.');
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = setInterval(() => {
+      this.#lease.renew().then(
+        (held) => {
+          if (!held) {
+            this.#log.warn('The lease expired or was taken by another replica.');
+            this.#onLeaseLost();
+          }
+        },
+        (err: unknown) => {
+          // Redis unreachable: keep trying while the lease may still be valid; the page write is fenced anyway.
+          this.#log.warn({ err: (err as Error).message }, 'Could not renew the lease.');
+        },
+      );
+    }, Math.max(100, Math.floor(this.#lease.ttlMs / 3)));
+    this.#renewTimer.unref();
+  }
+
+  #onLeaseLost(): void {
+    clearInterval(this.#renewTimer);
+    this.#renewTimer = undefined;
+    this.#lease.lost();
+    this.#leaseAbort.abort();
+    this.#setState('standby');
+  }
+
+  async #readCheckpoint(): Promise<StoredCheckpoint> {
+    this.#checkpoint = await readCheckpoint(this.#o.redis, this.#keys);
+    return this.#checkpoint;
+  }
+
+  async #wait(ms: number, signal: AbortSignal): Promise<void> {
+    await sleep(ms, undefined, { signal }).catch(() => {});
+  }
+
+  /** One run: pages back to back until the source has no more, each written with its checkpoint. */
+  async #runOnce(stored: StoredCheckpoint): Promise<void> {
+    const startedMs = Date.now();
+    const requestsBefore = this.#o.source.requests;
+    let seq = stored.seq;
+    let cp: Checkpoint = stored.checkpoint ?? emptyCheckpoint(this.#config);
+    const runStartedAt = cp.runOpen && cp.runStartedAt ? cp.runStartedAt : iso(startedMs);
+    const stats = { pages: 0, received: 0, duplicates: 0, appended: 0 };
+    const statistics = (outcome: RunStatistics['outcome']): RunStatistics => {
+      const durationMs = Date.now() - startedMs;
+      return {
+        startedAt: iso(startedMs),
+        endedAt: outcome === 'running' ? null : iso(Date.now()),
+        outcome,
+        ...stats,
+        requests: this.#o.source.requests - requestsBefore,
+        eventsPerSecond: durationMs > 0 ? Math.round((stats.appended * 1000) / durationMs) : 0,
+        durationMs,
+      };
+    };
+    this.#setState('running');
+    this.#nextRunAtMs = undefined;
+    this.#lastRun = statistics('running');
+    // A fetch is cut short by shutdown or a lost lease; a write is always awaited.
+    const fetchAbort = new AbortController();
+    const fetchSignal = AbortSignal.any([this.#stop.signal, this.#leaseAbort.signal, fetchAbort.signal]);
+    const since = cp.since ?? undefined;
+    const fetch = (cursor: unknown) => {
+      const page = this.#o.source.fetchPage(cursor ?? undefined, { since, receivedMs: Date.now(), signal: fetchSignal });
+      page.catch(() => {});
+      return page;
+    };
+    let outcome: RunStatistics['outcome'] = 'failed';
+    try {
+      let next = fetch(cp.cursor);
+      for (;;) {
+        const page = await next;
+        for (const warning of page.warnings ?? []) this.#log.warn(warning);
+        // The next page is fetched while this one is written: its cursor is already known.
+        if (page.more) next = fetch(page.cursor);
+        const endedMs = Date.now();
+        const written: Checkpoint = {
+          ...cp,
+          cursor: page.cursor,
+          runOpen: page.more,
+          runStartedAt,
+          lastRunEndedAt: page.more ? cp.lastRunEndedAt : iso(endedMs),
+          pages: cp.pages + 1,
+          updatedAt: iso(endedMs),
+        };
+        const result = await this.#o.sink.appendPage(page.records, {
+          keys: this.#keys,
+          leaseToken: this.#lease.token,
+          expectedSeq: seq,
+          writer: writerId(),
+          checkpoint: JSON.stringify(written),
+        });
+        if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
+        if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
+        seq += 1;
+        cp = written;
+        this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0 };
+        stats.pages += 1;
+        stats.received += page.received;
+        stats.duplicates += result.duplicates + (page.duplicates ?? 0);
+        stats.appended += result.appended;
+        this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
+        this.#lastRun = statistics('running');
+        if (!page.more) break;
+        if (this.#stopping) {
+          outcome = 'interrupted';
+          return;
+        }
+      }
+      outcome = 'success';
+    } finally {
+      fetchAbort.abort();
+      if (outcome === 'failed' && this.#stopping) outcome = 'interrupted';
+      const run = statistics(outcome);
+      this.#lastRun = run;
+      this.#totals.runs += 1;
+      this.#totals.requests += run.requests;
+      this.#totals.received += run.received;
+      this.#totals.duplicates += run.duplicates;
+      this.#totals.appended += run.appended;
+      this.#o.metrics?.recordRun(this.#config.name, outcome, run.durationMs / 1000);
+      if (outcome === 'success') {
+        this.#lastError = null;
+        this.#nextRunAtMs = Date.now() + this.#config.intervalMs;
+        this.#setState('idle');
+      }
+      const { startedAt: _s, endedAt: _e, ...line } = run;
+      this.#log[outcome === 'success' ? 'info' : 'warn']({ ...line, nextRunAt: this.#nextRunAtMs === undefined ? undefined : iso(this.#nextRunAtMs) }, outcome === 'success' ? 'Run finished.' : `Run ${outcome === 'interrupted' ? 'interrupted by shutdown; the checkpoint keeps its progress' : 'failed'}.`);
+      this.#refreshVersions();
+    }
+  }
+
+  /** The versions count shown in /status, refreshed after each run without holding the run up. */
+  #refreshVersions(): void {
+    readCheckpoint(this.#o.redis, this.#keys).then(
+      (stored) => (this.#checkpoint = stored),
+      () => {},
+    );
+  }
+}

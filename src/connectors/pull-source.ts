@@ -1,0 +1,42 @@
+import type { PageRecord } from '../sink/redis-stream-sink.ts';
+
+// The small interface each pull source plugs into the shared polling loop (connector-runner.ts). A
+// source knows its vendor API and its cursor; the runner owns scheduling, the lease, the atomic page
+// + checkpoint write, retries, statistics and status.
+
+/** What a run knows when it fetches a page. */
+export interface RunContext {
+  /** Records whose event time is before this (RFC 3339) are not appended: the connector's `start`, or `orchard checkpoint reset --since`. */
+  readonly since: string | undefined;
+  /** When this page is fetched: the `received` time of its records. */
+  readonly receivedMs: number;
+  readonly signal: AbortSignal;
+}
+
+export interface Page<C> {
+  readonly records: readonly PageRecord[];
+  /** The cursor the next page (or the next run, when `more` is false) starts from. */
+  readonly cursor: C;
+  /** More pages follow in this run: fetch them at once. */
+  readonly more: boolean;
+  /** Events the vendor returned on this page, before filtering. */
+  readonly received: number;
+  /** Events dropped as already seen before the write (the source's own dedup, e.g. an overlap window). */
+  readonly duplicates?: number;
+  /** Problems with single items that were skipped (logged by the runner, once per page). */
+  readonly warnings?: readonly string[];
+}
+
+export interface PullSource<C = unknown> {
+  /** The settings that hold credentials, named in diagnoses (`client_id`, `client_secret`). */
+  readonly credentialKeys: readonly string[];
+  /** Fetches the page that starts at `cursor` (undefined: the very first run). Never writes. */
+  fetchPage(cursor: C | undefined, context: RunContext): Promise<Page<C>>;
+  /** Checks credentials and permissions the cheapest way the API allows (`orchard test`). */
+  checkAccess(signal: AbortSignal): Promise<string>;
+  /** A few fields describing a cursor, for /status and `orchard checkpoint show`. */
+  describeCursor(cursor: C | undefined): Record<string, unknown>;
+  /** Vendor HTTP requests made so far (attempts, retries included). */
+  readonly requests: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+import { recordFields } from './stream-record.ts';
+
+// One call writes a pull connector's page and its new checkpoint: the records, the per-object
+// versions they carry (inventories) and the checkpoint land together or not at all (DESIGN.md,
+// promise 3). The call is fenced twice:
+//   - by the connector's lease: a replica that lost its lease writes nothing ("lease_lost");
+//   - by the checkpoint's sequence number: the call names the sequence it read, and a checkpoint
+//     written since (another replica, or `orchard checkpoint reset`) makes it write nothing
+//     ("stale"). When the checkpoint was written by this very call (ioredis re-sent it after a lost
+//     reply), the first run's result is answered ("done"), so a resend never appends twice.
+//
+// A record with a version field is appended only when the versions hash holds a different value for
+// that field (a computer's report not seen before); the hash is updated in the same step. A record
+// whose append flag is 0 only updates the versions hash (reports older than `start`).
+//
+// KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash.
+// ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 record count, then per
+// record: version field ('' for none), version value, append flag ('1'/'0'), and the fields of the
+// record in `recordFields` order.
+// Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
+// {'lease_lost', ''}, {'stale', '<current sequence>'}.
+const stride = 3 + recordFields.length;
+
+const body = `local stride = ${stride}
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then
+  return {'lease_lost', ''}
+end
+local seq = redis.call('HGET', KEYS[2], 'seq') or '0'
+if seq ~= ARGV[2] then
+  if redis.call('HGET', KEYS[2], 'writer') == ARGV[3] then
+    return {'done', redis.call('HGET', KEYS[2], 'result') or '0 0'}
+  end
+  return {'stale', seq}
+end
+local appended = 0
+local duplicates = 0
+for i = 0, tonumber(ARGV[5]) - 1 do
+  local b = 5 + i * stride
+  local field = ARGV[b + 1]
+  local fresh = true
+  if field ~= '' then
+    if redis.call('HGET', KEYS[4], field) == ARGV[b + 2] then
+      fresh = false
+    else
+      redis.call('HSET', KEYS[4], field, ARGV[b + 2])
+    end
+  end
+  if not fresh then
+    duplicates = duplicates + 1
+  elseif ARGV[b + 3] == '1' then
+    local r = b + 3
+    redis.call('XADD', KEYS[1], '*', 'v', '1',
+${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
+    appended = appended + 1
+  end
+end
+local result = appended .. ' ' .. duplicates
+redis.call('HSET', KEYS[2], 'seq', tostring(tonumber(seq) + 1), 'writer', ARGV[3], 'data', ARGV[4], 'result', result)
+return {'ok', result}
+`;
+
+export const pageScript = `#!lua\n${body}`;
+export const pageScriptLegacy = body;
+
+// Replaces a connector's checkpoint and forgets its versions (operator reset, or a changed `start`).
+// KEYS: 1 checkpoint hash, 2 versions hash. ARGV: 1 writer id, 2 checkpoint JSON ('' deletes it).
+// Returns the new sequence number.
+const resetBody = `local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') + 1
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'seq', tostring(seq), 'writer', ARGV[1], 'data', ARGV[2], 'result', '0 0')
+return seq
+`;
+
+export const resetScript = `#!lua\n${resetBody}`;
+export const resetScriptLegacy = resetBody;

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
+import { readSchema } from '../../schema/read-schema.ts';
+import type { PageRecord } from '../../sink/redis-stream-sink.ts';
+import { formatTime } from '../../sink/stream-record.ts';
+
+export const inventorySource = 'jamf_pro.inventory';
+
+const extractor = new IndicatorExtractor(readSchema('jamf-pro-inventory/computer.schema.json'));
+
+export interface ComputerIdentity {
+  /** The computer's Jamf id, as text. */
+  readonly computerId: string;
+  /** Stream id: computer id + `:` + general.reportDate as Jamf wrote it, or + `:sha256:<hash>` without a report date. */
+  readonly id: string;
+  /** What the versions hash compares: the report date in epoch ms (2- and 3-digit fractions alike), or the content hash. */
+  readonly version: string;
+  /** Report time in epoch ms, when the record has one. */
+  readonly reportMs: number | undefined;
+}
+
+/** Jamf writes report dates with 2 or 3 fraction digits: compare them as dates, never as strings. */
+export function parseReportDate(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export function computerIdentity(computer: Record<string, unknown>, payload: string): ComputerIdentity | undefined {
+  const rawId = computer.id;
+  if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') return undefined;
+  const computerId = String(rawId);
+  const general = computer.general as Record<string, unknown> | null | undefined;
+  const reportDate = general && typeof general === 'object' ? general.reportDate : undefined;
+  const reportMs = parseReportDate(reportDate);
+  if (reportMs !== undefined) return { computerId, id: `${computerId}:${reportDate as string}`, version: String(reportMs), reportMs };
+  // No report date (GENERAL not requested, or a computer that never reported): the content is the version.
+  const hash = createHash('sha256').update(payload).digest('hex').slice(0, 32);
+  return { computerId, id: `${computerId}:sha256:${hash}`, version: `sha256:${hash}`, reportMs: undefined };
+}
+
+/** The page record of one computer; undefined when it has no id to key it by. */
+export function computerRecord(
+  computer: Record<string, unknown>,
+  context: { connector: string; tenant: string; receivedMs: number; sinceMs: number | undefined },
+): PageRecord | undefined {
+  const payload = JSON.stringify(computer);
+  const identity = computerIdentity(computer, payload);
+  if (!identity) return undefined;
+  return {
+    record: {
+      id: identity.id,
+      source: inventorySource,
+      type: 'computer',
+      tenant: context.tenant,
+      connector: context.connector,
+      time: formatTime(identity.reportMs ?? context.receivedMs),
+      received: formatTime(context.receivedMs),
+      payload,
+      indicators: JSON.stringify(extractor.extract(computer)),
+    },
+    versionField: identity.computerId,
+    versionValue: identity.version,
+    append: context.sinceMs === undefined || identity.reportMs === undefined || identity.reportMs >= context.sinceMs,
+  };
+}
