@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import { ConnectorRunner, type ConnectorStatus } from '../../src/connectors/connector-runner.ts';
+import { createSource } from '../../src/connectors/source-registry.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Metrics } from '../../src/metrics.ts';
+import { createRedis } from '../../src/redis/create-redis.ts';
+import { sinkFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import type { TestRedis } from './redis-server.ts';
+import { captureLogs, readStream, waitForReady } from './test-app.ts';
+
+/** A configuration with the given connector entries, loaded the way a user's file is. */
+export function configWithConnectors(entries: Record<string, unknown>[], env: Record<string, string> = {}): Config {
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-config-'));
+  try {
+    const file = join(dir, 'orchard.yml');
+    writeFileSync(file, stringify({ connectors: entries }));
+    return loadConfig({ ORCHARD_CONFIG: file, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789', ...env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ConnectorHarness {
+  readonly config: Config;
+  readonly runner: ConnectorRunner;
+  readonly redis: Redis;
+  readonly sink: RedisStreamSink;
+  readonly metrics: Metrics;
+  readonly stream: string;
+  logs(): Record<string, unknown>[];
+  status(): ConnectorStatus;
+  /** Resolves once the runner has ended `runs` runs in total (any outcome), or rejects after timeoutMs. */
+  waitForRuns(runs: number, timeoutMs?: number): Promise<ConnectorStatus>;
+  waitFor(predicate: (s: ConnectorStatus) => boolean, what: string, timeoutMs?: number): Promise<ConnectorStatus>;
+  ids(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** One connector's runner on a real Redis, with its own stream keys; started at once. */
+export async function startConnector(server: TestRedis, entry: Record<string, unknown>, options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number } = {}): Promise<ConnectorHarness> {
+  const stream = options.stream ?? `c${Math.random().toString(36).slice(2, 10)}:events`;
+  const config = configWithConnectors([entry], {
+    REDIS_URL: server.url,
+    ORCHARD_STREAM: stream,
+    ORCHARD_REJECTED_STREAM: `${stream}:rejected`,
+    ORCHARD_CONNECTOR_LEASE_TTL_MS: String(options.leaseTtlMs ?? 5000),
+    LOG_LEVEL: 'debug',
+  });
+  const { destination, lines } = captureLogs();
+  const logger = createLogger({ level: 'debug', secretHeader: config.webhookHeader, destination });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const redis = createRedis(config.redisUrl!, logger, metrics);
+  await waitForReady(redis);
+  const sink = sinkFromConfig(config, redis, { metrics, logger });
+  const connector = config.connectors[0]!;
+  const source = createSource(connector)!;
+  const runner = new ConnectorRunner({
+    config: connector,
+    source,
+    sink,
+    redis,
+    stream,
+    leaseTtlMs: config.connectorLeaseTtlMs,
+    holder: 'test',
+    logger,
+    metrics,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 50,
+  });
+  runner.start();
+  const waitFor = async (predicate: (s: ConnectorStatus) => boolean, what: string, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = runner.status();
+      if (predicate(s)) return s;
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; status: ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  let stopped = false;
+  return {
+    config,
+    runner,
+    redis,
+    sink,
+    metrics,
+    stream,
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    status: () => runner.status(),
+    waitFor,
+    waitForRuns: (runs, timeoutMs) => waitFor((s) => s.totals.runs >= runs && s.lastRun?.outcome !== 'running', `${runs} run(s)`, timeoutMs),
+    ids: async () => (await readStream(redis, stream)).map((e) => e.fields.id!),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await runner.stop();
+      redis.disconnect();
+    },
+  };
+}
