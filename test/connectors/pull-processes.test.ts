@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test, type TestContext } from 'node:test';
+import type { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
+import { connectorKeys } from '../../src/connectors/connector-keys.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { readStream, waitForReady } from '../helpers/test-app.ts';
+import { MockJamfPro } from '../mocks/jamf-pro-server.ts';
+
+// Whole Orchard processes against one Redis and one mock Jamf Pro: SIGKILL at random points of a
+// long pull, and two replicas sharing a connector.
+
+let server: TestRedis;
+let redis: Redis;
+before(async () => {
+  server = await TestRedis.start();
+  redis = server.client();
+  await waitForReady(redis);
+});
+after(() => server.stop());
+
+/** A small deterministic PRNG, so a failing run can be repeated from its printed seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function environment(t: TestContext, mock: MockJamfPro, entry: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-pull-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const stream = `k${Math.random().toString(36).slice(2, 10)}:events`;
+  const file = join(dir, 'orchard.yml');
+  writeFileSync(
+    file,
+    stringify({
+      connectors: [{ name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', ...entry }],
+    }),
+  );
+  const env = async () => ({
+    REDIS_URL: server.url,
+    ORCHARD_CONFIG: file,
+    ORCHARD_STREAM: stream,
+    ORCHARD_DATA_DIR: dir,
+    ORCHARD_WEBHOOK_SECRETS: 'process-test-secret-0123456789',
+    ORCHARD_CONNECTOR_LEASE_TTL_MS: '1000',
+    JAMF_SECRET: 'orchard-test-secret',
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+  });
+  return { stream, keys: connectorKeys(stream, 'fleet'), env };
+}
+
+const inventoryRequests = (mock: MockJamfPro) => mock.requests.filter((r) => r.route === 'inventory').length;
+
+async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('SIGKILL at random points of a long pull: after restarts the stream holds every computer exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = prng(seed);
+  const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 2 });
+  t.after(() => mock.close());
+  const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
+  const killsMidRun: number[] = [];
+  for (let kill = 0; kill < 6; kill++) {
+    const before = inventoryRequests(mock);
+    const proc = await startOrchardProcess(await env());
+    t.after(() => killOrchard(proc));
+    // Wait until this process is pulling (it may first wait for the dead one's lease to expire), then kill it at a random moment.
+    await until(() => inventoryRequests(mock) > before, 'the restarted Orchard to pull');
+    await new Promise((r) => setTimeout(r, random() * 250));
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    const stored = await readCheckpoint(redis, keys);
+    if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
+    if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
+  }
+  t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
+  // One more start, left to finish.
+  const last = await startOrchardProcess(await env());
+  t.after(() => killOrchard(last));
+  await until(async () => {
+    const s = await readCheckpoint(redis, keys);
+    return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
+  }, 'the run to finish');
+  const ids = (await readStream(redis, stream)).map((e) => e.fields.id!);
+  const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
+  assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.deepEqual(ids.sort(), expected.sort());
+  assert.equal(await redis.hlen(keys.versions), 3000);
+  await killOrchard(last);
+});
+
+async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ leaseHeld: boolean; state: string; lastRun: { appended: number } | null }> {
+  const body = (await (await fetch(`${proc.url}/status`)).json()) as { connectors: { leaseHeld: boolean; state: string; lastRun: { appended: number } | null }[] };
+  return body.connectors[0]!;
+}
+
+test('two replicas share one connector: one pulls, the other stands by and takes over when the first dies', async (t) => {
+  const mock = await MockJamfPro.start({ computers: 600 });
+  t.after(() => mock.close());
+  const { stream, keys, env } = await environment(t, mock, { page_size: 50, interval: '4s' });
+  const [a, b] = await Promise.all([startOrchardProcess(await env()), startOrchardProcess(await env())]);
+  t.after(() => killOrchard(a));
+  t.after(() => killOrchard(b));
+  await until(async () => (await readCheckpoint(redis, keys)).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
+  assert.equal(inventoryRequests(mock), 12, 'each page read once, by one replica');
+  assert.equal((await readStream(redis, stream)).length, 600);
+  const [sa, sb] = await Promise.all([statusOf(a), statusOf(b)]);
+  assert.equal([sa, sb].filter((s) => s.leaseHeld).length, 1, JSON.stringify([sa, sb]));
+  const [holder, other] = sa.leaseHeld ? [a, b] : [b, a];
+  assert.equal((await statusOf(other)).state, 'standby');
+  // The holder dies without releasing; reports change; the other replica takes over and appends exactly them.
+  holder.child.kill('SIGKILL');
+  await holder.exited;
+  const touched = mock.touch(['5', '300', '600']);
+  await until(async () => (await readStream(redis, stream)).length >= 603, 'the second run, by the other replica', 20_000);
+  const s = await statusOf(other);
+  assert.equal(s.leaseHeld, true);
+  assert.equal(s.lastRun?.appended, 3);
+  const ids = (await readStream(redis, stream)).map((e) => e.fields.id);
+  assert.equal(ids.length, 603);
+  for (const [i, id] of ['5', '300', '600'].entries()) assert.ok(ids.includes(`${id}:${touched[i]}`));
+  assert.equal(inventoryRequests(mock), 24, 'two runs of 12 pages');
+  // Graceful shutdown releases the lease at once.
+  await killOrchard(other);
+  assert.equal(await redis.exists(keys.lease), 0);
+});
