@@ -109,3 +109,115 @@ export class ListenError extends OrchardError {
     super('ORCHARD_ERR_LISTEN', 500, message, { cause });
   }
 }
+
+/** Longest vendor response body excerpt kept in a VendorHttpError. */
+export const VENDOR_BODY_EXCERPT_CHARS = 500;
+
+function withoutQuery(path: string): string {
+  const end = path.search(/[?#]/);
+  return end === -1 ? path : path.slice(0, end);
+}
+
+export interface VendorHttpErrorFields {
+  connector: string;
+  method: string;
+  /** The request path; any query string is stripped. */
+  path: string;
+  status: number;
+  /** The start of the response body, secrets already redacted by the caller; cut to 500 characters. */
+  bodyExcerpt?: string;
+  /** What the vendor's Retry-After asked for, when it sent one. */
+  retryAfterMs?: number;
+}
+
+/** A vendor API answered with a status Orchard does not accept (after any retries). */
+export class VendorHttpError extends OrchardError {
+  readonly connector: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly bodyExcerpt: string;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(fields: VendorHttpErrorFields) {
+    const path = withoutQuery(fields.path);
+    const bodyExcerpt = (fields.bodyExcerpt ?? '').replace(/\s+/g, ' ').trim().slice(0, VENDOR_BODY_EXCERPT_CHARS);
+    super(
+      'ORCHARD_ERR_VENDOR_HTTP_STATUS',
+      502,
+      `${fields.connector}: ${fields.method} ${path} answered ${fields.status}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`,
+    );
+    this.name = 'VendorHttpError';
+    this.connector = fields.connector;
+    this.method = fields.method;
+    this.path = path;
+    this.status = fields.status;
+    this.bodyExcerpt = bodyExcerpt;
+    this.retryAfterMs = fields.retryAfterMs;
+  }
+}
+
+export interface VendorNetworkErrorFields {
+  connector: string;
+  method: string;
+  /** The request path; any query string is stripped. */
+  path: string;
+  /** The lower-level code: ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, CERT_HAS_EXPIRED, … */
+  errorCode: string;
+  /** True when the failure is in TLS (certificate, handshake). */
+  tls: boolean;
+  cause: unknown;
+}
+
+/** A vendor API could not be reached, or the connection failed before a whole response arrived. */
+export class VendorNetworkError extends OrchardError {
+  readonly connector: string;
+  readonly method: string;
+  readonly path: string;
+  readonly errorCode: string;
+  readonly tls: boolean;
+
+  constructor(fields: VendorNetworkErrorFields) {
+    const path = withoutQuery(fields.path);
+    super(
+      'ORCHARD_ERR_VENDOR_NETWORK',
+      502,
+      `${fields.connector}: ${fields.method} ${path} failed: ${fields.errorCode}${fields.tls ? ' (TLS)' : ''}`,
+      { cause: fields.cause },
+    );
+    this.name = 'VendorNetworkError';
+    this.connector = fields.connector;
+    this.method = fields.method;
+    this.path = path;
+    this.errorCode = fields.errorCode;
+    this.tls = fields.tls;
+  }
+}
+
+export interface VendorResponseErrorOptions {
+  method?: string;
+  /** The request path; any query string is stripped. */
+  path?: string;
+  cause?: unknown;
+  details?: unknown[];
+}
+
+/** A vendor API answered 2xx with a body Orchard cannot use: not JSON, or not the shape expected (schema drift). */
+export class VendorResponseError extends OrchardError {
+  readonly connector: string;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(connector: string, problem: string, options: VendorResponseErrorOptions = {}) {
+    const path = options.path === undefined ? undefined : withoutQuery(options.path);
+    const where = path === undefined ? '' : ` ${options.method ? `${options.method} ` : ''}${path}`;
+    super('ORCHARD_ERR_VENDOR_BAD_RESPONSE', 502, `${connector}:${where} unexpected response: ${problem}`, {
+      cause: options.cause,
+      details: options.details,
+    });
+    this.name = 'VendorResponseError';
+    this.connector = connector;
+    this.method = options.method;
+    this.path = path;
+  }
+}

@@ -76,7 +76,7 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
   t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
   const random = prng(seed);
-  const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 2 });
+  const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 10 });
   t.after(() => mock.close());
   const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
   const killsMidRun: number[] = [];
@@ -86,7 +86,7 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
     t.after(() => killOrchard(proc));
     // Wait until this process is pulling (it may first wait for the dead one's lease to expire), then kill it at a random moment.
     await until(() => inventoryRequests(mock) > before, 'the restarted Orchard to pull');
-    await new Promise((r) => setTimeout(r, random() * 250));
+    await new Promise((r) => setTimeout(r, random() * 200));
     proc.child.kill('SIGKILL');
     await proc.exited;
     const stored = await readCheckpoint(redis, keys);
