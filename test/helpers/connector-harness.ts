@@ -58,7 +58,7 @@ export async function startConnector(server: TestRedis, entry: Record<string, un
   await waitForReady(redis);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
   const connector = config.connectors[0]!;
-  const source = createSource(connector)!;
+  const source = createSource(connector, { metrics })!;
   const runner = new ConnectorRunner({
     config: connector,
     source,
@@ -82,6 +82,8 @@ export async function startConnector(server: TestRedis, entry: Record<string, un
     }
   };
   let stopped = false;
+  // Assertions read through a client of their own, still open after the runner stopped.
+  const reader = server.client();
   return {
     config,
     runner,
@@ -93,7 +95,7 @@ export async function startConnector(server: TestRedis, entry: Record<string, un
     status: () => runner.status(),
     waitFor,
     waitForRuns: (runs, timeoutMs) => waitFor((s) => s.totals.runs >= runs && s.lastRun?.outcome !== 'running', `${runs} run(s)`, timeoutMs),
-    ids: async () => (await readStream(redis, stream)).map((e) => e.fields.id!),
+    ids: async () => (await readStream(reader, stream)).map((e) => e.fields.id!),
     async stop() {
       if (stopped) return;
       stopped = true;
