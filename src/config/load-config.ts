@@ -239,7 +239,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         continue;
       } else if (e.keyword === 'additionalProperties') {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see the README's table of settings)`);
+        const entry = /^\/connectors\/(\d+)$/.exec(e.instancePath);
+        const type = entry ? (settings as any).connectors?.[Number(entry[1])]?.type : undefined;
+        const table = typeof type === 'string' ? `the README's connector settings for ${type}` : "the README's table of settings";
+        problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see ${table})`);
       } else if (e.keyword === 'enum') {
         problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
       } else if (configSchema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {

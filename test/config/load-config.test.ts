@@ -130,10 +130,66 @@ describe('loadConfig', () => {
       'connectors:\n  - name: Bad Name\n    type: jamf_pro.inventory\n    interval: soon\n    start: yesterday\n  - type: jumpcloud.system_users\n',
       (file) => {
         const found = problems({ ORCHARD_CONFIG: file });
-        assert.ok(found.some((p) => p.startsWith('connectors[0].name: must match pattern')), found.join('\n'));
-        assert.ok(found.some((p) => p.startsWith('connectors[0].interval: must match pattern')));
-        assert.ok(found.some((p) => p === 'connectors[0].start: must match format "date-time"'));
-        assert.ok(found.some((p) => p === "connectors[1]: must have required property 'name'"));
+        assert.ok(found.some((p) => p.startsWith('connectors[0] (Bad Name).name: must match pattern')), found.join('\n'));
+        assert.ok(found.some((p) => p.startsWith('connectors[0] (Bad Name).interval: must match pattern')));
+        assert.ok(found.some((p) => p === 'connectors[0] (Bad Name).start: must match format "date-time"'));
+        assert.ok(found.some((p) => p === 'connectors[0] (Bad Name).client_secret: missing (required for type jamf_pro.inventory)'));
+        assert.ok(found.some((p) => p === 'connectors[1].name: missing (required for type jumpcloud.system_users)'));
+      },
+    );
+  });
+
+  test('connectors: each type has its own settings; a typo, a wrong value or a duplicate name is named with its entry', () => {
+    withFile(
+      [
+        'connectors:',
+        '  - name: acme-jamf',
+        '    type: jamf_pro.inventory',
+        '    base_url: https://acme.jamfcloud.com/',
+        '    client_id: abc',
+        '    client_secrt: ${JAMF_SECRET}',
+        '    sections: [GENERAL, BOGUS]',
+        '    page_size: 5000',
+        '  - name: acme-jamf',
+        '    type: jumpcloud.directory_insights',
+        '    api_key: k',
+        '    interval: 0s',
+        '  - name: x',
+        '    type: jamf_pro.everything',
+        '',
+      ].join('\n'),
+      (file) => {
+        const found = problems({ ORCHARD_CONFIG: file, JAMF_SECRET: 's' });
+        assert.deepEqual(found.sort(), [
+          'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
+          "connectors[0] (acme-jamf).client_secrt: unknown setting (check the spelling; see the README's connector settings for jamf_pro.inventory)",
+          'connectors[0] (acme-jamf).page_size: must be <= 1000',
+          `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
+          'connectors[1] (acme-jamf).interval: must be longer than 0',
+          'connectors[1] (acme-jamf).name: "acme-jamf" is used by an earlier connector; names must be unique',
+          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
+        ].sort());
+      },
+    );
+  });
+
+  test('connectors: defaults per type, interval in ms, base_url without a trailing slash, secrets from the environment', () => {
+    withFile(
+      'connectors:\n  - name: fleet\n    type: jamf_pro.inventory\n    base_url: https://acme.jamfcloud.com/\n    client_id: abc\n    client_secret: ${JAMF_SECRET}\n  - name: users\n    type: jumpcloud.system_users\n    api_key: ${JC_KEY}\n    enabled: false\n',
+      (file) => {
+        const c = loadConfig({ ORCHARD_CONFIG: file, JAMF_SECRET: 'jamf-secret', JC_KEY: 'jc-key' });
+        const [fleet, users] = c.connectors;
+        assert.equal(fleet!.intervalMs, 15 * 60_000);
+        assert.equal(fleet!.baseUrl, 'https://acme.jamfcloud.com');
+        assert.equal(fleet!.tenant, '');
+        assert.equal(fleet!.maxConnections, 5);
+        assert.deepEqual(fleet!.settings.sections, ['GENERAL', 'HARDWARE', 'OPERATING_SYSTEM']);
+        assert.equal(fleet!.settings.page_size, 100);
+        assert.equal(fleet!.settings.client_secret, 'jamf-secret');
+        assert.equal(users!.intervalMs, 3_600_000);
+        assert.equal(users!.baseUrl, 'https://console.jumpcloud.com');
+        assert.equal(users!.enabled, false);
+        assert.ok(Object.isFrozen(fleet!.settings));
       },
     );
   });
