@@ -11,7 +11,10 @@ import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { startOrchard, type RunningOrchard } from '../src/main.ts';
+import { MockJamfPro } from '../test/mocks/jamf-pro-server.ts';
 
 /** Printed so it can be reused with curl; printable ASCII, no spaces or commas, at least 16 characters. */
 const demoSecret = 'orchard-demo-secret-0123456789';
@@ -114,7 +117,50 @@ const fieldsOf = (flat: string[]) => {
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
-async function run(orchard: RunningOrchard, dataDir: string, keep: boolean): Promise<boolean> {
+interface DemoConnectorStatus {
+  state: string;
+  totals: { runs: number };
+  lastRun: { outcome: string; pages: number; requests: number; received: number; duplicates: number; appended: number; eventsPerSecond: number; durationMs: number } | null;
+  lastError: { message: string } | null;
+}
+
+async function connectorStatus(orchard: RunningOrchard, runs: number): Promise<DemoConnectorStatus> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const c = ((await getJson(`${orchard.url}/status`)).body.connectors as DemoConnectorStatus[])[0]!;
+    if ((c.totals.runs >= runs && c.lastRun?.outcome !== 'running') || Date.now() > deadline) return c;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The pull part: the connector configured on the mock Jamf Pro loads the fleet, then appends only what changed. */
+async function pullDemo(orchard: RunningOrchard, mock: MockJamfPro, check: (ok: boolean, problem: string) => void): Promise<void> {
+  const { config } = orchard;
+  const connector = config.connectors[0]!;
+  say(`Pull: connector ${connector.name} (${connector.type}) reads ${mock.url}, a mock Jamf Pro with ${mock.computers().length} computers, every ${connector.intervalMs / 1000} s.`);
+  const line = (s: DemoConnectorStatus) =>
+    s.lastRun
+      ? `${s.lastRun.outcome}: ${s.lastRun.pages} pages, ${s.lastRun.requests} requests, ${s.lastRun.received} received, ${s.lastRun.duplicates} duplicates, ${s.lastRun.appended} appended in ${s.lastRun.durationMs} ms`
+      : `no run yet (${s.state}${s.lastError ? `: ${s.lastError.message}` : ''})`;
+  const first = await connectorStatus(orchard, 1);
+  say(`  run 1  ${line(first)}`);
+  check(first.lastRun?.appended === mock.computers().length, `the first run appended ${first.lastRun?.appended ?? 0} computers, expected ${mock.computers().length}`);
+  const changed = mock.touch(['3', '42', '250']);
+  say(`  Jamf Pro receives new inventory reports from computers 3, 42 and 250 (report dates ${changed.join(', ')}).`);
+  const second = await connectorStatus(orchard, 2);
+  say(`  run 2  ${line(second)}`);
+  check(second.lastRun?.appended === 3, `the second run appended ${second.lastRun?.appended ?? 0} computers, expected exactly the 3 that changed`);
+  const inventory = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).filter((f) => f.source === 'jamf_pro.inventory');
+  check(inventory.length === mock.computers().length + 3 && new Set(inventory.map((f) => f.id)).size === inventory.length, `${inventory.length} inventory records in the stream, expected ${mock.computers().length + 3}, all distinct`);
+  const sample = inventory.at(-1);
+  if (sample) say(`  latest record: id ${sample.id}  time ${sample.time}  indicators ${formatIndicators(sample.indicators)}`);
+  const cli = `ORCHARD_CONFIG=${shellQuote(config.configFile ?? '')} DEMO_JAMF_CLIENT_SECRET=orchard-test-secret ORCHARD_DATA_DIR=${shellQuote(config.dataDir)}`;
+  say(`  While it runs (npm run demo -- --keep): ${cli} npx orchard test ${connector.name}`);
+  say(`                                     and: ${cli} npx orchard checkpoint show ${connector.name}`);
+  say();
+}
+
+async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock?: MockJamfPro): Promise<boolean> {
   const { config } = orchard;
   const failures: string[] = [];
   const check = (ok: boolean, problem: string) => {
@@ -204,7 +250,7 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean): Pro
   say();
 
   // 3. What landed.
-  const entries = await orchard.redis.xrange(config.stream, '-', '+');
+  const entries = (await orchard.redis.xrange(config.stream, '-', '+')).filter(([, flat]) => fieldsOf(flat).source === 'jamf_pro.events');
   const rejectedEntries = await orchard.redis.xrange(config.rejectedStream, '-', '+');
   say(`What landed in ${config.stream} (XRANGE ${config.stream} - +):`);
   const typeWidth = Math.max(4, ...entries.map(([, flat]) => (fieldsOf(flat).type ?? '').length));
@@ -241,7 +287,10 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean): Pro
   }
   say();
 
-  // 4. Summary.
+  // 4. The pull side.
+  if (mock) await pullDemo(orchard, mock, check);
+
+  // 5. Summary.
   const posted = [...statusCounts.values()].reduce((a, b) => a + b, 0);
   const statusNames: Record<string, string> = { '200': 'duplicate', '202': 'Accepted', '400': 'rejected', '401': 'unauthorized' };
   const statusLine = [...statusCounts.entries()]
@@ -250,7 +299,7 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean): Pro
     .join(', ');
   say('Summary');
   say(`  posted     ${plural(posted, 'request')}: ${statusLine}`);
-  say(`  events     ${config.stream} holds ${plural(entries.length, 'entry', 'entries')} for ${plural(expected.size, 'distinct valid webhook')} (${new Set(entries.map(([, f]) => fieldsOf(f).type)).size} event types)`);
+  say(`  events     ${config.stream} holds ${plural(entries.length, 'webhook entry', 'webhook entries')} for ${plural(expected.size, 'distinct valid webhook')} (${new Set(entries.map(([, f]) => fieldsOf(f).type)).size} event types)`);
   say(`  rejected   ${config.rejectedStream} holds ${plural(rejectedEntries.length, 'entry', 'entries')} (the 400; the 401 is never stored)`);
   say();
 
@@ -294,7 +343,20 @@ function report(failures: string[]): boolean {
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-demo-'));
-  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const mock = await MockJamfPro.start({ computers: 500 });
+  const removeDataDir = () => {
+    rmSync(dataDir, { recursive: true, force: true });
+    void mock.close();
+  };
+  const configFile = join(dataDir, 'orchard.yml');
+  writeFileSync(
+    configFile,
+    stringify({
+      connectors: [
+        { name: 'demo-jamf', type: 'jamf_pro.inventory', tenant: 'demo', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${DEMO_JAMF_CLIENT_SECRET}', interval: '2s', page_size: 100 },
+      ],
+    }),
+  );
   // Only what the demo means: an inherited REDIS_URL or ORCHARD_CONFIG would change what it shows.
   const env: NodeJS.ProcessEnv = {
     ORCHARD_DATA_DIR: dataDir,
@@ -302,6 +364,8 @@ async function main(): Promise<number> {
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     ORCHARD_WEBHOOK_SECRETS: demoSecret,
+    ORCHARD_CONFIG: configFile,
+    DEMO_JAMF_CLIENT_SECRET: 'orchard-test-secret',
   };
 
   let orchard: RunningOrchard | undefined;
@@ -355,7 +419,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    ok = await run(orchard, dataDir, values.keep ?? false);
+    ok = await run(orchard, dataDir, values.keep ?? false, mock);
   } catch (err) {
     ok = false;
     if (stopping) return new Promise<number>(() => {}); // interrupted: onSignal exits
