@@ -75,8 +75,8 @@ describe('configuration mistakes', () => {
       assert.match(err, /prot: unknown setting/);
       assert.match(err, /dedup_window_seconds: must be integer/);
       assert.match(err, /connectors\[0\]\.api_key: refers to \$\{ACME_JUMPCLOUD_KEY\}, but the environment variable ACME_JUMPCLOUD_KEY is not set/);
-      assert.match(err, /connectors\[1\]\.type: must be one of/);
-      assert.match(err, /connectors\[1\]\.name: "acme" is used by an earlier connector/);
+      assert.match(err, /connectors\[1\] \(acme\)\.type: must be one of/);
+      assert.match(err, /connectors\[1\] \(acme\)\.name: "acme" is used by an earlier connector/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
