@@ -9,6 +9,7 @@ import { fullJitterDelayMs } from './backoff.ts';
 import { emptyCheckpoint, readCheckpoint, resetCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint-store.ts';
 import { connectorKeys, type ConnectorKeys } from './connector-keys.ts';
 import { ConnectorLease } from './connector-lease.ts';
+import { pruneVersions } from './prune-versions.ts';
 import { diagnose, type Diagnosis } from './diagnosis.ts';
 import type { PullSource } from './pull-source.ts';
 
@@ -321,6 +322,7 @@ export class ConnectorRunner {
           expectedSeq: seq,
           writer: writerId(),
           checkpoint: JSON.stringify(written),
+          stamp: page.versionStamp,
         });
         if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
         if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
@@ -333,6 +335,10 @@ export class ConnectorRunner {
         stats.appended += result.appended;
         this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
         this.#lastRun = statistics('running');
+        if (page.pruneBelowStamp !== undefined) {
+          const pruned = await pruneVersions(this.#o.redis, this.#keys, page.pruneBelowStamp);
+          if (pruned > 0) this.#log.info({ pruned }, 'Forgot the versions of objects the vendor no longer lists.');
+        }
         if (!page.more) break;
         if (this.#stopping) {
           outcome = 'interrupted';

@@ -23,6 +23,13 @@ export interface Page<C> {
   readonly received: number;
   /** Events dropped as already seen before the write (the source's own dedup, e.g. an overlap window). */
   readonly duplicates?: number;
+  /** Stored with each version this page writes (inventories: the scan number). */
+  readonly versionStamp?: number;
+  /**
+   * After this page is written, forget versions stamped below this value (objects not seen for a
+   * while: deleted computers), so the connector's state stays bounded by the fleet.
+   */
+  readonly pruneBelowStamp?: number;
   /** Problems with single items that were skipped (logged by the runner, once per page). */
   readonly warnings?: readonly string[];
 }

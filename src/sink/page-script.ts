@@ -9,14 +9,16 @@ import { recordFields } from './stream-record.ts';
 //     ("stale"). When the checkpoint was written by this very call (ioredis re-sent it after a lost
 //     reply), the first run's result is answered ("done"), so a resend never appends twice.
 //
-// A record with a version field is appended only when the versions hash holds a different value for
+// A record with a version field is appended only when the versions hash holds a different version for
 // that field (a computer's report not seen before); the hash is updated in the same step. A record
-// whose append flag is 0 only updates the versions hash (reports older than `start`).
+// whose append flag is 0 only updates the versions hash (reports older than `start`). With a stamp
+// (the inventory's scan number) each field is stored as "<version>|<stamp>", so objects not seen for
+// a while can be pruned (prune-versions.ts) and the hash stays bounded by the fleet.
 //
 // KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash.
-// ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 record count, then per
-// record: version field ('' for none), version value, append flag ('1'/'0'), and the fields of the
-// record in `recordFields` order.
+// ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 stamp ('' for none),
+// 6 record count, then per record: version field ('' for none), version value, append flag ('1'/'0'),
+// and the fields of the record in `recordFields` order.
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 3 + recordFields.length;
@@ -34,15 +36,30 @@ if seq ~= ARGV[2] then
 end
 local appended = 0
 local duplicates = 0
-for i = 0, tonumber(ARGV[5]) - 1 do
-  local b = 5 + i * stride
+local stamp = ARGV[5]
+for i = 0, tonumber(ARGV[6]) - 1 do
+  local b = 6 + i * stride
   local field = ARGV[b + 1]
   local fresh = true
   if field ~= '' then
-    if redis.call('HGET', KEYS[4], field) == ARGV[b + 2] then
+    local version = ARGV[b + 2]
+    local stored = redis.call('HGET', KEYS[4], field)
+    local storedVersion = stored
+    local storedStamp = ''
+    if stored then
+      local bar = string.find(stored, '|', 1, true)
+      if bar then
+        storedVersion = string.sub(stored, 1, bar - 1)
+        storedStamp = string.sub(stored, bar + 1)
+      end
+    end
+    if storedVersion == version then
       fresh = false
+      if storedStamp ~= stamp then
+        redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
+      end
     else
-      redis.call('HSET', KEYS[4], field, ARGV[b + 2])
+      redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
     end
   end
   if not fresh then

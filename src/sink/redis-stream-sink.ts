@@ -80,6 +80,8 @@ export interface PageCommit {
   readonly writer: string;
   /** The new checkpoint, JSON. */
   readonly checkpoint: string;
+  /** Stored beside each version (the inventory's scan number), for pruning objects no longer seen. */
+  readonly stamp?: number;
 }
 
 export type PageOutcome =
@@ -323,6 +325,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       String(commit.expectedSeq),
       commit.writer,
       commit.checkpoint,
+      commit.stamp === undefined ? '' : String(commit.stamp),
       records.length,
     ];
     for (const { record, versionField, versionValue, append } of records) {

@@ -101,6 +101,19 @@ test('later runs append exactly the computers whose report changed, and new comp
   assert.equal(s.checkpoint?.versions, 302);
 });
 
+test('computers deleted from Jamf Pro are forgotten after two scans: the state stays bounded by the fleet', async (t) => {
+  const { mock, h } = await setup(t, { computers: 100 }, { page_size: 30, interval: '100ms' });
+  await h.waitForRuns(1);
+  mock.removeComputers(['10', '20', '30']);
+  const runs = h.status().totals.runs;
+  await h.waitForRuns(runs + 3);
+  const keys = connectorKeys(h.stream, 'acme-jamf');
+  assert.equal(await h.redis.hlen(keys.versions), 97);
+  assert.equal(await h.redis.hexists(keys.versions, '20'), 0);
+  assert.ok(h.logs().some((l) => l.msg === 'Forgot the versions of objects the vendor no longer lists.' && l.pruned === 3));
+  assert.equal((await h.ids()).length, 100, 'nothing appended again');
+});
+
 test('a report date written with 2 or 3 fraction digits is the same report (dates compared as dates)', async (t) => {
   const { mock, h } = await setup(t, { computers: 40 }, { page_size: 100 });
   await h.waitForRuns(1);
@@ -108,7 +121,7 @@ test('a report date written with 2 or 3 fraction digits is the same report (date
   const versions = await h.redis.hgetall(keys.versions);
   for (const c of mock.computers()) {
     const reportDate = (c.general as { reportDate: string }).reportDate;
-    assert.equal(versions[c.id as string], String(Date.parse(reportDate)));
+    assert.equal(versions[c.id as string], `${Date.parse(reportDate)}|1`, 'report time in ms, and the scan that saw it');
   }
   assert.ok(mock.computers().some((c) => /\.\d{2}Z$/.test((c.general as { reportDate: string }).reportDate)), 'the fleet has 2-digit fractions');
 });

@@ -100,7 +100,8 @@ export class JamfProInventorySource implements PullSource<InventoryCursor> {
     const more = full && (totalCount === undefined || (at.page + 1) * pageSize < totalCount);
     const next: InventoryCursor = more ? { scan: at.scan, page: at.page + 1, lastId } : { scan: at.scan + 1, page: 0, lastId: null };
     const warnings = skipped > 0 ? [`GET ${inventoryPath} page ${at.page} held ${skipped} item(s) that are not computer records with an id; they were skipped.`] : [];
-    return { records, cursor: next, more, received, warnings };
+    // A computer not seen in two whole scans is gone (a computer a page shift hid once is seen in the next scan).
+    return { records, cursor: next, more, received, warnings, versionStamp: at.scan, ...(more ? {} : { pruneBelowStamp: at.scan - 1 }) };
   }
 
   async checkAccess(signal: AbortSignal): Promise<string> {
