@@ -7,7 +7,8 @@
 //   - first run: Orchard loads the whole fleet (records, versions, checkpoints into Redis);
 //   - second run: the fleet unchanged, every computer compared and dropped as a duplicate.
 // Computers per second come from the run statistics Orchard reports in /status. Reported, never
-// asserted. Settings: BENCH_PULL_COMPUTERS (default 20000), BENCH_PULL_PAGE_SIZE (default 1000).
+// asserted. Settings: BENCH_PULL_COMPUTERS (default 20000), BENCH_PULL_PAGE_SIZE (default 1000),
+// BENCH_CPU_PROF=1 (Orchard's CPU profile lands in .bench/cpu-prof-pull/).
 
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     const orchard = await startChildServer(
       {
         name: 'orchard',
-        args: ['bin/orchard.js', 'serve'],
+        args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(process.cwd(), '.bench', 'cpu-prof-pull')] : []), 'bin/orchard.js', 'serve'],
         env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port), ORCHARD_CONFIG: config, ORCHARD_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef', ORCHARD_DATA_DIR: dir, LOG_LEVEL: 'warn' },
         baseUrl: `http://127.0.0.1:${port}`,
         readyPath: '/readyz',
