@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
-import type { Redis } from 'ioredis';
+import { test, type TestContext } from 'node:test';
 import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { waitForReady } from '../helpers/test-app.ts';
+import { TestRedis, useTestRedis } from '../helpers/redis-server.ts';
+
 import { MockJamfPro, type MockJamfProOptions } from '../mocks/jamf-pro-server.ts';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await TestRedis.start();
-  redis = server.client();
-  await waitForReady(redis);
-});
-after(() => server.stop());
+const shared = useTestRedis();
 
 async function mockOf(t: TestContext, options: MockJamfProOptions): Promise<MockJamfPro> {
   const mock = await MockJamfPro.start(options);
@@ -36,7 +28,7 @@ const entry = (mock: MockJamfPro, extra: Record<string, unknown> = {}) => ({
 test('the first run starts at once; the next one an interval after the previous ended; runs never overlap', async (t) => {
   const mock = await mockOf(t, { computers: 30, latencyMs: 20 });
   const started = Date.now();
-  const h = await startConnector(server, entry(mock, { interval: '300ms', page_size: 10 }));
+  const h = await startConnector(shared.server, entry(mock, { interval: '300ms', page_size: 10 }));
   t.after(() => h.stop());
   await h.waitForRuns(3);
   await h.stop();
@@ -64,45 +56,45 @@ test('the first run starts at once; the next one an interval after the previous 
 test('changing start in the configuration resets the checkpoint on the next start', async (t) => {
   const mock = await mockOf(t, { computers: 20 });
   const stream = `s${Math.random().toString(36).slice(2, 8)}:events`;
-  const first = await startConnector(server, entry(mock), { stream });
+  const first = await startConnector(shared.server, entry(mock), { stream });
   t.after(() => first.stop());
   await first.waitForRuns(1);
   await first.stop();
   assert.equal((await first.ids()).length, 20);
   // Same start: the connector waits for its interval. New start: it reloads at once.
-  const second = await startConnector(server, entry(mock, { start: '2000-01-01T00:00:00Z' }), { stream });
+  const second = await startConnector(shared.server, entry(mock, { start: '2000-01-01T00:00:00Z' }), { stream });
   t.after(() => second.stop());
   await second.waitForRuns(1);
   assert.ok(second.logs().some((l) => l.msg === "The connector's start changed in the configuration: its checkpoint is reset."));
   assert.equal((await second.ids()).length, 40, 'the whole fleet again, once');
-  const stored = await readCheckpoint(redis, connectorKeys(stream, 'inv'));
+  const stored = await readCheckpoint(shared.redis, connectorKeys(stream, 'inv'));
   assert.equal(stored.checkpoint?.start, '2000-01-01T00:00:00Z');
 });
 
 test('a replica that lost its lease writes nothing and stands by', async (t) => {
   const mock = await mockOf(t, { computers: 400, latencyMs: 15 });
-  const h = await startConnector(server, entry(mock, { page_size: 10 }), { leaseTtlMs: 60_000 });
+  const h = await startConnector(shared.server, entry(mock, { page_size: 10 }), { leaseTtlMs: 60_000 });
   t.after(() => h.stop());
   const keys = connectorKeys(h.stream, 'inv');
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 3, 'three pages');
   // Another replica took the lease (this one was paused past its expiry, say).
-  await redis.set(keys.lease, 'other-host:1 token', 'PX', 60_000);
+  await shared.redis.set(keys.lease, 'other-host:1 token', 'PX', 60_000);
   const s = await h.waitFor((x) => x.state === 'standby', 'standby');
   const written = (await h.ids()).length;
-  const seq = (await readCheckpoint(redis, keys)).seq;
+  const seq = (await readCheckpoint(shared.redis, keys)).seq;
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await h.ids()).length, written, 'nothing written after the lease was lost');
-  assert.equal((await readCheckpoint(redis, keys)).seq, seq);
+  assert.equal((await readCheckpoint(shared.redis, keys)).seq, seq);
   assert.equal(s.leaseHeld, false);
   assert.ok(h.logs().some((l) => /lease/.test(String(l.msg))));
   // The other replica's lease is left alone on shutdown.
   await h.stop();
-  assert.equal(await redis.get(keys.lease), 'other-host:1 token');
+  assert.equal(await shared.redis.get(keys.lease), 'other-host:1 token');
 });
 
 test('shutdown in the middle of a run finishes the page being written, keeps the progress and releases the lease', async (t) => {
   const mock = await mockOf(t, { computers: 1000, latencyMs: 10 });
-  const h = await startConnector(server, entry(mock, { page_size: 10 }));
+  const h = await startConnector(shared.server, entry(mock, { page_size: 10 }));
   t.after(() => h.stop());
   const keys = connectorKeys(h.stream, 'inv');
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 5, 'five pages');
@@ -110,14 +102,14 @@ test('shutdown in the middle of a run finishes the page being written, keeps the
   const s = h.status();
   assert.equal(s.state, 'stopped');
   assert.equal(s.lastRun?.outcome, 'interrupted');
-  const stored = await readCheckpoint(redis, keys);
+  const stored = await readCheckpoint(shared.redis, keys);
   assert.equal(stored.checkpoint?.runOpen, true);
   assert.equal((await h.ids()).length, stored.versions);
   assert.equal((await h.ids()).length, (stored.checkpoint?.cursor as { page: number }).page * 10);
-  assert.equal(await redis.exists(keys.lease), 0);
+  assert.equal(await shared.redis.exists(keys.lease), 0);
   assert.ok(h.logs().some((l) => l.msg === 'Run interrupted by shutdown; the checkpoint keeps its progress.'));
   // The next start goes on from there at once and ends with the whole fleet, once.
-  const again = await startConnector(server, entry(mock, { page_size: 10 }), { stream: h.stream });
+  const again = await startConnector(shared.server, entry(mock, { page_size: 10 }), { stream: h.stream });
   t.after(() => again.stop());
   await again.waitForRuns(1);
   const ids = await again.ids();
@@ -125,7 +117,7 @@ test('shutdown in the middle of a run finishes the page being written, keeps the
   assert.equal(new Set(ids).size, 1000);
 });
 
-test('Redis unavailable during a run: the run fails as retryable (redis) and completes once Redis is back', async (t) => {
+test('Redis unavailable during a run: the run fails as retryable (shared.redis) and completes once Redis is back', async (t) => {
   const mock = await mockOf(t, { computers: 300, latencyMs: 10 });
   const own = await TestRedis.start();
   t.after(() => own.stop());
@@ -133,7 +125,7 @@ test('Redis unavailable during a run: the run fails as retryable (redis) and com
   t.after(() => h.stop());
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 3, 'three pages');
   own.pause();
-  await h.waitFor((s) => s.lastError?.diagnosis.category === 'redis', 'a redis diagnosis', 30_000);
+  await h.waitFor((s) => s.lastError?.diagnosis.category === 'redis', 'a shared.redis diagnosis', 30_000);
   own.resume();
   const s = await h.waitFor((x) => x.lastRun?.outcome === 'success', 'a successful run', 30_000);
   assert.equal(s.lastError, null);

@@ -2,40 +2,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test, type TestContext } from 'node:test';
-import type { Redis } from 'ioredis';
+import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { readStream, waitForReady } from '../helpers/test-app.ts';
-import { MockJamfPro } from '../mocks/jamf-pro-server.ts';
+import { useTestRedis } from '../helpers/redis-server.ts';
+import { readStream } from '../helpers/test-app.ts';
+import { MockJamfPro, mulberry32 } from '../mocks/jamf-pro-server.ts';
 
 // Whole Orchard processes against one Redis and one mock Jamf Pro: SIGKILL at random points of a
 // long pull, and two replicas sharing a connector.
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await TestRedis.start();
-  redis = server.client();
-  await waitForReady(redis);
-});
-after(() => server.stop());
-
-/** A small deterministic PRNG, so a failing run can be repeated from its printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const shared = useTestRedis();
 
 async function environment(t: TestContext, mock: MockJamfPro, entry: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-pull-'));
@@ -49,7 +29,7 @@ async function environment(t: TestContext, mock: MockJamfPro, entry: Record<stri
     }),
   );
   const env = async () => ({
-    REDIS_URL: server.url,
+    REDIS_URL: shared.server.url,
     ORCHARD_CONFIG: file,
     ORCHARD_STREAM: stream,
     ORCHARD_DATA_DIR: dir,
@@ -75,7 +55,7 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
 test('SIGKILL at random points of a long pull: after restarts the stream holds every computer exactly once', async (t) => {
   const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
   t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 10 });
   t.after(() => mock.close());
   const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
@@ -89,7 +69,7 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
     await new Promise((r) => setTimeout(r, random() * 200));
     proc.child.kill('SIGKILL');
     await proc.exited;
-    const stored = await readCheckpoint(redis, keys);
+    const stored = await readCheckpoint(shared.redis, keys);
     if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
     if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
   }
@@ -99,14 +79,14 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   const last = await startOrchardProcess(await env());
   t.after(() => killOrchard(last));
   await until(async () => {
-    const s = await readCheckpoint(redis, keys);
+    const s = await readCheckpoint(shared.redis, keys);
     return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
   }, 'the run to finish');
-  const ids = (await readStream(redis, stream)).map((e) => e.fields.id!);
+  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
-  assert.equal(await redis.hlen(keys.versions), 3000);
+  assert.equal(await shared.redis.hlen(keys.versions), 3000);
   await killOrchard(last);
 });
 
@@ -122,9 +102,9 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   const [a, b] = await Promise.all([startOrchardProcess(await env()), startOrchardProcess(await env())]);
   t.after(() => killOrchard(a));
   t.after(() => killOrchard(b));
-  await until(async () => (await readCheckpoint(redis, keys)).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
+  await until(async () => (await readCheckpoint(shared.redis, keys)).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
   assert.equal(inventoryRequests(mock), 12, 'each page read once, by one replica');
-  assert.equal((await readStream(redis, stream)).length, 600);
+  assert.equal((await readStream(shared.redis, stream)).length, 600);
   const [sa, sb] = await Promise.all([statusOf(a), statusOf(b)]);
   assert.equal([sa, sb].filter((s) => s.leaseHeld).length, 1, JSON.stringify([sa, sb]));
   const [holder, other] = sa.leaseHeld ? [a, b] : [b, a];
@@ -133,15 +113,15 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   holder.child.kill('SIGKILL');
   await holder.exited;
   const touched = mock.touch(['5', '300', '600']);
-  await until(async () => (await readStream(redis, stream)).length >= 603, 'the second run, by the other replica', 20_000);
+  await until(async () => (await readStream(shared.redis, stream)).length >= 603, 'the second run, by the other replica', 20_000);
   const s = await statusOf(other);
   assert.equal(s.leaseHeld, true);
   assert.equal(s.lastRun?.appended, 3);
-  const ids = (await readStream(redis, stream)).map((e) => e.fields.id);
+  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id);
   assert.equal(ids.length, 603);
   for (const [i, id] of ['5', '300', '600'].entries()) assert.ok(ids.includes(`${id}:${touched[i]}`));
   assert.equal(inventoryRequests(mock), 24, 'two runs of 12 pages');
   // Graceful shutdown releases the lease at once.
   await killOrchard(other);
-  assert.equal(await redis.exists(keys.lease), 0);
+  assert.equal(await shared.redis.exists(keys.lease), 0);
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { after, before } from 'node:test';
 import { spawnRedisServer } from '../../src/redis/spawn-redis-server.ts';
 import { freePort } from './free-port.ts';
 
@@ -87,4 +88,29 @@ export class TestRedis {
     child.kill(signal);
     await gone;
   }
+}
+
+/**
+ * A redis-server and a ready client for the tests of one file: started in `before`, stopped in
+ * `after`. Read `server` and `redis` inside tests.
+ */
+export function useTestRedis(options: TestRedisOptions = {}): { readonly server: TestRedis; readonly redis: Redis } {
+  let server: TestRedis | undefined;
+  let redis: Redis | undefined;
+  before(async () => {
+    server = await TestRedis.start(options);
+    redis = server.client();
+    for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 25));
+  });
+  after(() => server?.stop());
+  return {
+    get server() {
+      if (!server) throw new Error('useTestRedis: read `server` inside a test');
+      return server;
+    },
+    get redis() {
+      if (!redis) throw new Error('useTestRedis: read `redis` inside a test');
+      return redis;
+    },
+  };
 }

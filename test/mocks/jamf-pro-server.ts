@@ -104,7 +104,8 @@ const DAY_MS = 86_400_000;
 
 type Rng = () => number;
 
-function mulberry32(seed: number): Rng {
+/** A small deterministic PRNG (mulberry32): the same seed gives the same fleet, or the same test run. */
+export function mulberry32(seed: number): Rng {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

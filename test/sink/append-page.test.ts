@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { test } from 'node:test';
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { RedisStreamSink, type PageRecord } from '../../src/sink/redis-stream-sink.ts';
-import { readStream, waitForReady } from '../helpers/test-app.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { readStream } from '../helpers/test-app.ts';
+import { useTestRedis } from '../helpers/redis-server.ts';
 
-let server: TestRedis;
-let redis: Redis;
-before(async () => {
-  server = await TestRedis.start();
-  redis = server.client();
-  await waitForReady(redis);
-});
-after(() => server.stop());
+const shared = useTestRedis();
 
 function setup() {
   const unique = `p${Math.random().toString(36).slice(2, 10)}`;
   const stream = `${unique}:events`;
-  const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${unique}:rejected`, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
+  const sink = new RedisStreamSink({ redis: shared.redis, stream, rejectedStream: `${unique}:rejected`, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
   const keys = connectorKeys(stream, 'inv');
   return { stream, sink, keys };
 }
@@ -34,44 +26,44 @@ function computer(id: string, version: string, append = true): PageRecord {
 
 test('a page and its checkpoint land together; the keys share the stream\'s hash slot', async () => {
   const { stream, sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   assert.ok(keys.checkpoint.startsWith(`{${stream}}:`) && keys.lease.startsWith(`{${stream}}:`) && keys.versions.startsWith(`{${stream}}:`));
   const result = await sink.appendPage([computer('1', 'a'), computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"page":1}' });
   assert.deepEqual(result, { outcome: 'ok', appended: 2, duplicates: 0 });
-  assert.equal((await readStream(redis, stream)).length, 2);
-  assert.deepEqual(await redis.hgetall(keys.checkpoint), { seq: '1', writer: 'w1', data: '{"page":1}', result: '2 0' });
-  assert.deepEqual(await redis.hgetall(keys.versions), { '1': 'a', '2': 'a' });
+  assert.equal((await readStream(shared.redis, stream)).length, 2);
+  assert.deepEqual(await shared.redis.hgetall(keys.checkpoint), { seq: '1', writer: 'w1', data: '{"page":1}', result: '2 0' });
+  assert.deepEqual(await shared.redis.hgetall(keys.versions), { '1': 'a', '2': 'a' });
 });
 
 test('a version already stored is a duplicate; a changed one is appended', async () => {
   const { stream, sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   await sink.appendPage([computer('1', 'a'), computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
   const second = await sink.appendPage([computer('1', 'a'), computer('2', 'b')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' });
   assert.deepEqual(second, { outcome: 'ok', appended: 1, duplicates: 1 });
-  assert.deepEqual((await readStream(redis, stream)).map((e) => e.fields.id), ['1:a', '2:a', '2:b']);
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['1:a', '2:a', '2:b']);
 });
 
 test('append: false remembers the version without appending', async () => {
   const { stream, sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   const result = await sink.appendPage([computer('1', 'old', false)], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
   assert.deepEqual(result, { outcome: 'ok', appended: 0, duplicates: 0 });
-  assert.equal((await readStream(redis, stream)).length, 0);
-  assert.equal(await redis.hget(keys.versions, '1'), 'old');
+  assert.equal((await readStream(shared.redis, stream)).length, 0);
+  assert.equal(await shared.redis.hget(keys.versions, '1'), 'old');
 });
 
 test('without the lease nothing is written', async () => {
   const { stream, sink, keys } = setup();
-  await redis.set(keys.lease, 'someone-else');
+  await shared.redis.set(keys.lease, 'someone-else');
   const result = await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
   assert.deepEqual(result, { outcome: 'lease_lost' });
-  assert.equal(await redis.exists(stream, keys.checkpoint, keys.versions), 0);
+  assert.equal(await shared.redis.exists(stream, keys.checkpoint, keys.versions), 0);
 });
 
 test('a page computed from an older checkpoint is refused (stale); the same write sent again answers its first result', async () => {
   const { stream, sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
   // ioredis re-sending the same call after a lost reply: same writer, same expected sequence.
   const resent = await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
@@ -79,24 +71,24 @@ test('a page computed from an older checkpoint is refused (stale); the same writ
   // Another writer computed from sequence 0: refused.
   const stale = await sink.appendPage([computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w2', checkpoint: '{}' });
   assert.deepEqual(stale, { outcome: 'stale', seq: 1 });
-  assert.equal((await readStream(redis, stream)).length, 1);
+  assert.equal((await readStream(shared.redis, stream)).length, 1);
 });
 
 test('reset forgets the versions and moves the sequence on, so a run in flight is refused', async () => {
   const { sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"page":3}' });
   const seq = await sink.resetCheckpoint(keys, 'r1', '{"page":0}');
   assert.equal(seq, 2);
-  assert.equal(await redis.exists(keys.versions), 0);
-  assert.equal(await redis.hget(keys.checkpoint, 'data'), '{"page":0}');
+  assert.equal(await shared.redis.exists(keys.versions), 0);
+  assert.equal(await shared.redis.hget(keys.checkpoint, 'data'), '{"page":0}');
   const late = await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' });
   assert.equal(late.outcome, 'stale');
 });
 
 test('an empty page still moves the checkpoint', async () => {
   const { sink, keys } = setup();
-  await redis.set(keys.lease, 'me');
+  await shared.redis.set(keys.lease, 'me');
   assert.deepEqual(await sink.appendPage([], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"done":true}' }), { outcome: 'ok', appended: 0, duplicates: 0 });
-  assert.equal(await redis.hget(keys.checkpoint, 'data'), '{"done":true}');
+  assert.equal(await shared.redis.hget(keys.checkpoint, 'data'), '{"done":true}');
 });
