@@ -126,7 +126,15 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
-  const connectors = new ConnectorManager({ config, redis, sink, logger, metrics });
+  let connectors: ConnectorManager;
+  try {
+    connectors = new ConnectorManager({ config, redis, sink, logger, metrics });
+  } catch (err) {
+    redis.disconnect();
+    await embedded?.stop();
+    releaseDataDir?.();
+    throw err;
+  }
   const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, ...connectors.status() });
   const deps = { config, sink, metrics, logger, lifecycle, auth, status };
 

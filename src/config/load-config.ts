@@ -245,6 +245,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see ${table})`);
       } else if (e.keyword === 'enum') {
         problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
+      } else if (e.instancePath.startsWith('/connectors/') && (e.keyword === 'pattern' || e.keyword === 'format')) {
+        const key = e.instancePath.split('/').pop() ?? '';
+        const friendly: Record<string, string> = {
+          interval: 'must be a duration: a number and a unit, ms, s, m, h or d (30s, 5m, 24h)',
+          lag: 'must be a duration: a number and a unit, ms, s, m, h or d (2m)',
+          overlap: 'must be a duration: a number and a unit, ms, s, m, h or d (10m)',
+          name: 'must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit',
+          base_url: 'must be an http:// or https:// URL without spaces, a query or a fragment',
+          start: 'must be an RFC 3339 time such as 2026-11-01T00:00:00Z',
+        };
+        problems.push(`${where}: ${friendly[key] ?? e.message}`);
       } else if (configSchema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {
         problems.push(`${where}: must be printable ASCII without spaces or commas`);
       } else {
@@ -286,13 +297,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         if (seen.has(c.name)) problems.push(`connectors[${i}] (${c.name}).name: "${c.name}" is used by an earlier connector; names must be unique`);
         seen.add(c.name);
       }
+      const entry = typeof c?.name === 'string' && c.name !== '' ? `connectors[${i}] (${c.name})` : `connectors[${i}]`;
       for (const key of ['interval', 'lag', 'overlap']) {
-        if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`connectors[${i}] (${String(c.name)}).${key}: must be longer than 0`);
+        if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`${entry}.${key}: must be longer than 0`);
+      }
+      if (typeof c?.base_url === 'string') {
+        // Credentials belong in their own settings (kept secret); a URL is logged and shown in /status.
+        let url: URL | undefined;
+        try {
+          url = new URL(c.base_url);
+        } catch {
+          problems.push(`${entry}.base_url: is not a valid URL`);
+        }
+        if (url && (url.username || url.password || url.search || url.hash)) {
+          problems.push(`${entry}.base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)`);
+        }
       }
     });
   }
 
-  if (problems.length > 0) throw new ConfigInvalidError(problems);
+  if (problems.length > 0) throw new ConfigInvalidError([...new Set(problems)]);
 
   const trustRaw = String(s.trust_proxy).trim();
   const trustProxy = trustRaw === 'true' ? true : trustRaw === '' || trustRaw === 'false' ? false : trustRaw.split(',').map((x) => x.trim()).filter(Boolean);

@@ -78,6 +78,9 @@ export interface ConnectorRunnerOptions {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How often a connector waiting for its next run looks at its checkpoint (a reset starts the run at once). */
+const checkpointPollMs = 2000;
+
 export class ConnectorRunner {
   readonly #o: ConnectorRunnerOptions;
   readonly #config: ConnectorConfig;
@@ -121,7 +124,7 @@ export class ConnectorRunner {
     this.#stop.abort();
     await this.#loop;
     clearInterval(this.#renewTimer);
-    await this.#lease.release().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'Could not release the lease; it expires by itself.'));
+    await this.#lease.release().catch((err: unknown) => this.#log.warn({ error: (err as Error).message }, 'Could not release the lease; it expires by itself.'));
     this.#setState('stopped');
     await this.#o.source.close();
   }
@@ -182,8 +185,9 @@ export class ConnectorRunner {
         if (dueMs > now) {
           this.#setState('idle');
           this.#nextRunAtMs = dueMs;
-          // Woken early by a lost lease; the checkpoint is read again after the wait (it may have been reset).
-          await this.#wait(dueMs - now, AbortSignal.any([signal, this.#leaseAbort.signal]));
+          // The checkpoint is read again every few seconds, so `orchard checkpoint reset` starts a run at
+          // once; a lost lease ends the wait at once.
+          await this.#wait(Math.min(dueMs - now, checkpointPollMs), AbortSignal.any([signal, this.#leaseAbort.signal]));
           continue;
         }
         await this.#runOnce(stored);
@@ -200,7 +204,7 @@ export class ConnectorRunner {
           continue;
         }
         delayMs = this.#onFailure(err);
-        await this.#wait(delayMs, signal);
+        await this.#waitUnlessReset(delayMs, signal);
       }
     }
   }
@@ -222,8 +226,10 @@ export class ConnectorRunner {
     }
     this.#nextRunAtMs = Date.now() + delayMs;
     this.#log.warn(
-      { err: { message: this.#lastError.message, code: this.#lastError.code }, diagnosis, retryInMs: Math.round(delayMs), consecutiveFailures: this.#failures },
-      diagnosis.retryable ? 'Run failed; retrying after a backoff.' : 'Run failed; the connector is parked until its next interval. Fix the cause below.',
+      { error: { message: this.#lastError.message, code: this.#lastError.code }, diagnosis, retryInMs: Math.round(delayMs), ...(diagnosis.retryable ? { consecutiveFailures: this.#failures } : {}) },
+      diagnosis.retryable
+        ? 'Run failed; retrying after a backoff.'
+        : 'Run failed; the connector is parked until its next interval (or `orchard checkpoint reset`). See diagnosis.remedy.',
     );
     return delayMs;
   }
@@ -242,7 +248,7 @@ export class ConnectorRunner {
         },
         (err: unknown) => {
           // Redis unreachable: keep trying while the lease may still be valid; the page write is fenced anyway.
-          this.#log.warn({ err: (err as Error).message }, 'Could not renew the lease.');
+          this.#log.warn({ error: (err as Error).message }, 'Could not renew the lease.');
         },
       );
     }, Math.max(100, Math.floor(this.#lease.ttlMs / 3)));
@@ -264,6 +270,21 @@ export class ConnectorRunner {
 
   async #wait(ms: number, signal: AbortSignal): Promise<void> {
     await sleep(ms, undefined, { signal }).catch(() => {});
+  }
+
+  /** Waits, but ends early when the checkpoint is reset meanwhile (a parked connector retried by the operator). */
+  async #waitUnlessReset(ms: number, signal: AbortSignal): Promise<void> {
+    const seq = this.#checkpoint?.seq;
+    const until = Date.now() + ms;
+    while (!signal.aborted && Date.now() < until) {
+      await this.#wait(Math.min(until - Date.now(), checkpointPollMs), signal);
+      if (signal.aborted || seq === undefined || !this.#lease.held) return;
+      const now = await readCheckpoint(this.#o.redis, this.#keys).catch(() => undefined);
+      if (now && now.seq !== seq) {
+        this.#log.info('The checkpoint was reset: running again now.');
+        return;
+      }
+    }
   }
 
   /** One run: pages back to back until the source has no more, each written with its checkpoint. */
@@ -346,6 +367,10 @@ export class ConnectorRunner {
         }
       }
       outcome = 'success';
+    } catch (err) {
+      // Not a failure of the run: the operator reset the checkpoint, or another replica has the lease.
+      if (err instanceof CheckpointChangedError || err instanceof LeaseLostError) outcome = 'interrupted';
+      throw err;
     } finally {
       fetchAbort.abort();
       if (outcome === 'failed' && this.#stopping) outcome = 'interrupted';
@@ -363,7 +388,8 @@ export class ConnectorRunner {
         this.#setState('idle');
       }
       const { startedAt: _s, endedAt: _e, ...line } = run;
-      this.#log[outcome === 'success' ? 'info' : 'warn']({ ...line, nextRunAt: this.#nextRunAtMs === undefined ? undefined : iso(this.#nextRunAtMs) }, outcome === 'success' ? 'Run finished.' : `Run ${outcome === 'interrupted' ? 'interrupted by shutdown; the checkpoint keeps its progress' : 'failed'}.`);
+      const message = outcome === 'success' ? 'Run finished.' : outcome === 'failed' ? 'Run failed.' : this.#stopping ? 'Run interrupted by shutdown; the checkpoint keeps its progress.' : 'Run interrupted.';
+      this.#log[outcome === 'failed' ? 'warn' : 'info']({ ...line, nextRunAt: this.#nextRunAtMs === undefined ? undefined : iso(this.#nextRunAtMs) }, message);
       this.#refreshVersions();
     }
   }

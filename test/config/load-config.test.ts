@@ -130,9 +130,10 @@ describe('loadConfig', () => {
       'connectors:\n  - name: Bad Name\n    type: jamf_pro.inventory\n    interval: soon\n    start: yesterday\n  - type: jumpcloud.system_users\n',
       (file) => {
         const found = problems({ ORCHARD_CONFIG: file });
-        assert.ok(found.some((p) => p.startsWith('connectors[0] (Bad Name).name: must match pattern')), found.join('\n'));
-        assert.ok(found.some((p) => p.startsWith('connectors[0] (Bad Name).interval: must match pattern')));
-        assert.ok(found.some((p) => p === 'connectors[0] (Bad Name).start: must match format "date-time"'));
+        assert.ok(found.includes('connectors[0] (Bad Name).name: must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit'), found.join('\n'));
+        assert.ok(found.includes('connectors[0] (Bad Name).interval: must be a duration: a number and a unit, ms, s, m, h or d (30s, 5m, 24h)'));
+        assert.ok(found.includes('connectors[0] (Bad Name).start: must be an RFC 3339 time such as 2026-11-01T00:00:00Z'));
+        assert.equal(found.length, new Set(found).size, 'each problem once');
         assert.ok(found.some((p) => p === 'connectors[0] (Bad Name).client_secret: missing (required for type jamf_pro.inventory)'));
         assert.ok(found.some((p) => p === 'connectors[1].name: missing (required for type jumpcloud.system_users)'));
       },
@@ -171,6 +172,13 @@ describe('loadConfig', () => {
         ].sort());
       },
     );
+  });
+
+  test('connectors: a base_url with credentials is refused without quoting it', () => {
+    withFile('connectors:\n  - name: fleet\n    type: jamf_pro.inventory\n    base_url: https://admin:CANARY@acme.jamfcloud.com\n    client_id: a\n    client_secret: b\n', (file) => {
+      const found = problems({ ORCHARD_CONFIG: file });
+      assert.deepEqual(found, ["connectors[0] (fleet).base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)"]);
+    });
   });
 
   test('connectors: defaults per type, interval in ms, base_url without a trailing slash, secrets from the environment', () => {

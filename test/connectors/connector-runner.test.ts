@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
+import { readCheckpoint, resetCheckpoint } from '../../src/connectors/checkpoint-store.ts';
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { TestRedis, useTestRedis } from '../helpers/redis-server.ts';
@@ -132,4 +132,16 @@ test('Redis unavailable during a run: the run fails as retryable (shared.redis) 
   const ids = await h.ids();
   assert.equal(ids.length, 300);
   assert.equal(new Set(ids).size, 300);
+});
+
+test('a checkpoint reset while the connector waits for its next run starts the run at once', async (t) => {
+  const mock = await mockOf(t, { computers: 25 });
+  const h = await startConnector(shared.server, entry(mock));
+  t.after(() => h.stop());
+  await h.waitForRuns(1);
+  assert.equal(h.status().state, 'idle');
+  await resetCheckpoint(h.sink, connectorKeys(h.stream, 'inv'), h.config.connectors[0]!);
+  const s = await h.waitForRuns(2, 10_000);
+  assert.equal(s.lastRun?.appended, 25, 'the whole fleet again after a reset');
+  assert.equal(s.checkpoint?.versions, 25);
 });
