@@ -26,6 +26,9 @@ export function findConnector(config: Config, name: string | undefined, io: Comm
 async function show(redis: Redis, config: Config, connector: ConnectorConfig, io: CommandIo): Promise<number> {
   const keys = connectorKeys(config.stream, connector.name);
   const [stored, lease] = await Promise.all([readCheckpoint(redis, keys), leaseHolder(redis, keys.lease)]);
+  if (stored.seq === 0) {
+    io.err(`No checkpoint is stored for ${connector.name} in this Redis (stream ${config.stream}): it has not run yet, or REDIS_URL / ORCHARD_STREAM differ from the running Orchard's.\n`);
+  }
   io.out(
     `${JSON.stringify(
       {
@@ -56,6 +59,9 @@ async function reset(redis: Redis, config: Config, connector: ConnectorConfig, s
   return 0;
 }
 
+/** Types this version runs; others are validated but not run, so their checkpoints stay empty. */
+const runnableTypes = new Set(['jamf_pro.inventory']);
+
 /** `orchard checkpoint show|reset <connector> [--since TIME]`. */
 export async function checkpointCommand(config: Config, logger: Logger, args: { action?: string; name?: string; since?: string }, io: CommandIo): Promise<number> {
   if (args.action !== 'show' && args.action !== 'reset') {
@@ -77,5 +83,6 @@ export async function checkpointCommand(config: Config, logger: Logger, args: { 
   }
   const connector = findConnector(config, args.name, io);
   if (!connector) return 2;
+  if (!runnableTypes.has(connector.type)) io.err(`Note: type ${connector.type} is not run by this version yet; ${connector.name} has no progress to show or reset.\n`);
   return withCliRedis(config, logger, (redis) => (args.action === 'show' ? show(redis, config, connector, io) : reset(redis, config, connector, since, io)));
 }

@@ -34,6 +34,12 @@ export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis
       if (!existsSync(socket)) throw new CliRedisError(`Orchard (pid ${holder}) runs with its embedded Redis, but its socket ${socket} is not there; set REDIS_URL to reach the Redis it uses.`);
       target = { path: socket };
     } else {
+      // Never create a store just to find it empty: a wrong ORCHARD_DATA_DIR (or a forgotten REDIS_URL) is an error.
+      if (!existsSync(join(config.dataDir, 'redis'))) {
+        throw new CliRedisError(
+          `No Orchard data in ORCHARD_DATA_DIR=${config.dataDir} (it holds no embedded Redis). Set ORCHARD_DATA_DIR to the directory Orchard runs with, or REDIS_URL when Orchard uses an external Redis.`,
+        );
+      }
       release = lockDataDir(config.dataDir);
       try {
         embedded = await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });

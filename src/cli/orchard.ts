@@ -115,8 +115,16 @@ export async function main(argv: string[]): Promise<number> {
         return await testCommand(config, positionals[1], io, aborted.signal);
       }
       case 'checkpoint': {
+        // Strict here: a misspelt or empty --since must not turn into a reset to the beginning.
+        let parsed: { positionals: string[]; values: { since?: string } };
+        try {
+          parsed = parseArgs({ args: argv.slice(argv.indexOf('checkpoint') + 1), allowPositionals: true, strict: true, options: { since: { type: 'string' } } });
+        } catch (err) {
+          process.stderr.write(`orchard checkpoint: ${(err as Error).message}\nUsage: orchard checkpoint show|reset <connector> [--since TIME]\n`);
+          return 2;
+        }
         const config = loadConfig();
-        return await checkpointCommand(config, cliLogger(config), { action: positionals[1], name: positionals[2], since: typeof values.since === 'string' ? values.since : undefined }, io);
+        return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
       }
       case 'help':
       case '--help':

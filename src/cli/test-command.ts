@@ -10,7 +10,13 @@ import { findConnector, type CommandIo } from './checkpoint-command.ts';
 export async function testCommand(config: Config, name: string | undefined, io: CommandIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
   const connector = findConnector(config, name, io);
   if (!connector) return 2;
-  const source = createSource(connector);
+  if (!connector.enabled) io.out(`Note: ${connector.name} has enabled: false; serve does not run it. Testing it anyway.\n`);
+  const source = createSource(connector, {
+    onAttempt: (a) => {
+      if (a.status !== undefined && a.status < 400) return;
+      io.out(`  ...   ${a.method} ${a.path}: ${a.status === undefined ? a.error ?? 'failed' : `HTTP ${a.status}`} after ${Math.round(a.durationMs)} ms (attempt ${a.attempt} of ${connector.maxAttempts}; timeout_ms ${connector.timeoutMs})\n`);
+    },
+  });
   if (!source) {
     io.err(`${connector.name}: type ${connector.type} is not available in this version yet.\n`);
     return 2;
@@ -30,6 +36,10 @@ export async function testCommand(config: Config, name: string | undefined, io: 
     io.out('Nothing was written.\n');
     return 0;
   } catch (err) {
+    if (signal.aborted) {
+      io.out('Interrupted; nothing was written.\n');
+      return 130;
+    }
     const d = diagnose(err, { connector: connector.name, settings: { baseUrl: connector.baseUrl, credentials: [...source.credentialKeys] } });
     io.out(`  FAIL  ${step}: ${(err as Error)?.message ?? String(err)}\n`);
     io.out(`        diagnosis: ${d.category}${d.status ? ` (HTTP ${d.status})` : ''}\n        cause: ${d.cause}\n        remedy: ${d.remedy}\n`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -74,6 +74,16 @@ test('orchard test: a wrong base_url is a url diagnosis naming base_url; an unkn
   assert.match(unknown.err, /No connector named "flet" in .*Configured: fleet\./);
 });
 
+test('orchard checkpoint without REDIS_URL and without Orchard data in ORCHARD_DATA_DIR: an error, and nothing created', async () => {
+  const missing = join(dir, 'no-such-data-dir');
+  const proc = runOrchard({ ORCHARD_DATA_DIR: missing, ORCHARD_CONFIG: configFile({}), JAMF_SECRET: 'x' }, ['checkpoint', 'show', 'fleet']);
+  const { code } = await proc.exited;
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(code, 1);
+  assert.match(proc.stderr.join('\n'), /No Orchard data in ORCHARD_DATA_DIR=.*no-such-data-dir/);
+  assert.equal(existsSync(missing), false);
+});
+
 test('orchard checkpoint show and reset [--since]: the next run reloads', async (t) => {
   const stream = `cli${Math.random().toString(36).slice(2, 8)}:events`;
   const h = await startConnector(server, { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: 'orchard-test-secret', interval: '1h' }, { stream });
@@ -101,6 +111,12 @@ test('orchard checkpoint show and reset [--since]: the next run reloads', async 
   const bad = await orchard(['checkpoint', 'reset', 'fleet', '--since', 'yesterday'], env);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--since yesterday: not a time/);
+  for (const args of [['--since'], ['--sinc', '2026-01-01T00:00:00Z']]) {
+    const refused = await orchard(['checkpoint', 'reset', 'fleet', ...args], env);
+    assert.equal(refused.code, 2, `${args.join(' ')} is refused, not taken as a reset to the beginning`);
+    assert.match(refused.err, /Usage: orchard checkpoint/);
+  }
+  assert.equal((await readCheckpoint(redis, connectorKeys(stream, 'fleet'))).checkpoint?.since, '2026-01-02T03:04:05.000Z', 'nothing reset by the refused commands');
   const usage = await orchard(['checkpoint', 'drop', 'fleet'], env);
   assert.equal(usage.code, 2);
   assert.match(usage.err, /Usage: orchard checkpoint show\|reset/);
