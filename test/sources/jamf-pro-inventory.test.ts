@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
+import { createAjv } from '../../src/schema/ajv.ts';
+import { readSchema } from '../../src/schema/read-schema.ts';
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
@@ -45,6 +47,10 @@ test('the first run loads a fleet larger than ten pages, every computer once, as
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
   const entries = await readStream(h.redis, h.stream);
   assert.deepEqual(entries.map((e) => e.fields.id).sort(), expectedIds(mock).sort());
+  const validateEntry = createAjv().compile(readSchema('stream-entry.schema.json'));
+  for (const e of entries) assert.ok(validateEntry(e.fields), JSON.stringify(validateEntry.errors));
+  const validateIndicators = createAjv().compile(readSchema('indicators.schema.json'));
+  assert.ok(entries.every((e) => validateIndicators(JSON.parse(e.fields.indicators!))));
   const first = entries[0]!.fields;
   const computer = mock.computers().find((c) => first.id!.startsWith(`${c.id as string}:`))!;
   assert.equal(first.v, '1');
