@@ -149,6 +149,20 @@ export function redisUrlProblem(raw: string): string | undefined {
   return undefined;
 }
 
+/** `connectors[0] (acme-jamf)`, or `connectors[0]` while the entry has no name. */
+function connectorLabel(index: number, entry: unknown): string {
+  const name = (entry as { name?: unknown } | null | undefined)?.name;
+  return typeof name === 'string' && name !== '' ? `connectors[${index}] (${name})` : `connectors[${index}]`;
+}
+
+/** The connector entry an ajv instance path is about (`/connectors/0/...`), with its index. */
+function connectorAt(instancePath: string, settings: Record<string, unknown>): { index: number; entry: Record<string, unknown> | undefined } | undefined {
+  const match = /^\/connectors\/(\d+)(?:\/|$)/.exec(instancePath);
+  if (!match) return undefined;
+  const index = Number(match[1]);
+  return { index, entry: (settings.connectors as Record<string, unknown>[] | undefined)?.[index] };
+}
+
 /**
  * Turns an ajv instance path (/connectors/0/client_id) into the name a user wrote; a connector entry
  * is named by its index and its name (`connectors[0] (acme-jamf).client_id`).
@@ -157,18 +171,23 @@ function settingName(instancePath: string, envSources: Map<string, string>, sett
   const parts = instancePath.split('/').filter(Boolean);
   const top = parts[0] ?? '';
   const env = envSources.get(top);
-  const dotted = parts
-    .map((p, i) => {
-      if (!/^\d+$/.test(p)) return i === 0 ? p : `.${p}`;
-      if (i === 1 && top === 'connectors') {
-        const name = (settings.connectors as { name?: unknown }[] | undefined)?.[Number(p)]?.name;
-        return typeof name === 'string' && name !== '' ? `[${p}] (${name})` : `[${p}]`;
-      }
-      return `[${p}]`;
-    })
-    .join('');
+  const connector = connectorAt(instancePath, settings);
+  const rest = connector ? parts.slice(2) : parts;
+  const dotted =
+    (connector ? connectorLabel(connector.index, connector.entry) : '') +
+    rest.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 && !connector ? p : `.${p}`)).join('');
   return env ? `${env} (${dotted})` : dotted || '(top level)';
 }
+
+/** What a connector setting that breaks its pattern or format must look like. */
+const connectorValueRules: Record<string, string> = {
+  interval: 'must be a duration: a number and a unit, ms, s, m, h or d (30s, 5m, 24h)',
+  lag: 'must be a duration: a number and a unit, ms, s, m, h or d (2m)',
+  overlap: 'must be a duration: a number and a unit, ms, s, m, h or d (10m)',
+  name: 'must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit',
+  base_url: 'must be an http:// or https:// URL without spaces, a query or a fragment',
+  start: 'must be an RFC 3339 time such as 2026-11-01T00:00:00Z',
+};
 
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
   return {
@@ -231,31 +250,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       // "must match then schema" only repeats the errors found inside the type's schema.
       if (e.keyword === 'if') continue;
       const where = settingName(e.instancePath, envSources, settings);
+      // The type of the connector entry the error is about itself (not one of its nested values).
+      const connector = connectorAt(e.instancePath, settings);
+      const type = connector && /^\/connectors\/\d+$/.test(e.instancePath) ? connector.entry?.type : undefined;
       if (e.keyword === 'required') {
         const missing = (e.params as { missingProperty: string }).missingProperty;
-        const type = /^\/connectors\/\d+$/.test(e.instancePath) ? (settings as any).connectors?.[Number(e.instancePath.split('/')[2])]?.type : undefined;
         problems.push(`${where}.${missing}: missing${typeof type === 'string' ? ` (required for type ${type})` : ''}`);
       } else if (e.keyword === 'const' && e.instancePath.endsWith('/type')) {
         continue;
       } else if (e.keyword === 'additionalProperties') {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
-        const entry = /^\/connectors\/(\d+)$/.exec(e.instancePath);
-        const type = entry ? (settings as any).connectors?.[Number(entry[1])]?.type : undefined;
         const table = typeof type === 'string' ? `the README's connector settings for ${type}` : "the README's table of settings";
         problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see ${table})`);
       } else if (e.keyword === 'enum') {
         problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
-      } else if (e.instancePath.startsWith('/connectors/') && (e.keyword === 'pattern' || e.keyword === 'format')) {
-        const key = e.instancePath.split('/').pop() ?? '';
-        const friendly: Record<string, string> = {
-          interval: 'must be a duration: a number and a unit, ms, s, m, h or d (30s, 5m, 24h)',
-          lag: 'must be a duration: a number and a unit, ms, s, m, h or d (2m)',
-          overlap: 'must be a duration: a number and a unit, ms, s, m, h or d (10m)',
-          name: 'must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit',
-          base_url: 'must be an http:// or https:// URL without spaces, a query or a fragment',
-          start: 'must be an RFC 3339 time such as 2026-11-01T00:00:00Z',
-        };
-        problems.push(`${where}: ${friendly[key] ?? e.message}`);
+      } else if (connector && (e.keyword === 'pattern' || e.keyword === 'format')) {
+        problems.push(`${where}: ${connectorValueRules[e.instancePath.split('/').pop() ?? ''] ?? e.message}`);
       } else if (configSchema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {
         problems.push(`${where}: must be printable ASCII without spaces or commas`);
       } else {
@@ -294,10 +304,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const seen = new Set<string>();
     s.connectors.forEach((c: Record<string, unknown>, i: number) => {
       if (typeof c?.name === 'string') {
-        if (seen.has(c.name)) problems.push(`connectors[${i}] (${c.name}).name: "${c.name}" is used by an earlier connector; names must be unique`);
+        if (seen.has(c.name)) problems.push(`${connectorLabel(i, c)}.name: "${c.name}" is used by an earlier connector; names must be unique`);
         seen.add(c.name);
       }
-      const entry = typeof c?.name === 'string' && c.name !== '' ? `connectors[${i}] (${c.name})` : `connectors[${i}]`;
+      const entry = connectorLabel(i, c);
       for (const key of ['interval', 'lag', 'overlap']) {
         if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`${entry}.${key}: must be longer than 0`);
       }
