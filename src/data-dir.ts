@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataDirError } from './errors.ts';
 import { commandLine, isAlive } from './process-info.ts';
@@ -49,16 +49,27 @@ export function lockDataDir(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new DataDirError(`Cannot use ORCHARD_DATA_DIR=${dataDir}: ${describeFsError(err)}.`, err);
       }
-      const holder = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 1 && holder !== process.pid && isAlive(holder) && isNode(holder)) {
+      const holder = dataDirHolder(dataDir);
+      if (holder !== undefined && holder !== process.pid) {
         throw new DataDirError(
           `Another Orchard (pid ${holder}) is using ORCHARD_DATA_DIR=${dataDir} and its embedded Redis. Stop it first, or give this Orchard its own ORCHARD_DATA_DIR (or a REDIS_URL).`,
         );
       }
-      unlinkSync(file); // left behind by a process that is gone
+      rmSync(file, { force: true }); // left behind by a process that is gone (or just released)
     }
   }
   throw new DataDirError(`Cannot lock ${file}: another process keeps taking it.`);
+}
+
+/** The pid of the live Orchard holding `<data_dir>/orchard.lock`, if any (a lock left by a process that is gone does not count). */
+export function dataDirHolder(dataDir: string): number | undefined {
+  let holder: number;
+  try {
+    holder = Number(readFileSync(join(dataDir, 'orchard.lock'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  return Number.isInteger(holder) && holder > 1 && isAlive(holder) && isNode(holder) ? holder : undefined;
 }
 
 /** Where /proc cannot tell (not Linux), assume it is. */

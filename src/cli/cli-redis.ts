@@ -1,13 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Config } from '../config/load-config.ts';
-import { lockDataDir } from '../data-dir.ts';
+import { dataDirHolder, lockDataDir } from '../data-dir.ts';
 import { OrchardError } from '../errors.ts';
-import { isAlive } from '../process-info.ts';
 import { createRedis, describeRedis, waitUntilReady } from '../redis/create-redis.ts';
-import { EmbeddedRedis, type RedisEndpoint } from '../redis/embedded-redis.ts';
+import { EmbeddedRedis, embeddedRedisDir, embeddedSocketPath, type RedisEndpoint } from '../redis/embedded-redis.ts';
 
 export class CliRedisError extends OrchardError {
   constructor(message: string) {
@@ -27,15 +25,14 @@ export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis
   if (config.redisUrl) {
     target = config.redisUrl;
   } else {
-    const lock = join(config.dataDir, 'orchard.lock');
-    const holder = existsSync(lock) ? Number(readFileSync(lock, 'utf8').trim()) : NaN;
-    const socket = join(config.dataDir, 'redis', 'redis.sock');
-    if (Number.isInteger(holder) && holder > 1 && isAlive(holder)) {
+    const holder = dataDirHolder(config.dataDir);
+    const socket = embeddedSocketPath(config.dataDir);
+    if (holder !== undefined) {
       if (!existsSync(socket)) throw new CliRedisError(`Orchard (pid ${holder}) runs with its embedded Redis, but its socket ${socket} is not there; set REDIS_URL to reach the Redis it uses.`);
       target = { path: socket };
     } else {
       // Never create a store just to find it empty: a wrong ORCHARD_DATA_DIR (or a forgotten REDIS_URL) is an error.
-      if (!existsSync(join(config.dataDir, 'redis'))) {
+      if (!existsSync(embeddedRedisDir(config.dataDir))) {
         throw new CliRedisError(
           `No Orchard data in ORCHARD_DATA_DIR=${config.dataDir} (it holds no embedded Redis). Set ORCHARD_DATA_DIR to the directory Orchard runs with, or REDIS_URL when Orchard uses an external Redis.`,
         );

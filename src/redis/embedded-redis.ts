@@ -37,6 +37,16 @@ async function stopOrphan(pidFile: string, logger: Logger): Promise<void> {
  * REDIS_URL is unset. It runs in its own process group, so a Ctrl-C reaches Orchard first and Orchard
  * stops it after the last append.
  */
+/** Where the embedded Redis keeps its files under ORCHARD_DATA_DIR. */
+export function embeddedRedisDir(dataDir: string): string {
+  return join(dataDir, 'redis');
+}
+
+/** The embedded Redis's unix socket, unless the path is too long for a socket (then it is in a private temp directory). */
+export function embeddedSocketPath(dataDir: string): string {
+  return join(embeddedRedisDir(dataDir), 'redis.sock');
+}
+
 export class EmbeddedRedis {
   readonly #onExit = () => this.stopNow();
 
@@ -52,7 +62,7 @@ export class EmbeddedRedis {
   }
 
   static async start(options: EmbeddedRedisOptions): Promise<EmbeddedRedis> {
-    const dir = join(options.dataDir, 'redis');
+    const dir = embeddedRedisDir(options.dataDir);
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
@@ -64,7 +74,7 @@ export class EmbeddedRedis {
     // Only a unix socket, never a TCP port (the embedded Redis has no password). A data directory too
     // deep for a socket path gets the socket in a private directory of its own under the temp dir.
     let socketDir: string | undefined;
-    let socket = join(dir, 'redis.sock');
+    let socket = embeddedSocketPath(options.dataDir);
     if (socket.length >= maxSocketPath) {
       socketDir = mkdtempSync(join(tmpdir(), 'orchard-redis-'));
       chmodSync(socketDir, 0o700);
