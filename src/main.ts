@@ -126,16 +126,9 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
-  let connectors: ConnectorManager;
-  try {
-    connectors = new ConnectorManager({ config, redis, sink, logger, metrics });
-  } catch (err) {
-    redis.disconnect();
-    await embedded?.stop();
-    releaseDataDir?.();
-    throw err;
-  }
-  const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, ...connectors.status() });
+  // Built inside the try below, so that a failure is undone by the same stopAll as any other.
+  let connectors: ConnectorManager | undefined;
+  const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, ...connectors?.status() });
   const deps = { config, sink, metrics, logger, lifecycle, auth, status };
 
   let app: FastifyInstance | undefined;
@@ -149,7 +142,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     }, Math.max(config.shutdownTimeoutMs - 3000, config.shutdownTimeoutMs / 2));
     try {
       // Connectors finish the page they are writing and release their leases while requests drain.
-      await Promise.all([connectors.stop(), app?.close(), admin?.close()]);
+      await Promise.all([connectors?.stop(), app?.close(), admin?.close()]);
     } finally {
       clearTimeout(cut);
     }
@@ -168,6 +161,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     if (options.signal?.aborted) throw new OrchardStartAbortedError();
   };
   try {
+    const manager = new ConnectorManager({ config, redis, sink, logger, metrics });
+    connectors = manager;
     checkAborted();
     // Listen once Redis answers, so the first webhooks are not refused; a Redis that stays away is
     // reported and waited for in the background (/readyz says 503 meanwhile).
@@ -195,7 +190,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       },
       'Orchard is listening.',
     );
-    connectors.start();
+    manager.start();
 
     let closing: Promise<void> | undefined;
     const close = () =>
