@@ -4,7 +4,7 @@ import type { Config, ConnectorConfig } from '../config/load-config.ts';
 import { readCheckpoint, resetCheckpoint } from '../connectors/checkpoint-store.ts';
 import { connectorKeys } from '../connectors/connector-keys.ts';
 import { leaseHolder } from '../connectors/connector-lease.ts';
-import { RedisStreamSink } from '../sink/redis-stream-sink.ts';
+import { sinkFromConfig } from '../sink/redis-stream-sink.ts';
 import { withCliRedis } from './cli-redis.ts';
 
 export interface CommandIo {
@@ -49,7 +49,7 @@ async function show(redis: Redis, config: Config, connector: ConnectorConfig, io
 
 async function reset(redis: Redis, config: Config, connector: ConnectorConfig, since: string | undefined, io: CommandIo): Promise<number> {
   const keys = connectorKeys(config.stream, connector.name);
-  const sink = new RedisStreamSink({ redis, stream: config.stream, rejectedStream: config.rejectedStream, dedupWindowSeconds: config.dedupWindowSeconds, appendTimeoutMs: 10_000 });
+  const sink = sinkFromConfig(config, redis);
   const before = await readCheckpoint(redis, keys);
   const checkpoint = await resetCheckpoint(sink, keys, connector, since);
   io.out(

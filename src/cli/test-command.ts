@@ -1,5 +1,5 @@
 import type { Config } from '../config/load-config.ts';
-import { diagnose } from '../connectors/diagnosis.ts';
+import { diagnoseConnector } from '../connectors/diagnosis.ts';
 import { createSource } from '../connectors/source-registry.ts';
 import { findConnector, type CommandIo } from './checkpoint-command.ts';
 
@@ -40,7 +40,7 @@ export async function testCommand(config: Config, name: string | undefined, io: 
       io.out('Interrupted; nothing was written.\n');
       return 130;
     }
-    const d = diagnose(err, { connector: connector.name, settings: { baseUrl: connector.baseUrl, credentials: [...source.credentialKeys] } });
+    const d = diagnoseConnector(err, connector, source);
     io.out(`  FAIL  ${step}: ${(err as Error)?.message ?? String(err)}\n`);
     io.out(`        diagnosis: ${d.category}${d.status ? ` (HTTP ${d.status})` : ''}\n        cause: ${d.cause}\n        remedy: ${d.remedy}\n`);
     return 1;

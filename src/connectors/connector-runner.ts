@@ -10,7 +10,7 @@ import { emptyCheckpoint, readCheckpoint, resetCheckpoint, writerId, type Checkp
 import { connectorKeys, type ConnectorKeys } from './connector-keys.ts';
 import { ConnectorLease } from './connector-lease.ts';
 import { pruneVersions } from './prune-versions.ts';
-import { diagnose, type Diagnosis } from './diagnosis.ts';
+import { diagnoseConnector, type Diagnosis } from './diagnosis.ts';
 import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
@@ -185,9 +185,8 @@ export class ConnectorRunner {
         if (dueMs > now) {
           this.#setState('idle');
           this.#nextRunAtMs = dueMs;
-          // The checkpoint is read again every few seconds, so `orchard checkpoint reset` starts a run at
-          // once; a lost lease ends the wait at once.
-          await this.#wait(Math.min(dueMs - now, checkpointPollMs), AbortSignal.any([signal, this.#leaseAbort.signal]));
+          // A lost lease ends the wait at once; a reset of the checkpoint too.
+          await this.#waitUnlessReset(dueMs - now, AbortSignal.any([signal, this.#leaseAbort.signal]));
           continue;
         }
         await this.#runOnce(stored);
@@ -210,7 +209,7 @@ export class ConnectorRunner {
   }
 
   #onFailure(err: unknown): number {
-    const diagnosis = diagnose(err, { connector: this.#config.name, settings: { baseUrl: this.#config.baseUrl, credentials: [...this.#o.source.credentialKeys] } });
+    const diagnosis = diagnoseConnector(err, this.#config, this.#o.source);
     this.#lastError = { at: iso(Date.now()), message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code, diagnosis };
     this.#o.metrics?.connectorErrors.inc({ connector: this.#config.name, category: diagnosis.category });
     let delayMs: number;
@@ -272,14 +271,17 @@ export class ConnectorRunner {
     await sleep(ms, undefined, { signal }).catch(() => {});
   }
 
-  /** Waits, but ends early when the checkpoint is reset meanwhile (a parked connector retried by the operator). */
+  /**
+   * Waits, but ends early when the checkpoint is written meanwhile (`orchard checkpoint reset` on an
+   * idle or parked connector): it is read every few seconds, which also keeps /status current.
+   */
   async #waitUnlessReset(ms: number, signal: AbortSignal): Promise<void> {
     const seq = this.#checkpoint?.seq;
     const until = Date.now() + ms;
     while (!signal.aborted && Date.now() < until) {
       await this.#wait(Math.min(until - Date.now(), checkpointPollMs), signal);
       if (signal.aborted || seq === undefined || !this.#lease.held) return;
-      const now = await readCheckpoint(this.#o.redis, this.#keys).catch(() => undefined);
+      const now = await this.#readCheckpoint().catch(() => undefined);
       if (now && now.seq !== seq) {
         this.#log.info('The checkpoint was reset: running again now.');
         return;

@@ -152,6 +152,11 @@ export function isRetryable(err: unknown): boolean {
   return classify(err).retryable;
 }
 
+/** `diagnose` for a configured connector and its source (the runner and `orchard test`). */
+export function diagnoseConnector(err: unknown, config: { name: string; baseUrl: string }, source: { credentialKeys: readonly string[] }): Diagnosis {
+  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys] } });
+}
+
 /** Cause and remedy of a connector error, for `orchard test`, `/status` and the log. */
 export function diagnose(err: unknown, context: DiagnosisContext): Diagnosis {
   const { category, retryable, status } = classify(err);
