@@ -57,7 +57,18 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
-type AppendCommand = (numKeys: number, ...args: (string | Buffer | number)[]) => Promise<(string | number)[]>;
+type ScriptArg = string | Buffer | number;
+
+/**
+ * The sink's Lua scripts, each defined twice: with the `#!lua` shebang (Redis 7: undeclared keys fail)
+ * and without it (older Redis). `numberOfKeys` unset: the caller passes the key count first.
+ */
+const scripts = {
+  orchardAppend: { lua: appendScript, legacy: appendScriptLegacy, numberOfKeys: undefined },
+  orchardPage: { lua: pageScript, legacy: pageScriptLegacy, numberOfKeys: 4 },
+  orchardReset: { lua: resetScript, legacy: resetScriptLegacy, numberOfKeys: 2 },
+} as const;
+type ScriptName = keyof typeof scripts;
 
 /** A record of a pulled page, with the version it carries when its source is an inventory. */
 export interface PageRecord {
@@ -120,7 +131,6 @@ export class RedisStreamSink implements EventSink, PageSink {
   readonly #metrics: Metrics | undefined;
   readonly #logger: Logger | undefined;
   readonly #dedupPrefix: string;
-  readonly #command: AppendCommand;
   #queue: Pending[] = [];
   #scheduled = false;
   /** Records and payload bytes accepted and not yet answered by Redis. */
@@ -151,16 +161,11 @@ export class RedisStreamSink implements EventSink, PageSink {
       maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
     };
     this.#dedupPrefix = `${hashTagOf(options.stream)}:dedup:`;
-    if (!('orchardAppend' in this.#redis)) {
-      this.#redis.defineCommand('orchardAppend', { lua: appendScript });
-      this.#redis.defineCommand('orchardAppendLegacy', { lua: appendScriptLegacy });
-      this.#redis.defineCommand('orchardPage', { lua: pageScript, numberOfKeys: 4 });
-      this.#redis.defineCommand('orchardPageLegacy', { lua: pageScriptLegacy, numberOfKeys: 4 });
-      this.#redis.defineCommand('orchardReset', { lua: resetScript, numberOfKeys: 2 });
-      this.#redis.defineCommand('orchardResetLegacy', { lua: resetScriptLegacy, numberOfKeys: 2 });
+    for (const [name, { lua, legacy, numberOfKeys }] of Object.entries(scripts)) {
+      if (name in this.#redis) continue;
+      this.#redis.defineCommand(name, { lua, numberOfKeys });
+      this.#redis.defineCommand(`${name}Legacy`, { lua: legacy, numberOfKeys });
     }
-    const commands = this.#redis as unknown as { orchardAppend: AppendCommand; orchardAppendLegacy: AppendCommand };
-    this.#command = (...args) => (this.#legacyRedis ? commands.orchardAppendLegacy : commands.orchardAppend).apply(this.#redis, args);
     const learnVersion = () => {
       this.#redis.info('server').then(
         (info) => {
@@ -173,6 +178,12 @@ export class RedisStreamSink implements EventSink, PageSink {
     };
     this.#redis.on('ready', learnVersion);
     if (this.#redis.status === 'ready') learnVersion();
+  }
+
+  /** Runs one of the sink's scripts, in the form this Redis understands. */
+  #script<T>(name: ScriptName, args: ScriptArg[]): Promise<T> {
+    const commands = this.#redis as unknown as Record<string, (...a: ScriptArg[]) => Promise<T>>;
+    return commands[this.#legacyRedis ? `${name}Legacy` : name]!.apply(this.#redis, args);
   }
 
   /** The key that remembers an appended id for the dedup window. */
@@ -212,7 +223,7 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   async #send(batch: Pending[]): Promise<void> {
     const keys: string[] = [this.#options.stream];
-    const args: (string | Buffer | number)[] = [this.#options.dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
+    const args: ScriptArg[] = [this.#options.dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
     let bytes = 0;
     for (const { record, bytes: recordBytes } of batch) {
       keys.push(this.dedupKey(record.source, record.id));
@@ -220,7 +231,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       bytes += recordBytes;
     }
     const started = performance.now();
-    const appended = this.#command(keys.length, ...keys, ...args).then(async (reply) => {
+    const appended = this.#script<(string | number)[]>('orchardAppend', [keys.length, ...keys, ...args]).then(async (reply) => {
       await this.#waitForReplicas();
       return reply;
     });
@@ -316,7 +327,7 @@ export class RedisStreamSink implements EventSink, PageSink {
    */
   async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
     this.#assertReady();
-    const args: (string | Buffer | number)[] = [
+    const args: ScriptArg[] = [
       this.#options.stream,
       commit.keys.checkpoint,
       commit.keys.lease,
@@ -332,8 +343,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1');
       for (const field of recordFields) args.push(record[field]);
     }
-    const commands = this.#redis as unknown as Record<'orchardPage' | 'orchardPageLegacy', (...a: (string | Buffer | number)[]) => Promise<[string, string]>>;
-    const written = (this.#legacyRedis ? commands.orchardPageLegacy : commands.orchardPage).apply(this.#redis, args).then(async (reply) => {
+    const written = this.#script<[string, string]>('orchardPage', args).then(async (reply) => {
       if (reply[0] === 'ok') await this.#waitForReplicas();
       return reply;
     });
@@ -353,8 +363,7 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   async resetCheckpoint(keys: ConnectorKeys, writer: string, checkpoint: string): Promise<number> {
     this.#assertReady();
-    const commands = this.#redis as unknown as Record<'orchardReset' | 'orchardResetLegacy', (...a: string[]) => Promise<number>>;
-    const reset = (this.#legacyRedis ? commands.orchardResetLegacy : commands.orchardReset).call(this.#redis, keys.checkpoint, keys.versions, writer, checkpoint);
+    const reset = this.#script<number>('orchardReset', [keys.checkpoint, keys.versions, writer, checkpoint]);
     return Number(await withTimeout(reset, 10_000, this.#timeoutMessage));
   }
 
