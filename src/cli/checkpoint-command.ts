@@ -4,6 +4,7 @@ import type { Config, ConnectorConfig } from '../config/load-config.ts';
 import { readCheckpoint, resetCheckpoint } from '../connectors/checkpoint-store.ts';
 import { connectorKeys } from '../connectors/connector-keys.ts';
 import { leaseHolder } from '../connectors/connector-lease.ts';
+import { isRunnableType } from '../connectors/source-registry.ts';
 import { sinkFromConfig } from '../sink/redis-stream-sink.ts';
 import { withCliRedis } from './cli-redis.ts';
 
@@ -59,9 +60,6 @@ async function reset(redis: Redis, config: Config, connector: ConnectorConfig, s
   return 0;
 }
 
-/** Types this version runs; others are validated but not run, so their checkpoints stay empty. */
-const runnableTypes = new Set(['jamf_pro.inventory']);
-
 /** `orchard checkpoint show|reset <connector> [--since TIME]`. */
 export async function checkpointCommand(config: Config, logger: Logger, args: { action?: string; name?: string; since?: string }, io: CommandIo): Promise<number> {
   if (args.action !== 'show' && args.action !== 'reset') {
@@ -83,6 +81,6 @@ export async function checkpointCommand(config: Config, logger: Logger, args: { 
   }
   const connector = findConnector(config, args.name, io);
   if (!connector) return 2;
-  if (!runnableTypes.has(connector.type)) io.err(`Note: type ${connector.type} is not run by this version yet; ${connector.name} has no progress to show or reset.\n`);
+  if (!isRunnableType(connector.type)) io.err(`Note: type ${connector.type} is not run by this version yet; ${connector.name} has no progress to show or reset.\n`);
   return withCliRedis(config, logger, (redis) => (args.action === 'show' ? show(redis, config, connector, io) : reset(redis, config, connector, since, io)));
 }

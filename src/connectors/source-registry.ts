@@ -1,4 +1,4 @@
-import type { ConnectorConfig } from '../config/load-config.ts';
+import type { ConnectorConfig, ConnectorType } from '../config/load-config.ts';
 import { JamfProInventorySource } from '../sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
 import type { PullSource } from './pull-source.ts';
 import type { Metrics } from '../metrics.ts';
@@ -13,15 +13,22 @@ export interface SourceOptions {
 
 /** The pull source of a connector entry; undefined for types this version cannot run yet. */
 export function createSource(config: ConnectorConfig, options: SourceOptions = {}): PullSource<unknown> | undefined {
+  if (!isRunnableType(config.type)) return undefined;
   const { metrics } = options;
   const onAttempt = (a: VendorAttempt) => {
     metrics?.connectorRequests.inc({ connector: config.name, status: a.status === undefined ? 'error' : String(a.status) });
     options.onAttempt?.(a);
   };
-  switch (config.type) {
-    case 'jamf_pro.inventory':
-      return new JamfProInventorySource(config, { onAttempt }) as PullSource<unknown>;
-    default:
-      return undefined;
-  }
+  return sourceFactories[config.type as RunnableType](config, { onAttempt });
+}
+
+/** The connector types this version runs, and how each builds its source. */
+const sourceFactories = {
+  'jamf_pro.inventory': (config, options) => new JamfProInventorySource(config, options) as PullSource<unknown>,
+} satisfies Partial<Record<ConnectorType, (config: ConnectorConfig, options: { onAttempt: (a: VendorAttempt) => void }) => PullSource<unknown>>>;
+type RunnableType = keyof typeof sourceFactories;
+
+/** Whether this version runs connectors of this type (the others are validated but not run yet). */
+export function isRunnableType(type: string): type is RunnableType {
+  return Object.hasOwn(sourceFactories, type);
 }
