@@ -12,6 +12,7 @@ export async function testCommand(config: Config, name: string | undefined, io: 
   if (!connector) return 2;
   if (!connector.enabled) io.out(`Note: ${connector.name} has enabled: false; serve does not run it. Testing it anyway.\n`);
   const source = createSource(connector, {
+    stream: config.stream,
     onAttempt: (a) => {
       if (a.status !== undefined && a.status < 400) return;
       io.out(`  ...   ${a.method} ${a.path}: ${a.status === undefined ? a.error ?? 'failed' : `HTTP ${a.status}`} after ${Math.round(a.durationMs)} ms (attempt ${a.attempt} of ${connector.maxAttempts}; timeout_ms ${connector.timeoutMs})\n`);

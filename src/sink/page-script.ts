@@ -15,13 +15,14 @@ import { recordFields } from './stream-record.ts';
 // (the inventory's scan number) each field is stored as "<version>|<stamp>", so objects not seen for
 // a while can be pruned (prune-versions.ts) and the hash stays bounded by the fleet.
 //
-// KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash.
+// KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash, 5… further streams a record may be
+// routed to (JumpCloud's `stream_per_service`).
 // ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 stamp ('' for none),
 // 6 record count, then per record: version field ('' for none), version value, append flag ('1'/'0'),
-// and the fields of the record in `recordFields` order.
+// the index in KEYS of its stream, and the fields of the record in `recordFields` order.
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
-const stride = 3 + recordFields.length;
+const stride = 4 + recordFields.length;
 
 const body = `local stride = ${stride}
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
@@ -65,8 +66,8 @@ for i = 0, tonumber(ARGV[6]) - 1 do
   if not fresh then
     duplicates = duplicates + 1
   elseif ARGV[b + 3] == '1' then
-    local r = b + 3
-    redis.call('XADD', KEYS[1], '*', 'v', '1',
+    local r = b + 4
+    redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
 ${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
     appended = appended + 1
   end

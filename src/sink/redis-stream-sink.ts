@@ -65,7 +65,7 @@ type ScriptArg = string | Buffer | number;
  */
 const scripts = {
   orchardAppend: { lua: appendScript, legacy: appendScriptLegacy, numberOfKeys: undefined },
-  orchardPage: { lua: pageScript, legacy: pageScriptLegacy, numberOfKeys: 4 },
+  orchardPage: { lua: pageScript, legacy: pageScriptLegacy, numberOfKeys: undefined },
   orchardReset: { lua: resetScript, legacy: resetScriptLegacy, numberOfKeys: 2 },
 } as const;
 type ScriptName = keyof typeof scripts;
@@ -79,6 +79,8 @@ export interface PageRecord {
   readonly versionValue?: string;
   /** false: remember the version without appending (reports older than the connector's `start`). */
   readonly append?: boolean;
+  /** The stream key it goes to, when not the configured stream (`stream_per_service`); it must share the stream's hash tag in a Redis Cluster. */
+  readonly stream?: string;
 }
 
 /** Where the page's checkpoint goes, and what fences the write. */
@@ -327,11 +329,17 @@ export class RedisStreamSink implements EventSink, PageSink {
    */
   async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
     this.#assertReady();
+    // Records routed to other streams name them by their index in KEYS (5 onwards).
+    const streams = new Map<string, number>([[this.#options.stream, 1]]);
+    for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
+    const extraStreams = [...streams.keys()].slice(1);
     const args: ScriptArg[] = [
+      4 + extraStreams.length,
       this.#options.stream,
       commit.keys.checkpoint,
       commit.keys.lease,
       commit.keys.versions,
+      ...extraStreams,
       commit.leaseToken,
       String(commit.expectedSeq),
       commit.writer,
@@ -339,8 +347,8 @@ export class RedisStreamSink implements EventSink, PageSink {
       commit.stamp === undefined ? '' : String(commit.stamp),
       records.length,
     ];
-    for (const { record, versionField, versionValue, append } of records) {
-      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1');
+    for (const { record, versionField, versionValue, append, stream } of records) {
+      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1', stream === undefined ? 1 : streams.get(stream)!);
       for (const field of recordFields) args.push(record[field]);
     }
     const written = this.#script<[string, string]>('orchardPage', args).then(async (reply) => {

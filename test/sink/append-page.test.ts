@@ -92,3 +92,18 @@ test('an empty page still moves the checkpoint', async () => {
   assert.deepEqual(await sink.appendPage([], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"done":true}' }), { outcome: 'ok', appended: 0, duplicates: 0 });
   assert.equal(await shared.redis.hget(keys.checkpoint, 'data'), '{"done":true}');
 });
+
+test('records routed to their own streams land there, in the same step as the rest of the page', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const event = (id: string, service?: string): PageRecord => ({
+    record: { id, source: 'jumpcloud.directory_insights', type: `${service ?? 'directory'}/x`, tenant: '', connector: 'di', time: '2026-01-01T00:00:00.000Z', received: '2026-01-01T00:00:00.000Z', payload: '{}', indicators: '{}' },
+    ...(service ? { stream: `${stream}:jumpcloud:${service}` } : {}),
+  });
+  const result = await sink.appendPage([event('a', 'sso'), event('b'), event('c', 'mdm'), event('d', 'sso')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
+  assert.deepEqual(result, { outcome: 'ok', appended: 4, duplicates: 0 });
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['b']);
+  assert.deepEqual((await readStream(shared.redis, `${stream}:jumpcloud:sso`)).map((e) => e.fields.id), ['a', 'd']);
+  assert.deepEqual((await readStream(shared.redis, `${stream}:jumpcloud:mdm`)).map((e) => e.fields.id), ['c']);
+  assert.equal((await readStream(shared.redis, `${stream}:jumpcloud:mdm`))[0]!.fields.v, '1');
+});
