@@ -1,0 +1,315 @@
+import assert from 'node:assert/strict';
+import { after, before, test, type TestContext } from 'node:test';
+import fc from 'fast-check';
+import { writerId } from '../../src/connectors/checkpoint-store.ts';
+import { connectorKeys } from '../../src/connectors/connector-keys.ts';
+import { DirectoryInsightsSource, type DirectoryInsightsCursor } from '../../src/sources/jumpcloud/directory-insights-source.ts';
+import { createAjv } from '../../src/schema/ajv.ts';
+import { readSchema } from '../../src/schema/read-schema.ts';
+import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { configWithConnectors, startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { readStream } from '../helpers/test-app.ts';
+import { MockJumpCloud, type MockJumpCloudOptions } from '../mocks/jumpcloud-server.ts';
+
+let server: TestRedis;
+before(async () => {
+  server = await TestRedis.start();
+});
+after(() => server.stop());
+
+const key = 'orchard-test-jumpcloud-key';
+const minute = 60_000;
+
+function entry(mock: MockJumpCloud, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: key, interval: '1h', ...extra };
+}
+
+async function setup(t: TestContext, mockOptions: MockJumpCloudOptions, extra: Record<string, unknown> = {}): Promise<{ mock: MockJumpCloud; h: ConnectorHarness }> {
+  const mock = await MockJumpCloud.start(mockOptions);
+  t.after(() => mock.close());
+  const h = await startConnector(server, entry(mock, extra));
+  t.after(() => h.stop());
+  return { mock, h };
+}
+
+const eventsRequests = (mock: MockJumpCloud) => mock.requests.filter((r) => r.route === 'events');
+
+test('a run reads every page oldest first with search_after and appends stream contract v1 records', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(250, { fromMs: now - 6 * 60 * minute, toMs: now - 5 * minute, seed: 7, nanos: true });
+  const h = await startConnector(server, entry(mock, { limit: 40, start: new Date(now - 7 * 60 * minute).toISOString() }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  const entries = await readStream(h.redis, h.stream);
+  assert.deepEqual(entries.map((e) => e.fields.id), mock.visibleEvents().map((e) => e.id), 'every event once, in the vendor\'s order');
+  assert.equal(s.lastRun?.received, 250);
+  assert.equal(s.lastRun?.appended, 250);
+  assert.equal(s.lastRun?.duplicates, 0);
+  assert.equal(s.lastRun?.pages, 7);
+  const requests = eventsRequests(mock);
+  assert.equal(requests.length, 7);
+  const body0 = requests[0]!.body as Record<string, unknown>;
+  assert.deepEqual(body0.service, ['all']);
+  assert.equal(body0.sort, 'ASC');
+  assert.equal(body0.limit, 40);
+  assert.equal(body0.search_after, undefined);
+  assert.ok(Date.parse(body0.end_time as string) <= Date.now() - 2 * minute + 1000, 'the window ends lag (2m) before now');
+  assert.equal(requests[0]!.headers['x-api-key'], key);
+  for (const r of requests.slice(1)) {
+    const b = r.body as Record<string, unknown>;
+    assert.equal(b.start_time, body0.start_time, 'one window per run');
+    assert.equal(b.end_time, body0.end_time);
+    assert.ok(Array.isArray(b.search_after) && b.search_after.length === 2);
+  }
+  const validate = createAjv().compile(readSchema('stream-entry.schema.json'));
+  for (const e of entries) assert.ok(validate(e.fields), JSON.stringify(validate.errors));
+  const events = mock.visibleEvents();
+  for (const [i, e] of entries.entries()) {
+    const event = events[i]!;
+    assert.equal(e.fields.source, 'jumpcloud.directory_insights');
+    assert.equal(e.fields.type, `${event.service}/${event.event_type}`);
+    assert.equal(e.fields.tenant, 'acme');
+    assert.equal(e.fields.connector, 'acme-jc');
+    // Nanosecond timestamps keep their millisecond.
+    assert.equal(e.fields.time, `${event.timestamp.slice(0, 23)}Z`);
+    assert.deepEqual(JSON.parse(e.fields.payload!), event);
+  }
+  const withIp = entries.find((e) => (JSON.parse(e.fields.payload!) as { client_ip?: string }).client_ip);
+  if (withIp) assert.deepEqual(JSON.parse(withIp.fields.indicators!).ip, [(JSON.parse(withIp.fields.payload!) as { client_ip: string }).client_ip]);
+  const runLine = h.logs().find((l) => l.msg === 'Run finished.')!;
+  assert.equal(runLine.requests, 7);
+  assert.equal(runLine.received, 250);
+  assert.equal(runLine.duplicates, 0);
+  assert.equal(runLine.appended, 250);
+  assert.equal(typeof runLine.eventsPerSecond, 'number');
+});
+
+test('the fixture event maps to the record the stream contract describes, indicators included', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const fixture = JSON.parse((JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(new URL('../fixtures/jumpcloud/events/test-events.json', import.meta.url), 'utf8'))) as { events: { message: string }[] }).events[0]!.message) as Record<string, unknown>;
+  const recent = new Date(Date.now() - 30 * minute).toISOString();
+  mock.addEvents([{ ...fixture, timestamp: recent } as never]);
+  const { readFile } = await import('node:fs/promises');
+  const mdm = JSON.parse(await readFile(new URL('../fixtures/jumpcloud/events/test-events.newer-version.mdm_command_result.InstallProfile.message.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  mock.addEvents([{ ...mdm, id: 'fedcba9876543210fedcba98', timestamp: recent.replace('Z', '123456Z') } as never]);
+  const h = await startConnector(server, entry(mock));
+  t.after(() => h.stop());
+  await h.waitForRuns(1);
+  const entries = await readStream(h.redis, h.stream);
+  assert.equal(entries.length, 2);
+  const login = entries.find((e) => e.fields.id === '63c264c6c1bd55c1b7e901a4')!.fields;
+  assert.equal(login.type, 'directory/admin_login_attempt');
+  assert.equal(login.time, recent);
+  assert.deepEqual(JSON.parse(login.indicators!), { ip: ['81.2.69.144'], email: ['user.name@sub.domain.tld'], actor_id: ['123456789abcdef123456789'] });
+  const command = entries.find((e) => e.fields.id === 'fedcba9876543210fedcba98')!.fields;
+  assert.equal(command.type, 'mdm/mdm_command_result');
+  assert.equal(command.time, recent);
+});
+
+test('the next run re-reads the overlap and drops what it already appended: never the boundary event twice', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const now = Date.now();
+  // 30 events sharing one millisecond, 3 minutes ago: inside the overlap of the next run, across pages.
+  mock.generateEvents(30, { fromMs: now - 3 * minute, toMs: now - 3 * minute + 1, sameTimestamp: true, seed: 3 });
+  mock.generateEvents(20, { fromMs: now - 60 * minute, toMs: now - 4 * minute, seed: 4 });
+  const h = await startConnector(server, entry(mock, { limit: 7, interval: '200ms' }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(3);
+  const ids = await h.ids();
+  assert.equal(ids.length, 50, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.equal(new Set(ids).size, 50);
+  assert.equal(s.totals.appended, 50);
+  assert.ok(s.totals.duplicates >= 60, `the later runs re-read the tied events and dropped them (${s.totals.duplicates})`);
+  // Events arriving now, in the past of the window, land once too.
+  mock.addEvents([{ timestamp: now - 5 * minute, id: 'aaaaaaaaaaaaaaaaaaaaaaaa', service: 'sso', event_type: 'sso_auth' }]);
+  await h.waitFor((st) => st.totals.appended === 51, 'the late event');
+  await h.waitForRuns(s.totals.runs + 2);
+  assert.equal((await h.ids()).length, 51);
+  assert.equal(eventsRequests(mock).filter((r) => r.status === 400).length, 0);
+});
+
+test('with nothing to ask (start in the future) a run asks nothing, and JumpCloud never sees start_time >= end_time', async (t) => {
+  const { mock, h } = await setup(t, {}, { start: new Date(Date.now() + 60 * minute).toISOString(), interval: '100ms' });
+  const s = await h.waitForRuns(3);
+  assert.equal(s.lastRun?.outcome, 'success');
+  assert.equal(s.lastError, null);
+  assert.equal(eventsRequests(mock).length, 0);
+});
+
+test('a lag raised past the last window\'s end asks nothing instead of a window that ends before it starts', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  mock.generateEvents(5, { fromMs: Date.now() - 20 * minute, toMs: Date.now() - 15 * minute });
+  const first = await startConnector(server, entry(mock, { lag: '1s' }));
+  t.after(() => first.stop());
+  assert.equal((await first.waitForRuns(1)).totals.appended, 5);
+  await first.stop();
+  // Restarted with a lag of 30 minutes: the next window would end 30 minutes before the last one did.
+  const second = await startConnector(server, entry(mock, { lag: '30m', interval: '100ms' }), { stream: first.stream });
+  t.after(() => second.stop());
+  const s = await second.waitForRuns(3);
+  assert.equal(s.lastRun?.outcome, 'success');
+  assert.equal(s.lastError, null);
+  assert.equal(eventsRequests(mock).length, 1, 'only the first run asked');
+  assert.equal(mock.requests.filter((r) => r.status === 400).length, 0);
+  assert.equal((await second.ids()).length, 5);
+});
+
+test('services and org_id are sent as configured; stream_per_service routes each service to its own stream', async (t) => {
+  const mock = await MockJumpCloud.start({ orgId: 'org-0123456789' });
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(60, { fromMs: now - 50 * minute, toMs: now - 5 * minute, services: ['directory', 'sso', 'mdm'], seed: 11 });
+  const h = await startConnector(server, entry(mock, { org_id: 'org-0123456789', services: ['sso', 'mdm'], stream_per_service: true }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  const request = eventsRequests(mock)[0]!;
+  assert.equal(request.headers['x-org-id'], 'org-0123456789');
+  assert.deepEqual((request.body as { service: string[] }).service, ['sso', 'mdm']);
+  assert.equal(await h.redis.xlen(h.stream), 0);
+  const visible = mock.visibleEvents();
+  for (const service of ['sso', 'mdm']) {
+    const ids = (await readStream(h.redis, `${h.stream}:jumpcloud:${service}`)).map((e) => e.fields.id);
+    assert.deepEqual(ids, visible.filter((e) => e.service === service).map((e) => e.id));
+    assert.ok(ids.length > 0);
+  }
+  assert.equal(await h.redis.exists(`${h.stream}:jumpcloud:directory`), 0);
+});
+
+test('429 with and without Retry-After is waited out; the run succeeds with every event once', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(100, { fromMs: now - 60 * minute, toMs: now - 5 * minute, seed: 5 });
+  mock.failNext('events', { status: 429, retryAfter: '1' });
+  mock.failNext('events', { status: 429 }, 2);
+  const h = await startConnector(server, entry(mock, { limit: 30 }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1, 30_000);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.deepEqual((await h.ids()).sort(), mock.visibleEvents().map((e) => e.id).sort());
+  const statuses = eventsRequests(mock).map((r) => r.status);
+  assert.deepEqual(statuses.slice(0, 3), [429, 429, 429]);
+  const afterRetryAfter = eventsRequests(mock)[1]!.at - eventsRequests(mock)[0]!.at;
+  assert.ok(afterRetryAfter >= 900, `Retry-After: 1 was honoured (${afterRetryAfter} ms)`);
+});
+
+test('401 and 403 park the connector with a diagnosis naming api_key / org_id; the key never shows', async (t) => {
+  const wrongKey = await setup(t, {}, { api_key: 'not-the-key-0123456789' });
+  const s1 = await wrongKey.h.waitFor((s) => s.state === 'parked', 'parked on 401');
+  assert.equal(s1.lastError?.diagnosis.category, 'credentials');
+  assert.match(JSON.stringify(s1.lastError), /api_key/);
+  assert.doesNotMatch(JSON.stringify(s1) + JSON.stringify(wrongKey.h.logs()), /not-the-key-0123456789/);
+
+  const mock = await MockJumpCloud.start({ orgId: 'org-a' });
+  t.after(() => mock.close());
+  const h = await startConnector(server, entry(mock, { org_id: 'org-b' }));
+  t.after(() => h.stop());
+  const s2 = await h.waitFor((s) => s.state === 'parked', 'parked on 403');
+  assert.equal(s2.lastError?.diagnosis.category, 'permissions');
+});
+
+test('a response that is not an array of events is a response failure, not an empty page', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  mock.failNext('events', { status: 200, body: '{"results":[]}' });
+  const h = await startConnector(server, entry(mock));
+  t.after(() => h.stop());
+  const s = await h.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(s.lastError?.diagnosis.category, 'response');
+  assert.match(s.lastError!.message, /not a JSON array/);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The property: whatever the events (late, tied on one millisecond, across pages) and however runs are
+// cut short, the stream ends up holding exactly the vendor's events, each once. Time is simulated: the
+// source and the mock share a clock; a run is the runner's loop (page → page + checkpoint in one
+// script), and a crash leaves the run open where the last written page left it.
+
+const lagMs = 2 * minute;
+const overlapMs = 10 * minute;
+
+interface Step {
+  readonly advanceMs: number;
+  readonly batches: readonly { readonly count: number; readonly offsetMs: number; readonly delayShare: number; readonly tied: boolean }[];
+  readonly crashAfterPages: number | null;
+}
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  advanceMs: fc.integer({ min: 1000, max: 8 * minute }),
+  batches: fc.array(
+    fc.record({ count: fc.integer({ min: 1, max: 12 }), offsetMs: fc.integer({ min: 0, max: lagMs + overlapMs - 1 }), delayShare: fc.double({ min: 0, max: 1, noNaN: true }), tied: fc.boolean() }),
+    { maxLength: 3 },
+  ),
+  crashAfterPages: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
+});
+
+test('property: after many runs with late events, ties across pages and crashes, the stream holds each event exactly once', async () => {
+  let clock = Date.parse('2026-11-01T00:00:00.000Z');
+  let scenario = 0;
+  let badRequests = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(stepArb, { minLength: 3, maxLength: 12 }), fc.integer({ min: 2, max: 9 }), async (steps, limit) => {
+      scenario += 1;
+      const mock = await MockJumpCloud.start({ now: () => clock });
+      const redis = server.client();
+      const stream = `prop${scenario}-${Math.random().toString(36).slice(2, 8)}:events`;
+      const config = configWithConnectors([{ ...entry(mock), name: 'prop', limit, lag: '2m', overlap: '10m', start: new Date(clock - 60 * minute).toISOString() }]).connectors[0]!;
+      const source = new DirectoryInsightsSource(config, { now: () => clock, stream });
+      const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${stream}:rejected`, dedupWindowSeconds: 60, appendTimeoutMs: 5000 });
+      const keys = connectorKeys(stream, 'prop');
+      await redis.set(keys.lease, 'me');
+      const expected = new Set<string>();
+      let seq = 0;
+      try {
+        const run = async (crashAfterPages: number | null) => {
+          const stored = await redis.hget(keys.checkpoint, 'data');
+          let cursor = stored ? ((JSON.parse(stored) as { cursor: DirectoryInsightsCursor }).cursor) : undefined;
+          for (let pages = 0; ; pages++) {
+            if (crashAfterPages !== null && pages >= crashAfterPages) return;
+            const page = await source.fetchPage(cursor, { since: config.start, receivedMs: clock, signal: new AbortController().signal });
+            const result = await sink.appendPage(page.records, { keys, leaseToken: 'me', expectedSeq: seq, writer: writerId(), checkpoint: JSON.stringify({ cursor: page.cursor }) });
+            assert.equal(result.outcome, 'ok');
+            seq += 1;
+            cursor = page.cursor;
+            if (!page.more) return;
+          }
+        };
+        for (const step of steps) {
+          clock += step.advanceMs;
+          for (const b of step.batches) {
+            // Visible at most lag + overlap after its timestamp: the promise the settings make.
+            const timestamp = clock - b.offsetMs;
+            const delay = Math.floor(b.delayShare * (lagMs + overlapMs - 1 - b.offsetMs));
+            const added = mock.generateEvents(b.count, { fromMs: timestamp, toMs: timestamp + (b.tied ? 1 : 90_000), sameTimestamp: b.tied, visibleAfterMs: delay, nanos: true, seed: Math.floor(Math.random() * 1e9) });
+            for (const e of added) expected.add(e.id);
+          }
+          await run(step.crashAfterPages);
+        }
+        // Quiet time: runs go on until every event's window has passed.
+        for (let i = 0; i < 6; i++) {
+          clock += 5 * minute;
+          await run(null);
+        }
+        const ids = (await readStream(redis, stream)).map((e) => e.fields.id!);
+        const generated = mock.events.filter((e) => expected.has(e.id)).map((e) => e.id);
+        assert.equal(ids.length, new Set(ids).size, `${ids.length - new Set(ids).size} duplicate(s)`);
+        assert.deepEqual(new Set(ids), new Set(generated), `missing ${generated.filter((id) => !ids.includes(id)).length}, unexpected ${ids.filter((id) => !expected.has(id)).length}`);
+        badRequests += mock.requests.filter((r) => r.status === 400).length;
+      } finally {
+        await source.close();
+        await mock.close();
+        redis.disconnect();
+      }
+    }),
+    { numRuns: 25 },
+  );
+  assert.equal(badRequests, 0, 'no window ever ended before it started');
+});
