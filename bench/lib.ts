@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '../test/helpers/free-port.ts';
 
 export const repoRoot = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -392,4 +393,40 @@ export function writeReport(name: string, report: unknown): string {
 export function machineFacts() {
   const list = cpus();
   return { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: list.length, cpuModel: list[0]?.model ?? 'unknown' };
+}
+
+/** What the benchmarks read of a connector in Orchard's /status. */
+export interface ConnectorStatus {
+  state: string;
+  totals: { runs: number };
+  lastRun: { outcome: string; received: number; appended: number; duplicates: number; durationMs: number } | null;
+  lastError?: unknown;
+}
+
+/** Polls Orchard's /status until the first connector has ended `runs` runs. */
+export async function waitForRuns(url: string, runs: number, timeoutMs = 300_000): Promise<ConnectorStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = (await (await fetch(`${url}/status`)).json()) as { connectors: ConnectorStatus[] };
+    const c = status.connectors[0]!;
+    if (c.totals.runs >= runs && c.lastRun && c.lastRun.outcome !== 'running') return c;
+    if (Date.now() > deadline) throw new Error(`Orchard did not finish ${runs} run(s): ${JSON.stringify(c)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Orchard as a child process with the connectors of `config`, against `redisUrl`; BENCH_CPU_PROF=1 writes its CPU profile to .bench/<profile>/. */
+export async function startPullOrchard(options: { config: string; dir: string; redisUrl: string; profile: string }, cleanup: Cleanup): Promise<ChildServer> {
+  const port = await freePort();
+  return startChildServer(
+    {
+      name: 'orchard',
+      args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, '.bench', options.profile)] : []), 'bin/orchard.js', 'serve'],
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: options.redisUrl, HOST: '127.0.0.1', PORT: String(port), ORCHARD_CONFIG: options.config, ORCHARD_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef', ORCHARD_DATA_DIR: options.dir, LOG_LEVEL: 'warn' },
+      baseUrl: `http://127.0.0.1:${port}`,
+      readyPath: '/readyz',
+      isReady: (status) => status === 200,
+    },
+    cleanup,
+  );
 }

@@ -15,10 +15,9 @@ import { request } from 'undici';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../test/helpers/free-port.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import { MockJamfPro } from '../test/mocks/jamf-pro-server.ts';
-import { bytesToMb, Cleanup, envNumber, fmt, formatTable, machineFacts, startChildServer, tempDir, writeReport } from './lib.ts';
+import { bytesToMb, Cleanup, envNumber, fmt, formatTable, machineFacts, startPullOrchard, tempDir, waitForRuns, writeReport, type ConnectorStatus } from './lib.ts';
 
 const target = { minComputersPerSecond: 50_000 } as const;
 const sections = ['GENERAL', 'HARDWARE', 'OPERATING_SYSTEM'];
@@ -49,23 +48,6 @@ async function baseline(mock: MockJamfPro, computers: number, pageSize: number):
   return { received, appended: 0, duplicates: 0, durationMs, computersPerSecond: (received * 1000) / durationMs };
 }
 
-interface ConnectorStatus {
-  state: string;
-  totals: { runs: number };
-  lastRun: { outcome: string; received: number; appended: number; duplicates: number; durationMs: number } | null;
-}
-
-async function waitForRuns(url: string, runs: number, timeoutMs = 300_000): Promise<ConnectorStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = (await (await fetch(`${url}/status`)).json()) as { connectors: ConnectorStatus[] };
-    const c = status.connectors[0]!;
-    if (c.totals.runs >= runs && c.lastRun && c.lastRun.outcome !== 'running') return c;
-    if (Date.now() > deadline) throw new Error(`Orchard did not finish ${runs} run(s): ${JSON.stringify(c)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const figures = (c: ConnectorStatus): RunFigures => {
   const run = c.lastRun!;
   return { received: run.received, appended: run.appended, duplicates: run.duplicates, durationMs: run.durationMs, computersPerSecond: (run.received * 1000) / Math.max(1, run.durationMs) };
@@ -90,18 +72,7 @@ async function main(): Promise<void> {
     const dir = tempDir('orchard-bench-pull-', cleanup);
     const config = join(dir, 'orchard.yml');
     writeFileSync(config, stringify({ connectors: [{ name: 'bench', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: 'orchard-test-secret', page_size: pageSize, sections, interval: '1s' }] }));
-    const port = await freePort();
-    const orchard = await startChildServer(
-      {
-        name: 'orchard',
-        args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(process.cwd(), '.bench', 'cpu-prof-pull')] : []), 'bin/orchard.js', 'serve'],
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(port), ORCHARD_CONFIG: config, ORCHARD_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef', ORCHARD_DATA_DIR: dir, LOG_LEVEL: 'warn' },
-        baseUrl: `http://127.0.0.1:${port}`,
-        readyPath: '/readyz',
-        isReady: (status) => status === 200,
-      },
-      cleanup,
-    );
+    const orchard = await startPullOrchard({ config, dir, redisUrl: redis.url, profile: 'cpu-prof-pull' }, cleanup);
     const first = figures(await waitForRuns(orchard.baseUrl, 1));
     const second = figures(await waitForRuns(orchard.baseUrl, 2));
     const peakRssMb = bytesToMb(orchard.peakRssBytes());
