@@ -421,7 +421,7 @@ export async function startPullOrchard(options: { config: string; dir: string; r
   return startChildServer(
     {
       name: 'orchard',
-      args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, '.bench', options.profile)] : []), 'bin/orchard.js', 'serve'],
+      args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, '.bench', options.profile)] : []), ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), 'bin/orchard.js', 'serve'],
       env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: options.redisUrl, HOST: '127.0.0.1', PORT: String(port), ORCHARD_CONFIG: options.config, ORCHARD_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef', ORCHARD_DATA_DIR: options.dir, LOG_LEVEL: 'warn' },
       baseUrl: `http://127.0.0.1:${port}`,
       readyPath: '/readyz',

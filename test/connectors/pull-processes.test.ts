@@ -11,13 +11,14 @@ import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helper
 import { useTestRedis } from '../helpers/redis-server.ts';
 import { readStream } from '../helpers/test-app.ts';
 import { MockJamfPro, mulberry32 } from '../mocks/jamf-pro-server.ts';
+import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 
 // Whole Orchard processes against one Redis and one mock Jamf Pro: SIGKILL at random points of a
 // long pull, and two replicas sharing a connector.
 
 const shared = useTestRedis();
 
-async function environment(t: TestContext, mock: MockJamfPro, entry: Record<string, unknown>) {
+async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud, entry: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-pull-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const stream = `k${Math.random().toString(36).slice(2, 10)}:events`;
@@ -25,7 +26,11 @@ async function environment(t: TestContext, mock: MockJamfPro, entry: Record<stri
   writeFileSync(
     file,
     stringify({
-      connectors: [{ name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', ...entry }],
+      connectors: [
+        mock instanceof MockJamfPro
+          ? { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', ...entry }
+          : { name: 'fleet', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}', ...entry },
+      ],
     }),
   );
   const env = async () => ({
@@ -36,6 +41,7 @@ async function environment(t: TestContext, mock: MockJamfPro, entry: Record<stri
     ORCHARD_WEBHOOK_SECRETS: 'process-test-secret-0123456789',
     ORCHARD_CONNECTOR_LEASE_TTL_MS: '1000',
     JAMF_SECRET: 'orchard-test-secret',
+    JC_KEY: 'orchard-test-jumpcloud-key',
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
   });
@@ -87,6 +93,47 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
   assert.equal(await shared.redis.hlen(keys.versions), 3000);
+  await killOrchard(last);
+});
+
+test('SIGKILL at random points of a Directory Insights backfill: after restarts the stream holds every event exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = mulberry32(seed);
+  const mock = await MockJumpCloud.start({ latencyMs: 10 });
+  t.after(() => mock.close());
+  const now = Date.now();
+  // Two days of events, and 40 of them sharing one millisecond (page boundaries fall inside the tie).
+  mock.generateEvents(12_000, { fromMs: now - 2 * 86_400_000, toMs: now - 10 * 60_000, seed, nanos: true });
+  mock.generateEvents(40, { fromMs: now - 86_400_000, toMs: now - 86_400_000 + 1, sameTimestamp: true, seed: seed + 1 });
+  const { stream, keys, env } = await environment(t, mock, { limit: 300, interval: '1h', start: new Date(now - 3 * 86_400_000).toISOString() });
+  const eventRequests = () => mock.requests.filter((r) => r.route === 'events').length;
+  const killsMidRun: number[] = [];
+  for (let kill = 0; kill < 6; kill++) {
+    const before = eventRequests();
+    const proc = await startOrchardProcess(await env());
+    t.after(() => killOrchard(proc));
+    await until(() => eventRequests() > before, 'the restarted Orchard to pull');
+    await new Promise((r) => setTimeout(r, random() * 200));
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+    const stored = await readCheckpoint(shared.redis, keys);
+    if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
+    if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
+  }
+  t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
+  const last = await startOrchardProcess(await env());
+  t.after(() => killOrchard(last));
+  await until(async () => {
+    const s = await readCheckpoint(shared.redis, keys);
+    return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
+  }, 'the run to finish');
+  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const expected = mock.visibleEvents().map((e) => e.id);
+  assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.deepEqual(ids, expected, 'every event once, in the vendor\'s order');
+  assert.equal(mock.requests.filter((r) => r.status === 400).length, 0);
   await killOrchard(last);
 });
 

@@ -9,6 +9,7 @@ import { readSchema } from '../../schema/read-schema.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { formatTime } from '../../sink/stream-record.ts';
 import { parseEventTimeMs } from './event-time.ts';
+import { topLevelObjectSlices } from './json-array-slices.ts';
 
 // JumpCloud Directory Insights (`type: jumpcloud.directory_insights`). Each run reads one time window,
 // oldest first, page after page with `search_after`:
@@ -103,13 +104,15 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     };
   }
 
-  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<{ events: unknown[]; response: VendorResponse }> {
+  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<{ events: unknown[]; texts: readonly string[] | undefined; response: VendorResponse }> {
     const response = await this.#client.request({ method: 'POST', path: eventsPath, headers: this.#headers(), body: JSON.stringify(body) }, signal);
     const events = response.json<unknown>();
     if (!Array.isArray(events)) {
       throw new VendorResponseError(this.#config.name, 'the answer is not a JSON array of events: the Directory Insights API may have changed.', { method: 'POST', path: eventsPath });
     }
-    return { events, response };
+    // Each event's own text, when the array holds only objects (else each is written anew).
+    const texts = topLevelObjectSlices(response.body);
+    return { events, texts: texts.length === events.length ? texts : undefined, response };
   }
 
   /** Where a new window starts: the last end minus the overlap, never before `since`. */
@@ -133,7 +136,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), searchAfter: null };
     }
     const limit = this.#settings.limit;
-    const { events, response } = await this.#query(
+    const { events, texts, response } = await this.#query(
       {
         service: this.#settings.services,
         start_time: window.start,
@@ -155,13 +158,13 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     let lastKey: unknown[] | null = null;
     let lastMs: number | undefined;
     const receivedText = formatTime(context.receivedMs);
-    for (const event of events) {
+    for (const [index, event] of events.entries()) {
       if (event === null || typeof event !== 'object' || Array.isArray(event)) {
         skipped += 1;
         continue;
       }
       const e = event as Record<string, unknown>;
-      const payload = JSON.stringify(e);
+      const payload = texts?.[index] ?? JSON.stringify(e);
       const id = typeof e.id === 'string' && e.id !== '' ? e.id : `sha256:${createHash('sha256').update(payload).digest('hex')}`;
       const ms = parseEventTimeMs(e.timestamp);
       if (ms !== undefined) {
