@@ -14,6 +14,9 @@ import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authen
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
 import { sinkFromConfig } from './sink/redis-stream-sink.ts';
 import { ConnectorManager } from './connectors/connector-manager.ts';
+import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
+import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
+import { withTimeout } from './sink/with-timeout.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
@@ -128,7 +131,52 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const sink = sinkFromConfig(config, redis, { metrics, logger });
   // Built inside the try below, so that a failure is undone by the same stopAll as any other.
   let connectors: ConnectorManager | undefined;
-  const status = () => ({ redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, ...connectors?.status() });
+  // Retention that never trims what a consumer group has not acknowledged (src/consumer/stream-trimmer.ts).
+  let lastTrim: (TrimResult & { at: string }) | undefined;
+  const trimmer =
+    config.streamMaxLen !== undefined || config.streamMaxAgeMs !== undefined
+      ? new StreamTrimmer({
+          redis,
+          stream: config.stream,
+          maxLen: config.streamMaxLen,
+          maxAgeMs: config.streamMaxAgeMs,
+          intervalMs: config.streamTrimIntervalMs,
+          trimWithoutGroups: config.streamTrimWithoutGroups,
+          logger,
+          onStatus: (result) => {
+            lastTrim = { ...result, at: new Date().toISOString() };
+            if (result.reason === 'error') return;
+            metrics.streamTrimmed.inc(result.trimmed);
+            metrics.streamTrimHeld.set(result.held);
+          },
+        })
+      : undefined;
+  // Consumer groups as /status and /metrics show them, read at most once a second.
+  let groupsRead: { at: number; groups: Promise<GroupLag[]> } | undefined;
+  const readGroups = () => {
+    if (!groupsRead || Date.now() - groupsRead.at > 1000) groupsRead = { at: Date.now(), groups: withTimeout(readGroupLag(redis, config.stream), 2000, 'Redis did not answer XINFO GROUPS in time.') };
+    return groupsRead.groups;
+  };
+  metrics.readGroupsWith(readGroups);
+  const streamStatus = async () => {
+    const retention = {
+      maxLen: config.streamMaxLen ?? null,
+      maxAge: config.streamMaxAge ?? null,
+      withoutGroups: config.streamTrimWithoutGroups,
+      lastTrim: lastTrim ?? null,
+    };
+    try {
+      const [length, groups] = await Promise.all([withTimeout(redis.xlen(config.stream), 2000, 'Redis did not answer XLEN in time.'), readGroups()]);
+      return { length, retention, groups };
+    } catch (err) {
+      return { retention, error: (err as Error).message };
+    }
+  };
+  const status = async () => ({
+    redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status },
+    ...connectors?.status(),
+    streamState: await streamStatus(),
+  });
   const deps = { config, sink, metrics, logger, lifecycle, auth, status };
 
   let app: FastifyInstance | undefined;
@@ -142,7 +190,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     }, Math.max(config.shutdownTimeoutMs - 3000, config.shutdownTimeoutMs / 2));
     try {
       // Connectors finish the page they are writing and release their leases while requests drain.
-      await Promise.all([connectors?.stop(), app?.close(), admin?.close()]);
+      await Promise.all([connectors?.stop(), trimmer?.stop(), app?.close(), admin?.close()]);
     } finally {
       clearTimeout(cut);
     }
@@ -191,6 +239,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       'Orchard is listening.',
     );
     manager.start();
+    trimmer?.start();
 
     let closing: Promise<void> | undefined;
     const close = () =>

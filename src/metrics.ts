@@ -13,6 +13,15 @@ export function labelCache<K, C>(make: (key: K) => C): (key: K) => C {
   };
 }
 
+/** What the per-group gauges show of a consumer group (src/consumer/group-lag.ts). */
+export interface GroupFigures {
+  readonly group: string;
+  readonly pending: number;
+  readonly lag: number;
+  readonly oldestPendingAgeMs: number | null;
+  readonly deadLettered: number;
+}
+
 /**
  * Orchard's Prometheus metrics, on a registry of their own (so several instances can live in one
  * process, as tests do). Label values are bounded: routes are route patterns, event types are the
@@ -145,6 +154,71 @@ export class Metrics {
     labelNames: ['connector', 'state'] as const,
     registers: [this.registry],
   });
+
+  readonly streamTrimmed = new Counter({
+    name: 'orchard_stream_trimmed_total',
+    help: 'Entries removed from the events stream by retention (only entries every consumer group has acknowledged).',
+    registers: [this.registry],
+  });
+
+  readonly streamTrimHeld = new Gauge({
+    name: 'orchard_stream_trim_held_entries',
+    help: 'Entries retention would remove but keeps because a consumer group has not read or acknowledged them (at the last trim).',
+    registers: [this.registry],
+  });
+
+  /** Read at each scrape (see `readGroupsWith`) for the four per-group gauges below. */
+  #readGroups: (() => Promise<readonly GroupFigures[]>) | undefined;
+
+  readonly streamGroupPending: Gauge<'group'> = new Gauge({
+    name: 'orchard_stream_group_pending',
+    help: 'Entries delivered to each consumer group of the events stream and not yet acknowledged.',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectGroups(this.streamGroupPending, (g) => g.pending),
+  });
+
+  readonly streamGroupLag: Gauge<'group'> = new Gauge({
+    name: 'orchard_stream_group_lag',
+    help: 'Entries of the events stream not yet delivered to each consumer group.',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectGroups(this.streamGroupLag, (g) => g.lag),
+  });
+
+  readonly streamGroupOldestPending: Gauge<'group'> = new Gauge({
+    name: 'orchard_stream_group_oldest_pending_seconds',
+    help: 'Age of the oldest entry each consumer group has been delivered and not acknowledged (0 when none).',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectGroups(this.streamGroupOldestPending, (g) => (g.oldestPendingAgeMs ?? 0) / 1000),
+  });
+
+  readonly streamGroupDeadLettered: Gauge<'group'> = new Gauge({
+    name: 'orchard_stream_group_dead_lettered_entries',
+    help: 'Entries of each consumer group moved to the dead-letter stream, ever.',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectGroups(this.streamGroupDeadLettered, (g) => g.deadLettered),
+  });
+
+  /** Where the per-group gauges come from (Redis, at scrape time). */
+  readGroupsWith(read: () => Promise<readonly GroupFigures[]>): void {
+    this.#readGroups = read;
+  }
+
+  /** Sets one per-group gauge at scrape time; the four gauges share one read (the reader caches it briefly). */
+  async #collectGroups(gauge: Gauge<'group'>, value: (g: GroupFigures) => number): Promise<void> {
+    if (!this.#readGroups) return;
+    let groups: readonly GroupFigures[];
+    try {
+      groups = await this.#readGroups();
+    } catch {
+      return; // Redis unavailable: the scrape still answers, orchard_redis_up says why.
+    }
+    gauge.reset();
+    for (const g of groups) gauge.set({ group: g.group }, value(g));
+  }
 
   static readonly connectorStates = ['starting', 'standby', 'idle', 'running', 'retrying', 'parked', 'stopped'] as const;
 

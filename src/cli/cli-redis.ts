@@ -16,9 +16,10 @@ export class CliRedisError extends OrchardError {
 /**
  * Runs `fn` with a Redis connection for a CLI command: REDIS_URL when set; else the embedded Redis of
  * a running Orchard (its unix socket in ORCHARD_DATA_DIR); else the data directory's embedded Redis,
- * started for the command and stopped after it.
+ * started for the command and stopped after it. `target` lets a command open more connections (a
+ * dedicated one for blocking reads).
  */
-export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis: Redis) => Promise<T>): Promise<T> {
+export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis: Redis, target: string | RedisEndpoint) => Promise<T>): Promise<T> {
   let target: string | RedisEndpoint;
   let embedded: EmbeddedRedis | undefined;
   let release: (() => void) | undefined;
@@ -50,7 +51,7 @@ export async function withCliRedis<T>(config: Config, logger: Logger, fn: (redis
   const redis = createRedis(target, logger);
   try {
     if (!(await waitUntilReady(redis, 5000))) throw new CliRedisError(`Redis at ${describeRedis(target)} did not answer within 5 s (REDIS_URL).`);
-    return await fn(redis);
+    return await fn(redis, target);
   } finally {
     redis.disconnect();
     await embedded?.stop();

@@ -6,6 +6,9 @@ import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-s
 import { createLogger } from '../logger.ts';
 import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
 import { testCommand } from './test-command.ts';
+import { consumeCommand, waitingWriter } from './consume-command.ts';
+import { withCliRedis } from './cli-redis.ts';
+import { createRedis } from '../redis/create-redis.ts';
 
 const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
@@ -22,6 +25,10 @@ Commands:
   checkpoint show <connector>              Print a connector's checkpoint, remembered versions and lease.
   checkpoint reset <connector> [--since T] Forget a connector's progress: the next run starts from T (RFC 3339),
                                            the connector's start, or the beginning (inventories reload in full).
+  consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow]
+                                           Print the stream's entries for a consumer group as JSON lines, each
+                                           acknowledged only after it was written; a restart re-delivers the
+                                           consumer's unacknowledged entries first.
   secret                                   Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
   help                                     Show this text.
 
@@ -125,6 +132,16 @@ export async function main(argv: string[]): Promise<number> {
         }
         const config = loadConfig();
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
+      }
+      case 'consume': {
+        const config = loadConfig();
+        const logger = cliLogger(config);
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        const args = argv.slice(argv.indexOf('consume') + 1);
+        const out = { out: waitingWriter(process.stdout), err: io.err };
+        return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal: stop.signal, logger }));
       }
       case 'help':
       case '--help':

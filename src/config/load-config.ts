@@ -39,6 +39,12 @@ export interface Config {
   readonly adminHost: string;
   readonly stream: string;
   readonly rejectedStream: string;
+  /** Retention (src/consumer/stream-trimmer.ts): never trims what a consumer group has not acknowledged. */
+  readonly streamMaxLen: number | undefined;
+  readonly streamMaxAge: string | undefined;
+  readonly streamMaxAgeMs: number | undefined;
+  readonly streamTrimIntervalMs: number;
+  readonly streamTrimWithoutGroups: boolean;
   readonly webhookPath: string;
   readonly webhookAuth: WebhookAuthMode;
   readonly webhookHeader: string;
@@ -90,6 +96,10 @@ function fromEnv(raw: string, setting: SettingSchema): unknown {
   switch (setting.type) {
     case 'integer':
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : raw;
+    }
     case 'array':
       return raw
         .split(',')
@@ -287,6 +297,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
     problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');
   }
+  if (typeof s.stream_max_age === 'string' && parseDurationMs(s.stream_max_age) === 0) {
+    problems.push(`${envSources.get('stream_max_age') ?? 'stream_max_age'}: must be longer than 0 (leave it unset for no age limit)`);
+  }
   if (s.stream !== undefined && s.stream === s.rejected_stream) {
     problems.push('ORCHARD_REJECTED_STREAM (rejected_stream) must differ from ORCHARD_STREAM (stream)');
   }
@@ -338,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     webhookAuth: auth,
     trustProxy,
     configFile,
+    streamMaxAgeMs: s.stream_max_age === undefined ? undefined : parseDurationMs(s.stream_max_age),
     connectors: (s.connectors as Record<string, any>[]).map(connectorConfig),
   });
   return deepFreeze(config as unknown as Config);

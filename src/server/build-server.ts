@@ -26,7 +26,7 @@ export interface ServerDependencies {
   readonly auth: WebhookAuth;
   readonly validator?: WebhookValidator;
   /** Facts for /status beyond what the server knows. */
-  readonly status?: () => Record<string, unknown>;
+  readonly status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 class RateLimitedError extends OrchardError {
@@ -164,13 +164,13 @@ async function registerOperations(app: FastifyInstance, deps: ServerDependencies
     sink: deps.sink,
     metrics: deps.metrics,
     lifecycle: deps.lifecycle,
-    status: () => ({
+    status: async () => ({
       service: 'orchard',
       stream: config.stream,
       rejectedStream: config.rejectedStream,
       webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined },
       connectors: [],
-      ...deps.status?.(),
+      ...(await deps.status?.()),
     }),
     });
   });

@@ -14,7 +14,7 @@ export interface OperationsRoutesOptions {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   /** Static facts for /status; never a secret. */
-  readonly status: () => Record<string, unknown>;
+  readonly status: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   readonly readyTimeoutMs?: number;
 }
 
@@ -43,7 +43,7 @@ export async function operationsRoutes(scope: FastifyInstance, options: Operatio
   });
 
   scope.get('/status', { config: noRateLimit }, async () => ({
-    ...options.status(),
+    ...(await options.status()),
     accepting: lifecycle.accepting,
     uptimeSeconds: Math.round((Date.now() - lifecycle.startedAtMs) / 1000),
   }));
