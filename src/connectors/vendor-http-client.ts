@@ -5,6 +5,7 @@
 // Whether a failure is retried is decided by `isRetryable` (diagnosis.ts), the same function the
 // connector loop uses; secrets never reach an error message, a body excerpt or `onAttempt`.
 
+import type { ConnectorConfig } from '../config/load-config.ts';
 import { Pool, type Dispatcher } from 'undici';
 import { VendorHttpError, VendorNetworkError, VendorResponseError } from '../errors.ts';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff.ts';
@@ -99,6 +100,19 @@ const SECRET_SHAPES: Array<[RegExp, string]> = [
   [/\b((?:access_token|refresh_token|client_secret|password|api_key)=)[^&\s"]+/gi, `$1${REDACTED}`],
   [/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, `Bearer ${REDACTED}`],
 ];
+
+/** The client of a connector entry: its base URL, connection limit, timeout and attempts; `secrets` are redacted from error excerpts. */
+export function vendorClientFor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void; secrets: readonly string[] }): VendorHttpClient {
+  return new VendorHttpClient({
+    baseUrl: config.baseUrl,
+    connector: config.name,
+    maxConnections: config.maxConnections,
+    timeoutMs: config.timeoutMs,
+    maxAttempts: config.maxAttempts,
+    onAttempt: options.onAttempt,
+    secrets: options.secrets,
+  });
+}
 
 export class VendorHttpClient {
   /** The connector's name, as given. */

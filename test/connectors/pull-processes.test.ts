@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
-import { connectorKeys } from '../../src/connectors/connector-keys.ts';
+import { connectorKeys, type ConnectorKeys } from '../../src/connectors/connector-keys.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
@@ -58,20 +58,19 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
   }
 }
 
-test('SIGKILL at random points of a long pull: after restarts the stream holds every computer exactly once', async (t) => {
-  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
-  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
-  const random = mulberry32(seed);
-  const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 10 });
-  t.after(() => mock.close());
-  const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
+/**
+ * Starts Orchard and SIGKILLs it at a random moment once it pulls, again and again, until a run
+ * finished or 6 kills; then starts it once more and waits for the run to finish. Returns the pages
+ * after which kills landed mid-run.
+ */
+async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<string, string>>, keys: ConnectorKeys, requests: () => number, random: () => number): Promise<number[]> {
   const killsMidRun: number[] = [];
   for (let kill = 0; kill < 6; kill++) {
-    const before = inventoryRequests(mock);
+    const before = requests();
     const proc = await startOrchardProcess(await env());
     t.after(() => killOrchard(proc));
     // Wait until this process is pulling (it may first wait for the dead one's lease to expire), then kill it at a random moment.
-    await until(() => inventoryRequests(mock) > before, 'the restarted Orchard to pull');
+    await until(() => requests() > before, 'the restarted Orchard to pull');
     await new Promise((r) => setTimeout(r, random() * 200));
     proc.child.kill('SIGKILL');
     await proc.exited;
@@ -80,20 +79,30 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
     if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
   }
   t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
-  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  // One more start, left to finish.
   const last = await startOrchardProcess(await env());
   t.after(() => killOrchard(last));
   await until(async () => {
     const s = await readCheckpoint(shared.redis, keys);
     return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
   }, 'the run to finish');
+  await killOrchard(last);
+  return killsMidRun;
+}
+
+test('SIGKILL at random points of a long pull: after restarts the stream holds every computer exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = mulberry32(seed);
+  const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 10 });
+  t.after(() => mock.close());
+  const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
+  const killsMidRun = await killAtRandomUntilDone(t, env, keys, () => inventoryRequests(mock), random);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
   assert.equal(await shared.redis.hlen(keys.versions), 3000);
-  await killOrchard(last);
 });
 
 test('SIGKILL at random points of a Directory Insights backfill: after restarts the stream holds every event exactly once', async (t) => {
@@ -108,33 +117,13 @@ test('SIGKILL at random points of a Directory Insights backfill: after restarts 
   mock.generateEvents(40, { fromMs: now - 86_400_000, toMs: now - 86_400_000 + 1, sameTimestamp: true, seed: seed + 1 });
   const { stream, keys, env } = await environment(t, mock, { limit: 300, interval: '1h', start: new Date(now - 3 * 86_400_000).toISOString() });
   const eventRequests = () => mock.requests.filter((r) => r.route === 'events').length;
-  const killsMidRun: number[] = [];
-  for (let kill = 0; kill < 6; kill++) {
-    const before = eventRequests();
-    const proc = await startOrchardProcess(await env());
-    t.after(() => killOrchard(proc));
-    await until(() => eventRequests() > before, 'the restarted Orchard to pull');
-    await new Promise((r) => setTimeout(r, random() * 200));
-    proc.child.kill('SIGKILL');
-    await proc.exited;
-    const stored = await readCheckpoint(shared.redis, keys);
-    if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
-    if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
-  }
-  t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
+  const killsMidRun = await killAtRandomUntilDone(t, env, keys, eventRequests, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  const last = await startOrchardProcess(await env());
-  t.after(() => killOrchard(last));
-  await until(async () => {
-    const s = await readCheckpoint(shared.redis, keys);
-    return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
-  }, 'the run to finish');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   const expected = mock.visibleEvents().map((e) => e.id);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids, expected, 'every event once, in the vendor\'s order');
   assert.equal(mock.requests.filter((r) => r.status === 400).length, 0);
-  await killOrchard(last);
 });
 
 async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ leaseHeld: boolean; state: string; lastRun: { appended: number } | null }> {

@@ -1,6 +1,6 @@
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import type { PullSource, Page, RunContext } from '../../connectors/pull-source.ts';
-import { VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
+import { vendorClientFor, type VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { computerRecord } from './inventory-record.ts';
@@ -46,15 +46,7 @@ export class JamfProInventorySource implements PullSource<InventoryCursor> {
   constructor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
     this.#config = config;
     this.#settings = config.settings as unknown as InventorySettings;
-    this.#client = new VendorHttpClient({
-      baseUrl: config.baseUrl,
-      connector: config.name,
-      maxConnections: config.maxConnections,
-      timeoutMs: config.timeoutMs,
-      maxAttempts: config.maxAttempts,
-      onAttempt: options.onAttempt,
-      secrets: [this.#settings.client_secret],
-    });
+    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.client_secret] });
     this.tokens = new JamfProTokenProvider(this.#client, this.#settings.client_id, this.#settings.client_secret);
     this.#client.setTokens(this.tokens);
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
-import { VendorHttpClient, type VendorAttempt, type VendorResponse } from '../../connectors/vendor-http-client.ts';
+import { vendorClientFor, type VendorHttpClient, type VendorAttempt, type VendorResponse } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
@@ -81,15 +81,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     this.#overlapMs = parseDurationMs(this.#settings.overlap) ?? 600_000;
     this.#stream = options.stream ?? 'orchard:events';
     this.#now = options.now ?? Date.now;
-    this.#client = new VendorHttpClient({
-      baseUrl: config.baseUrl,
-      connector: config.name,
-      maxConnections: config.maxConnections,
-      timeoutMs: config.timeoutMs,
-      maxAttempts: config.maxAttempts,
-      onAttempt: options.onAttempt,
-      secrets: [this.#settings.api_key],
-    });
+    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.api_key] });
   }
 
   get requests(): number {

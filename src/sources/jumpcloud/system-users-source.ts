@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
-import { VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
+import { vendorClientFor, type VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
@@ -56,15 +56,7 @@ export class SystemUsersSource implements PullSource<SystemUsersCursor> {
   constructor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
     this.#config = config;
     this.#settings = config.settings as unknown as SystemUsersSettings;
-    this.#client = new VendorHttpClient({
-      baseUrl: config.baseUrl,
-      connector: config.name,
-      maxConnections: config.maxConnections,
-      timeoutMs: config.timeoutMs,
-      maxAttempts: config.maxAttempts,
-      onAttempt: options.onAttempt,
-      secrets: [this.#settings.api_key],
-    });
+    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.api_key] });
   }
 
   get requests(): number {
