@@ -202,7 +202,8 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     };
   },
   credentials: ({ name, setting, what, status, context }) => ({
-    cause: `The vendor did not accept the credentials of connector ${name} (HTTP ${status} to ${what}), even after a fresh token: they are wrong, expired or revoked, or the API client is disabled.`,
+    // Sources that exchange a client secret or password for a token retried once with a fresh one; API keys have no token.
+    cause: `The vendor did not accept the credentials of connector ${name} (HTTP ${status} to ${what})${context.settings.credentials.some((k) => /secret|password/.test(k)) ? ', even after a fresh token' : ''}: they are wrong, expired or revoked, or the API client is disabled.`,
     remedy: `Check ${credentialSettings(context, setting)} against the API client defined in the vendor's console (create a new secret if it expired), then run \`orchard test ${name}\`.`,
   }),
   permissions: ({ name, what, status }) => ({
