@@ -425,7 +425,8 @@ function secretHeaderValues(headers: Record<string, string>): string[] {
     .map(([, value]) => value);
 }
 
-function firstHeader(value: string | string[] | undefined): string | undefined {
+/** The first value of a response header (undici gives an array when it came more than once). */
+export function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 

@@ -38,20 +38,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../connectors/backoff.ts';
 import { OrchardError } from '../errors.ts';
+import type { StreamRecord } from '../sink/stream-record.ts';
 
-/** An entry of the events stream as contract v1 describes it, with its payload and indicators parsed. */
-export interface StreamEntry {
+/** An entry of the events stream as contract v1 describes it (StreamRecord), with its payload and indicators parsed. */
+export interface StreamEntry extends Omit<StreamRecord, 'payload' | 'indicators'> {
   /** The stream entry id (`1700000000000-0`). */
   readonly entryId: string;
   readonly v: string;
-  /** The event's stable id (the dedup key). */
-  readonly id: string;
-  readonly source: string;
-  readonly type: string;
-  readonly tenant: string;
-  readonly connector: string;
-  readonly time: string;
-  readonly received: string;
   /** The event, JSON.parse'd; the raw text when it is not JSON. */
   readonly payload: unknown;
   /** The indicators object; `{}` when the field is missing or not a JSON object. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
-import { vendorClientFor, type VendorHttpClient, type VendorAttempt, type VendorResponse } from '../../connectors/vendor-http-client.ts';
+import { firstHeader, vendorClientFor, type VendorHttpClient, type VendorAttempt, type VendorResponse } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
@@ -56,11 +56,6 @@ const extractor = new IndicatorExtractor(readSchema('jumpcloud/directory-insight
 /** A service name fit for a stream key (`orchard:events:jumpcloud:<service>`). */
 function streamService(service: unknown): string {
   return typeof service === 'string' && /^[a-z0-9_]{1,40}$/.test(service) ? service : 'unknown';
-}
-
-function headerValue(response: VendorResponse, name: string): string | undefined {
-  const value = response.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor> {
@@ -188,8 +183,8 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       });
     }
 
-    const resultCount = Number(headerValue(response, 'x-result-count') ?? events.length);
-    const answeredLimit = Number(headerValue(response, 'x-limit') ?? limit);
+    const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? events.length);
+    const answeredLimit = Number(firstHeader(response.headers['x-limit']) ?? limit);
     const more = events.length > 0 && resultCount === answeredLimit && resultCount > 0;
     const warnings: string[] = [];
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
@@ -198,7 +193,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: [...nextSeen], nextSeen: [] };
       return { records, cursor: next, more: false, received: events.length, duplicates, warnings };
     }
-    const searchAfter = parseSearchAfter(headerValue(response, 'x-search_after')) ?? lastKey;
+    const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
     if (!searchAfter) {
       throw new VendorResponseError(this.#config.name, 'a full page came without an X-Search_after header and without event timestamps to page on.', { method: 'POST', path: eventsPath });
     }
