@@ -83,6 +83,34 @@ export class BodyTooLargeError extends OrchardError {
   }
 }
 
+/** A push body in an encoding Orchard does not decode. */
+export class UnsupportedEncodingError extends OrchardError {
+  constructor(encoding: string) {
+    super('ORCHARD_ERR_INTAKE_ENCODING', 415, `Content-Encoding "${encoding}" is not accepted: send the body as is, or gzip- or deflate-encoded.`);
+  }
+}
+
+/** A gzip or deflate body that does not decode, or decodes past the limit. */
+export class CorruptEncodingError extends OrchardError {
+  constructor(encoding: string, reason: string) {
+    super('ORCHARD_ERR_INTAKE_ENCODING_CORRUPT', 400, `The ${encoding}-encoded body cannot be decoded: ${reason}.`);
+  }
+}
+
+/** A batch with more lines than one request may carry. */
+export class TooManyLinesError extends OrchardError {
+  constructor(limit: number) {
+    super('ORCHARD_ERR_INTAKE_TOO_MANY_LINES', 413, `The body holds more than ${limit} lines; send smaller batches.`);
+  }
+}
+
+/** Every line of a batch was refused; each is kept in the rejected stream with its reason. */
+export class BatchRejectedError extends OrchardError {
+  constructor(lines: number, details: unknown[]) {
+    super('ORCHARD_ERR_INTAKE_BATCH_REJECTED', 400, `All ${lines} line${lines === 1 ? '' : 's'} of the body were refused (see details); each is kept in the rejected stream with its reason.`, { details });
+  }
+}
+
 /** Redis did not acknowledge in time, or is unreachable: the event is not known to be stored. */
 export class SinkUnavailableError extends OrchardError {
   constructor(message: string, cause?: unknown) {

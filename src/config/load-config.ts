@@ -53,7 +53,13 @@ export interface Config {
   readonly webhookBasicUsername: string | undefined;
   readonly webhookBasicPassword: string | undefined;
   readonly dedupWindowSeconds: number;
+  readonly protectPath: string;
+  /** Unset (with protectSecrets): the Jamf Protect route uses the webhook's authentication. */
+  readonly protectHeader: string | undefined;
+  readonly protectSecrets: readonly string[] | undefined;
+  readonly protectDedupWindowSeconds: number;
   readonly bodyLimitBytes: number;
+  readonly decodedBodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly authFailureLimit: number;
   readonly trustProxy: boolean | string[];
@@ -291,8 +297,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (auth === 'basic' && (s.webhook_basic_username === undefined || s.webhook_basic_password === undefined)) {
     problems.push('ORCHARD_WEBHOOK_AUTH=basic needs both ORCHARD_WEBHOOK_BASIC_USERNAME and ORCHARD_WEBHOOK_BASIC_PASSWORD');
   }
-  if (typeof s.webhook_header === 'string' && forbiddenHeaders.has(s.webhook_header.toLowerCase())) {
-    problems.push(`${envSources.get('webhook_header') ?? 'webhook_header'}: ${s.webhook_header} cannot carry the secret (Jamf Pro does not allow it as a Header Authentication key)`);
+  for (const key of ['webhook_header', 'protect_header']) {
+    if (typeof s[key] === 'string' && forbiddenHeaders.has(s[key].toLowerCase())) {
+      problems.push(`${envSources.get(key) ?? key}: ${s[key]} cannot carry the secret (Jamf does not allow it as a custom authentication header)`);
+    }
+  }
+  if (s.protect_header !== undefined && s.protect_secrets === undefined) {
+    problems.push(`${envSources.get('protect_header') ?? 'protect_header'} is set without ${envSources.get('protect_secrets') ? 'ORCHARD_PROTECT_SECRETS' : 'protect_secrets (ORCHARD_PROTECT_SECRETS)'}: give the Jamf Protect route its secrets too, or unset it to use the webhook's authentication`);
+  }
+  if (s.protect_path !== undefined && s.protect_path === (s.webhook_path ?? '/jamf-pro-events')) {
+    problems.push('ORCHARD_PROTECT_PATH (protect_path) must differ from ORCHARD_WEBHOOK_PATH (webhook_path)');
   }
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
     problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');

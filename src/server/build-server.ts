@@ -14,6 +14,7 @@ import { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { staticSecurityHeaders } from './static-security-headers.ts';
 import { jamfProWebhookRoute } from './routes/jamf-pro-webhook-route.ts';
+import { jamfProtectRoute } from './routes/jamf-protect-route.ts';
 import { operationsRoutes, type Lifecycle } from './routes/operations-routes.ts';
 import { createAuthenticator, type WebhookAuth } from './webhook-authenticator.ts';
 
@@ -121,6 +122,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const validator = deps.validator ?? new WebhookValidator();
   const throttle = new AuthFailureThrottle(config.authFailureLimit);
   const authenticate = createAuthenticator(deps.auth);
+  const protectAuth = protectAuthFrom(config, deps.auth);
 
   await app.register(async (intake) => {
     if (config.rateLimitPerMinute > 0) {
@@ -141,10 +143,26 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       validator,
       bodyLimitBytes: config.bodyLimitBytes,
     });
+    await intake.register(jamfProtectRoute, {
+      path: config.protectPath,
+      authenticate: protectAuth === deps.auth ? authenticate : createAuthenticator(protectAuth),
+      throttle,
+      metrics,
+      sink,
+      bodyLimitBytes: config.bodyLimitBytes,
+      decodedBodyLimitBytes: config.decodedBodyLimitBytes,
+      dedupWindowSeconds: config.protectDedupWindowSeconds,
+    });
   });
 
   if (config.adminPort === undefined) await registerOperations(app, deps);
   return app;
+}
+
+/** The Jamf Protect route's authentication: its own header and secrets when configured, else the webhook's. */
+export function protectAuthFrom(config: Config, webhookAuth: WebhookAuth): WebhookAuth {
+  if (!config.protectSecrets?.length) return webhookAuth;
+  return { mode: 'header', header: config.protectHeader ?? config.webhookHeader, secrets: config.protectSecrets };
 }
 
 /** A separate plain-HTTP listener for the operations routes, when admin_port is set. */
@@ -169,11 +187,17 @@ async function registerOperations(app: FastifyInstance, deps: ServerDependencies
       stream: config.stream,
       rejectedStream: config.rejectedStream,
       webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined },
+      protect: protectStatus(config, deps.auth),
       connectors: [],
       ...(await deps.status?.()),
     }),
     });
   });
+}
+
+function protectStatus(config: Config, webhookAuth: WebhookAuth): Record<string, unknown> {
+  const auth = protectAuthFrom(config, webhookAuth);
+  return { path: config.protectPath, auth: auth.mode, header: auth.mode === 'header' ? auth.header : undefined, ownSecrets: auth !== webhookAuth };
 }
 
 function addStaticSecurityHeaders(app: FastifyInstance): void {

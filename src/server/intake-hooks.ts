@@ -1,13 +1,14 @@
+import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BodyTooLargeError, OrchardError, UnsupportedMediaTypeError, WebhookThrottledError, WebhookUnauthorizedError } from '../errors.ts';
+import { BodyTooLargeError, CorruptEncodingError, OrchardError, UnsupportedEncodingError, UnsupportedMediaTypeError, WebhookThrottledError, WebhookUnauthorizedError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventSink } from '../sink/redis-stream-sink.ts';
 import { formatTime } from '../sink/stream-record.ts';
 import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import type { Authenticator } from './webhook-authenticator.ts';
 
-// What every push route (webhooks now; Jamf Protect alerts and logs later) shares: authentication
-// before the body is read, raw-body parsing, and keeping what it rejects in the rejected stream.
+// What every push route (Jamf Pro webhooks, Jamf Protect alerts, logs) shares: authentication before
+// the body is read, raw-body parsing, and keeping what it rejects in the rejected stream.
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,6 +25,8 @@ export interface IntakeOptions {
   readonly bodyLimitBytes: number;
   /** Source name written on rejected entries. */
   readonly source: string;
+  /** Content types taken besides JSON ones (NDJSON, plain text; undefined: none sent). Default: JSON only. */
+  readonly accepts?: (contentType: string | undefined) => boolean;
 }
 
 const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
@@ -47,7 +50,7 @@ export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): 
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser(jsonType, { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (_req, body, done) => done(null, body));
   scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimitBytes }, (req, body, done) => {
-    req.unsupportedMediaType = true;
+    req.unsupportedMediaType = !options.accepts?.(req.headers['content-type']);
     done(null, body);
   });
 
@@ -65,6 +68,25 @@ export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): 
 /** The request's body as received, or an empty Buffer when it had none. */
 export function rawBody(req: FastifyRequest): Buffer {
   return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+/**
+ * The body with its Content-Encoding (gzip, deflate) undone, at most `limitBytes` once decoded (a small
+ * compressed body can inflate without bound). Throws UnsupportedEncodingError or CorruptEncodingError.
+ */
+export function decodedBody(req: FastifyRequest, limitBytes: number): Buffer {
+  const raw = rawBody(req);
+  const header = req.headers['content-encoding'];
+  const encoding = (Array.isArray(header) ? header.join(',') : header ?? '').trim().toLowerCase();
+  if (encoding === '' || encoding === 'identity') return raw;
+  const inflate = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync : encoding === 'deflate' ? inflateSync : undefined;
+  if (!inflate) throw new UnsupportedEncodingError(encoding);
+  try {
+    return inflate(raw, { maxOutputLength: limitBytes });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CorruptEncodingError(encoding, code === 'ERR_BUFFER_TOO_LARGE' ? `it decodes to more than ${limitBytes} bytes (decoded_body_limit_bytes)` : ((err as Error).message ?? String(err)));
+  }
 }
 
 /**

@@ -15,14 +15,20 @@ import { recordFields } from './stream-record.ts';
 // (the inventory's scan number) each field is stored as "<version>|<stamp>", so objects not seen for
 // a while can be pruned (prune-versions.ts) and the hash stays bounded by the fleet.
 //
+// A record with a dedup key (Jamf Protect alerts, which also arrive pushed) is appended only when that
+// key does not exist, and the key is then set like the push path's append script sets it
+// (append-script.ts): "<entry id> page", expiring after the dedup TTL. So an alert pushed first and
+// pulled later, or pulled first and pushed later, lands once.
+//
 // KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash, 5… further streams a record may be
-// routed to (JumpCloud's `stream_per_service`).
+// routed to (JumpCloud's `stream_per_service`), then the records' dedup keys.
 // ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 stamp ('' for none),
-// 6 record count, then per record: version field ('' for none), version value, append flag ('1'/'0'),
-// the index in KEYS of its stream, and the fields of the record in `recordFields` order.
+// 6 dedup TTL in seconds, 7 record count, then per record: version field ('' for none), version value,
+// append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of its dedup key (0 for
+// none), and the fields of the record in `recordFields` order.
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
-const stride = 4 + recordFields.length;
+const stride = 5 + recordFields.length;
 
 const body = `local stride = ${stride}
 if redis.call('GET', KEYS[3]) ~= ARGV[1] then
@@ -38,8 +44,9 @@ end
 local appended = 0
 local duplicates = 0
 local stamp = ARGV[5]
-for i = 0, tonumber(ARGV[6]) - 1 do
-  local b = 6 + i * stride
+local ttl = ARGV[6]
+for i = 0, tonumber(ARGV[7]) - 1 do
+  local b = 7 + i * stride
   local field = ARGV[b + 1]
   local fresh = true
   if field ~= '' then
@@ -63,12 +70,19 @@ for i = 0, tonumber(ARGV[6]) - 1 do
       redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
     end
   end
+  local mark = tonumber(ARGV[b + 5])
+  if fresh and mark > 0 and redis.call('EXISTS', KEYS[mark]) == 1 then
+    fresh = false
+  end
   if not fresh then
     duplicates = duplicates + 1
   elseif ARGV[b + 3] == '1' then
-    local r = b + 4
-    redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
+    local r = b + 5
+    local entry = redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
 ${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
+    if mark > 0 then
+      redis.call('SET', KEYS[mark], entry .. ' page', 'EX', ttl)
+    end
     appended = appended + 1
   end
 end

@@ -20,6 +20,11 @@ export interface AppendResult {
 /** Where events go. The push routes depend on this, not on Redis. */
 export interface EventSink {
   append(record: StreamRecord): Promise<AppendResult>;
+  /**
+   * Appends records in one atomic step, never split nor merged with other appends: a batch of pushed
+   * alerts lands whole or not at all. Results in the records' order.
+   */
+  appendAll(records: readonly StreamRecord[], options?: { readonly dedupWindowSeconds?: number }): Promise<AppendResult[]>;
   appendRejected(record: RejectedRecord): Promise<string>;
   /** Resolves when the store answers within the timeout, else rejects. */
   ping(timeoutMs: number): Promise<void>;
@@ -59,6 +64,10 @@ interface Pending {
 
 type ScriptArg = string | Buffer | number;
 
+function payloadBytes(record: StreamRecord): number {
+  return typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
+}
+
 /**
  * The sink's Lua scripts, each defined twice: with the `#!lua` shebang (Redis 7: undeclared keys fail)
  * and without it (older Redis). `numberOfKeys` unset: the caller passes the key count first.
@@ -81,6 +90,11 @@ export interface PageRecord {
   readonly append?: boolean;
   /** The stream key it goes to, when not the configured stream (`stream_per_service`); it must share the stream's hash tag in a Redis Cluster. */
   readonly stream?: string;
+  /**
+   * Appended only when its dedup key (source and id, the one the push routes use) is not set, which
+   * it then sets for the commit's `dedupWindowSeconds`: for events that also arrive pushed.
+   */
+  readonly dedup?: boolean;
 }
 
 /** Where the page's checkpoint goes, and what fences the write. */
@@ -95,6 +109,8 @@ export interface PageCommit {
   readonly checkpoint: string;
   /** Stored beside each version (the inventory's scan number), for pruning objects no longer seen. */
   readonly stamp?: number;
+  /** How long the dedup keys of `dedup` records are kept. Default: the sink's dedup window. */
+  readonly dedupWindowSeconds?: number;
 }
 
 export type PageOutcome =
@@ -195,18 +211,25 @@ export class RedisStreamSink implements EventSink, PageSink {
     return `${this.#dedupPrefix}${source}:${id}`;
   }
 
-  append(record: StreamRecord): Promise<AppendResult> {
+  /** Counts records against the backlog limits, or says why they cannot be taken. */
+  #admit(records: number, bytes: number): SinkUnavailableError | undefined {
     if (this.#redis.status !== 'ready') {
       this.#metrics?.appendFailures.inc({ code: 'redis_not_ready' });
-      return Promise.reject(this.#notReady());
+      return this.#notReady();
     }
-    const bytes = typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
-    if (this.#pending >= this.#options.maxPending || this.#pendingBytes + bytes > this.#options.maxPendingBytes) {
+    if (this.#pending + records > Math.max(this.#options.maxPending, records) || this.#pendingBytes + bytes > Math.max(this.#options.maxPendingBytes, bytes)) {
       this.#metrics?.appendFailures.inc({ code: 'backlog_full' });
-      return Promise.reject(new SinkUnavailableError('Redis is not keeping up: too many appends are waiting for it.'));
+      return new SinkUnavailableError('Redis is not keeping up: too many appends are waiting for it.');
     }
-    this.#pending += 1;
+    this.#pending += records;
     this.#pendingBytes += bytes;
+    return undefined;
+  }
+
+  append(record: StreamRecord): Promise<AppendResult> {
+    const bytes = payloadBytes(record);
+    const refused = this.#admit(1, bytes);
+    if (refused) return Promise.reject(refused);
     return new Promise<AppendResult>((resolve, reject) => {
       this.#queue.push({ record, bytes, resolve, reject });
       if (!this.#scheduled) {
@@ -225,9 +248,22 @@ export class RedisStreamSink implements EventSink, PageSink {
     }
   }
 
-  async #send(batch: Pending[]): Promise<void> {
+  async appendAll(records: readonly StreamRecord[], options: { readonly dedupWindowSeconds?: number } = {}): Promise<AppendResult[]> {
+    if (records.length === 0) return [];
+    let bytes = 0;
+    for (const record of records) bytes += payloadBytes(record);
+    const refused = this.#admit(records.length, bytes);
+    if (refused) throw refused;
+    const batch: Pending[] = [];
+    const results = records.map((record) => new Promise<AppendResult>((resolve, reject) => batch.push({ record, bytes: payloadBytes(record), resolve, reject })));
+    const done = this.#send(batch, options.dedupWindowSeconds).finally(() => this.#batches.delete(done));
+    this.#batches.add(done);
+    return Promise.all(results);
+  }
+
+  async #send(batch: Pending[], dedupWindowSeconds = this.#options.dedupWindowSeconds): Promise<void> {
     const keys: string[] = [this.#options.stream];
-    const args: ScriptArg[] = [this.#options.dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
+    const args: ScriptArg[] = [dedupWindowSeconds, `${this.#noncePrefix}${(this.#batchCount++).toString(36)}`];
     let bytes = 0;
     for (const { record, bytes: recordBytes } of batch) {
       keys.push(this.dedupKey(record.source, record.id));
@@ -331,26 +367,31 @@ export class RedisStreamSink implements EventSink, PageSink {
    */
   async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
     this.#assertReady();
-    // Records routed to other streams name them by their index in KEYS (5 onwards).
+    // Records routed to other streams name them by their index in KEYS (5 onwards); dedup keys follow.
     const streams = new Map<string, number>([[this.#options.stream, 1]]);
     for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
     const extraStreams = [...streams.keys()].slice(1);
+    const dedupKeys: string[] = [];
+    for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.dedupKey(record.source, record.id));
     const args: ScriptArg[] = [
-      4 + extraStreams.length,
+      4 + extraStreams.length + dedupKeys.length,
       this.#options.stream,
       commit.keys.checkpoint,
       commit.keys.lease,
       commit.keys.versions,
       ...extraStreams,
+      ...dedupKeys,
       commit.leaseToken,
       String(commit.expectedSeq),
       commit.writer,
       commit.checkpoint,
       commit.stamp === undefined ? '' : String(commit.stamp),
+      commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds,
       records.length,
     ];
-    for (const { record, versionField, versionValue, append, stream } of records) {
-      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1', stream === undefined ? 1 : streams.get(stream)!);
+    let mark = 4 + extraStreams.length;
+    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
+      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1', stream === undefined ? 1 : streams.get(stream)!, dedup ? ++mark : 0);
       for (const field of recordFields) args.push(record[field]);
     }
     const written = this.#script<[string, string]>('orchardPage', args).then(async (reply) => {

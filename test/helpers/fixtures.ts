@@ -54,3 +54,10 @@ export function elasticWebhookInputs(): Map<string, Buffer> {
   }
   return out;
 }
+
+/** The 11 real Jamf Protect alert bodies, exactly as the agents push them (two lines are identical). */
+export function protectAlertLines(): string[] {
+  return String(fixtureBytes('jamf_protect/alerts/test-jamf-protect-alerts-sample-logs.log'))
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+}
