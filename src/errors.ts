@@ -249,3 +249,36 @@ export class VendorResponseError extends OrchardError {
     this.path = path;
   }
 }
+
+export interface GraphqlErrorItem {
+  readonly message: string;
+  readonly errorType?: string;
+}
+
+/**
+ * A GraphQL API answered HTTP 200 with an `errors` array (AWS AppSync, Jamf Protect): a failure, never
+ * an empty page. The messages come from the vendor and carry no secret of ours.
+ */
+export class VendorGraphqlError extends OrchardError {
+  readonly connector: string;
+  readonly method = 'POST';
+  readonly path: string;
+  readonly errors: readonly GraphqlErrorItem[];
+
+  constructor(connector: string, path: string, errors: readonly GraphqlErrorItem[]) {
+    const first = errors[0];
+    const shown = first ? `${first.errorType ? `${first.errorType}: ` : ''}${first.message.slice(0, 300)}` : 'no message';
+    super('ORCHARD_ERR_VENDOR_GRAPHQL', 502, `${connector}: POST ${path} answered GraphQL errors: ${shown}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
+      details: errors.slice(0, 10),
+    });
+    this.name = 'VendorGraphqlError';
+    this.connector = connector;
+    this.path = path;
+    this.errors = errors;
+  }
+
+  /** The error types and messages, for classification. */
+  get text(): string {
+    return this.errors.map((e) => `${e.errorType ?? ''} ${e.message}`).join('\n');
+  }
+}

@@ -21,7 +21,7 @@ export class ConnectorManager {
         logger.info({ connector: c.name, type: c.type }, 'Connector disabled in the configuration; not run.');
         continue;
       }
-      const source = createSource(c, { metrics, stream: config.stream });
+      const source = createSource(c, { metrics, stream: config.stream, protectDedupWindowSeconds: config.protectDedupWindowSeconds });
       if (!source) {
         this.#skipped.push({ name: c.name, type: c.type, reason: 'type not available in this version' });
         logger.warn({ connector: c.name, type: c.type }, 'This connector type is not available in this version yet; the connector is not run.');

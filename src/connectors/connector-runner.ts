@@ -346,6 +346,7 @@ export class ConnectorRunner {
           writer: writerId(),
           checkpoint: JSON.stringify(written),
           stamp: page.versionStamp,
+          dedupWindowSeconds: page.dedupWindowSeconds,
         });
         if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
         if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);

@@ -13,10 +13,13 @@
 // - Other 4xx: 404, 405 and 410 are 'url'; the rest, like 400, are 'configuration'. None is retried.
 // - TLS failures are not retried: a certificate does not become valid by asking again.
 // - A cancelled run (AbortError) is 'internal' and not retried: it happens at shutdown.
+// - GraphQL errors in a 200 answer (Jamf Protect) are classified by their AppSync error type and
+//   message: not authorised → 'permissions'; throttled → 'rate_limit' and internal/unavailable →
+//   'vendor' (both retried); anything else (a query the API no longer accepts) → 'response'.
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
 
-import { ConfigInvalidError, OrchardError, VendorHttpError, VendorNetworkError, VendorResponseError } from '../errors.ts';
+import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorResponseError } from '../errors.ts';
 
 export type DiagnosisCategory =
   | 'configuration'
@@ -126,8 +129,17 @@ function classifyStatus(status: number, err: VendorHttpError): Classified {
   return { category: 'configuration', retryable: false, status };
 }
 
+function classifyGraphql(err: VendorGraphqlError): Classified {
+  const text = err.text;
+  if (/unauthori[sz]ed|not authori[sz]ed|access ?denied|forbidden/i.test(text)) return { category: 'permissions', retryable: false };
+  if (/throttl|too ?many ?requests|rate ?limit|limit ?exceeded/i.test(text)) return { category: 'rate_limit', retryable: true };
+  if (/internal ?(?:failure|error|server)|service ?unavailable|timeout|timed out/i.test(text)) return { category: 'vendor', retryable: true };
+  return { category: 'response', retryable: false };
+}
+
 function classify(err: unknown): Classified {
   if (err instanceof VendorHttpError) return classifyStatus(err.status, err);
+  if (err instanceof VendorGraphqlError) return classifyGraphql(err);
   if (err instanceof VendorResponseError) return { category: 'response', retryable: false };
   if (err instanceof OrchardError) {
     if (err.code === 'ORCHARD_ERR_SINK_UNAVAILABLE') return { category: 'redis', retryable: true };
@@ -206,8 +218,8 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     cause: `The vendor did not accept the credentials of connector ${name} (HTTP ${status} to ${what})${context.settings.credentials.some((k) => /secret|password/.test(k)) ? ', even after a fresh token' : ''}: they are wrong, expired or revoked, or the API client is disabled.`,
     remedy: `Check ${credentialSettings(context, setting)} against the API client defined in the vendor's console (create a new secret if it expired), then run \`orchard test ${name}\`.`,
   }),
-  permissions: ({ name, what, status }) => ({
-    cause: `The credentials of connector ${name} were accepted but lack a permission (HTTP ${status} to ${what}): the API client's role does not grant read access to this data.`,
+  permissions: ({ err, name, what, status }) => ({
+    cause: `The credentials of connector ${name} were accepted but lack a permission (${status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}`}): the API client's role does not grant read access to this data.`,
     remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory), then run \`orchard test ${name}\`.`,
   }),
   url: ({ err, name, baseUrl, shownUrl, what, status }) => {
@@ -231,13 +243,14 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
   rate_limit: ({ err, name, setting, what }) => {
     const waitMs = err instanceof VendorHttpError ? err.retryAfterMs : undefined;
     const wait = waitMs === undefined ? '' : `; it asked to wait ${Math.ceil(waitMs / 1000)} s`;
+    const answer = err instanceof VendorGraphqlError ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP 429 to ${what}${wait}`;
     return {
-      cause: `The vendor is limiting the request rate of connector ${name} (HTTP 429 to ${what}${wait}).`,
+      cause: `The vendor is limiting the request rate of connector ${name} (${answer}).`,
       remedy: `Nothing to do at once: Orchard waits and retries. If it persists, lengthen ${setting('interval')}, lower ${setting('max_connections')}, or check which other clients share this API client's quota.`,
     };
   },
-  vendor: ({ name, shownUrl, what, status }) => ({
-    cause: `The vendor's API failed to answer the request of connector ${name} (HTTP ${status} to ${what}).`,
+  vendor: ({ err, name, shownUrl, what, status }) => ({
+    cause: `The vendor's API failed to answer the request of connector ${name} (${status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}`}).`,
     remedy: `Nothing to do at once: Orchard retries with backoff. If it persists, check the vendor's status page and that ${shownUrl} is the API host rather than a proxy in front of it.`,
   }),
   network: ({ err, name, baseUrl, shownUrl }) => {
@@ -255,7 +268,9 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     };
   },
   response: ({ err, name, baseUrl }) => ({
-    cause: `Connector ${name} got a response it cannot read (${(err as Error).message.replace(`${name}: `, '')}): the vendor's API has changed (schema drift) or ${baseUrl} points at something that is not the API.`,
+    cause: err instanceof VendorGraphqlError
+      ? `The vendor's GraphQL API refused the query of connector ${name} (${err.message.replace(`${name}: `, '')}): the API has changed (schema drift) or ${baseUrl} points at another API.`
+      : `Connector ${name} got a response it cannot read (${(err as Error).message.replace(`${name}: `, '')}): the vendor's API has changed (schema drift) or ${baseUrl} points at something that is not the API.`,
     remedy: `Check that ${baseUrl} is the API's base URL; if it is, the vendor changed its API: report it with this message and update Orchard. The connector stays parked until then.`,
   }),
   redis: ({ name }) => ({
@@ -306,8 +321,13 @@ function credentialSettings(context: DiagnosisContext, setting: (key: string) =>
   return keys.length === 0 ? `the credentials of connectors[${context.connector}]` : list(keys.map(setting));
 }
 
+function graphqlMessage(err: unknown): string {
+  const first = err instanceof VendorGraphqlError ? err.errors[0] : undefined;
+  return first ? first.message.slice(0, 200) : '';
+}
+
 function describeRequest(err: unknown): string {
-  if (err instanceof VendorHttpError || err instanceof VendorNetworkError) return `${err.method} ${err.path}`;
+  if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError) return `${err.method} ${err.path}`;
   if (err instanceof VendorResponseError && err.path !== undefined) return `${err.method ?? ''} ${err.path}`.trim();
   return 'the request';
 }

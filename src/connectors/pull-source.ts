@@ -30,6 +30,8 @@ export interface Page<C> {
    * while: deleted computers), so the connector's state stays bounded by the fleet.
    */
   readonly pruneBelowStamp?: number;
+  /** How long the dedup keys of the page's `dedup` records are kept (default: the dedup window). */
+  readonly dedupWindowSeconds?: number;
   /** Problems with single items that were skipped (logged by the runner, once per page). */
   readonly warnings?: readonly string[];
 }

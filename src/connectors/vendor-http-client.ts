@@ -102,8 +102,12 @@ const SECRET_SHAPES: Array<[RegExp, string]> = [
 ];
 
 /** The client of a connector entry: its base URL, connection limit, timeout and attempts; `secrets` are redacted from error excerpts. */
-export function vendorClientFor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void; secrets: readonly string[] }): VendorHttpClient {
+export function vendorClientFor(
+  config: ConnectorConfig,
+  options: { onAttempt?: (attempt: VendorAttempt) => void; secrets: readonly string[]; authorize?: (token: string) => Record<string, string> },
+): VendorHttpClient {
   return new VendorHttpClient({
+    authorize: options.authorize,
     baseUrl: config.baseUrl,
     connector: config.name,
     maxConnections: config.maxConnections,

@@ -4,7 +4,7 @@ import { vendorClientFor, type VendorHttpClient, type VendorAttempt } from '../.
 import { VendorResponseError } from '../../errors.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { computerRecord } from './inventory-record.ts';
-import { JamfProTokenProvider } from './jamf-pro-token-provider.ts';
+import { AccessTokenProvider } from '../../connectors/access-token-provider.ts';
 
 /**
  * Where a scan of the fleet is: scan number and the next page. Pages are read sorted by id (a stable
@@ -41,13 +41,19 @@ export class JamfProInventorySource implements PullSource<InventoryCursor> {
   readonly #config: ConnectorConfig;
   readonly #settings: InventorySettings;
   readonly #client: VendorHttpClient;
-  readonly tokens: JamfProTokenProvider;
+  readonly tokens: AccessTokenProvider;
 
   constructor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
     this.#config = config;
     this.#settings = config.settings as unknown as InventorySettings;
     this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.client_secret] });
-    this.tokens = new JamfProTokenProvider(this.#client, this.#settings.client_id, this.#settings.client_secret);
+    const { client_id, client_secret } = this.#settings;
+    this.tokens = new AccessTokenProvider(this.#client, {
+      method: 'POST',
+      path: '/api/oauth/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }).toString(),
+    });
     this.#client.setTokens(this.tokens);
   }
 

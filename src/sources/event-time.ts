@@ -1,5 +1,5 @@
-// JumpCloud writes event times in RFC 3339 with anywhere from 0 to 9 fraction digits
-// ("2025-06-18T01:40:47.663248444Z"). A peer parsed the fractions as zero; here they are kept to the
+// RFC 3339 event times, as JumpCloud and Jamf Protect (AWSDateTime) write them. JumpCloud writes
+// anywhere from 0 to 9 fraction digits ("2025-06-18T01:40:47.663248444Z"). A peer parsed the fractions as zero; here they are kept to the
 // millisecond for `time` and compared as milliseconds for windows (the `search_after` key JumpCloud
 // sends back is in milliseconds too).
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseEventTimeMs } from '../../src/sources/jumpcloud/event-time.ts';
+import { parseEventTimeMs } from '../../src/sources/event-time.ts';
 
 test('fractions of any length up to nanoseconds are kept to the millisecond, never read as zero', () => {
   assert.equal(parseEventTimeMs('2025-06-18T01:40:47.663248444Z'), Date.UTC(2025, 5, 18, 1, 40, 47, 663));
