@@ -12,13 +12,20 @@ import { useTestRedis } from '../helpers/redis-server.ts';
 import { readStream } from '../helpers/test-app.ts';
 import { MockJamfPro, mulberry32 } from '../mocks/jamf-pro-server.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
+import { MockJamfProtect } from '../mocks/jamf-protect-server.ts';
 
 // Whole Orchard processes against one Redis and one mock Jamf Pro: SIGKILL at random points of a
 // long pull, and two replicas sharing a connector.
 
 const shared = useTestRedis();
 
-async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud, entry: Record<string, unknown>) {
+function connectorEntry(mock: MockJamfPro | MockJumpCloud | MockJamfProtect): Record<string, unknown> {
+  if (mock instanceof MockJamfPro) return { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}' };
+  if (mock instanceof MockJumpCloud) return { name: 'fleet', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}' };
+  return { name: 'fleet', type: 'jamf_protect.alerts', base_url: mock.url, client_id: 'orchard-test-protect-client', password: '${PROTECT_PASSWORD}' };
+}
+
+async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud | MockJamfProtect, entry: Record<string, unknown>) {
   const dir = mkdtempSync(join(tmpdir(), 'orchard-pull-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const stream = `k${Math.random().toString(36).slice(2, 10)}:events`;
@@ -26,11 +33,7 @@ async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud, en
   writeFileSync(
     file,
     stringify({
-      connectors: [
-        mock instanceof MockJamfPro
-          ? { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', ...entry }
-          : { name: 'fleet', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}', ...entry },
-      ],
+      connectors: [{ ...connectorEntry(mock), ...entry }],
     }),
   );
   const env = async () => ({
@@ -42,6 +45,7 @@ async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud, en
     ORCHARD_CONNECTOR_LEASE_TTL_MS: '1000',
     JAMF_SECRET: 'orchard-test-secret',
     JC_KEY: 'orchard-test-jumpcloud-key',
+    PROTECT_PASSWORD: 'orchard-test-protect-password',
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
   });
@@ -124,6 +128,24 @@ test('SIGKILL at random points of a Directory Insights backfill: after restarts 
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids, expected, 'every event once, in the vendor\'s order');
   assert.equal(mock.requests.filter((r) => r.status === 400).length, 0);
+});
+
+test('SIGKILL at random points of a Jamf Protect alert pull (API order shuffled): after restarts the stream holds every alert exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = mulberry32(seed);
+  const mock = new MockJamfProtect({ latencyMs: 10, order: 'shuffled', seed });
+  await mock.start();
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.addAlerts(mock.generateAlerts({ count: 4000, seed, fromMs: now - 86_400_000 + 60_000, toMs: now - 60_000 }));
+  const { stream, keys, env } = await environment(t, mock, { page_size: 50, interval: '1h' });
+  const graphqlRequests = () => mock.requests.filter((r) => r.route === 'graphql').length;
+  const killsMidRun = await killAtRandomUntilDone(t, env, keys, graphqlRequests, random);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
+  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  assert.equal(ids.length, 4000, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.deepEqual(ids.sort(), mock.alerts.map((a) => a.uuid).sort());
 });
 
 async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ leaseHeld: boolean; state: string; lastRun: { appended: number } | null }> {

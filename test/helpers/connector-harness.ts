@@ -58,7 +58,7 @@ export async function startConnector(server: TestRedis, entry: Record<string, un
   await waitForReady(redis);
   const sink = sinkFromConfig(config, redis, { metrics, logger });
   const connector = config.connectors[0]!;
-  const source = createSource(connector, { metrics, stream })!;
+  const source = createSource(connector, { metrics, stream, protectDedupWindowSeconds: config.protectDedupWindowSeconds })!;
   const runner = new ConnectorRunner({
     config: connector,
     source,

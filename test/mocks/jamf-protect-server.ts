@@ -1119,9 +1119,9 @@ export class MockJamfProtect {
     this.#tokens.clear();
   }
 
-  /** Script the next `times` requests to a route (consumed in order, before authentication). */
+  /** Script the next `times` requests to a route (consumed in order, before authentication); 0 scripts nothing. */
   failNext(route: 'token' | 'graphql', fault: MockJamfProtectFault, times = 1): void {
-    if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${times}`);
+    if (!Number.isInteger(times) || times < 0) throw new RangeError(`times must be a non-negative integer, got ${times}`);
     if (route === 'token' && 'graphqlError' in fault) throw new TypeError('graphqlError faults are for the graphql route');
     for (let k = 0; k < times; k++) this.#faults[route].push({ ...fault });
   }

@@ -110,7 +110,7 @@ export function parseLogTimestamp(value: string): number | undefined {
   return t >= minTimeMs && t <= maxTimeMs ? t : undefined;
 }
 
-const timeFormatHelp = "expected %Y-%m-%dT%H:%M:%S,%f in UTC between 1970 and 9999, e.g. 2026-09-23T19:52:07,254";
+const timeFormatHelp = 'expected %Y-%m-%dT%H:%M:%S,%f in UTC between 1970 and 9999, e.g. 2026-09-23T19:52:07,254';
 
 // --- access log -------------------------------------------------------------------------------
 
@@ -395,7 +395,7 @@ export function logRecord(input: LogRecordInput): LogRecordResult {
   if (bytes > maxLogTextBytes) return fail(logErrorCodes.tooLarge, `line is ${bytes} bytes, more than the ${maxLogTextBytes} accepted`);
   const common: Common = { id: createHash('sha256').update(text, 'utf8').digest('hex'), input };
   const start = text.trimStart();
-  if (!start.startsWith('{') && !(start.startsWith('[') && !start.startsWith(accessPrefix) && !start.startsWith(changePrefix) && isJsonArrayStart(start))) {
+  if (!start.startsWith('{') && !isJsonArrayStart(start)) {
     return lineRecord(common, text, false, undefined);
   }
   let value: unknown;
