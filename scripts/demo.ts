@@ -15,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { startOrchard, type RunningOrchard } from '../src/main.ts';
 import { MockJamfPro } from '../test/mocks/jamf-pro-server.ts';
+import { MockJamfProtect } from '../test/mocks/jamf-protect-server.ts';
 
 /** Printed so it can be reused with curl; printable ASCII, no spaces or commas, at least 16 characters. */
 const demoSecret = 'orchard-demo-secret-0123456789';
@@ -63,8 +64,8 @@ function loadSamples(): Sample[] {
   return samples;
 }
 
-async function post(orchard: RunningOrchard, raw: Buffer, headers: Record<string, string>): Promise<Answer> {
-  const res = await request(`${orchard.url}${orchard.config.webhookPath}`, {
+async function post(orchard: RunningOrchard, raw: Buffer, headers: Record<string, string>, path = orchard.config.webhookPath): Promise<Answer> {
+  const res = await request(`${orchard.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: raw,
@@ -118,16 +119,17 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 interface DemoConnectorStatus {
+  name: string;
   state: string;
   totals: { runs: number };
   lastRun: { outcome: string; pages: number; requests: number; received: number; duplicates: number; appended: number; eventsPerSecond: number; durationMs: number } | null;
   lastError: { message: string } | null;
 }
 
-async function connectorStatus(orchard: RunningOrchard, runs: number): Promise<DemoConnectorStatus> {
+async function connectorStatus(orchard: RunningOrchard, runs: number, name = 'demo-jamf'): Promise<DemoConnectorStatus> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const c = ((await getJson(`${orchard.url}/status`)).body.connectors as DemoConnectorStatus[])[0]!;
+    const c = ((await getJson(`${orchard.url}/status`)).body.connectors as (DemoConnectorStatus & { name: string })[]).find((x) => x.name === name)!;
     if ((c.totals.runs >= runs && c.lastRun?.outcome !== 'running') || Date.now() > deadline) return c;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -160,7 +162,48 @@ async function pullDemo(orchard: RunningOrchard, mock: MockJamfPro, check: (ok: 
   say();
 }
 
-async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock?: MockJamfPro): Promise<boolean> {
+/**
+ * Jamf Protect both ways, then logs: the agents push the 11 real alerts as one batch; the API then
+ * lists them too (with 40 alerts only the API has), and the pull appends only those 40. Then the real
+ * access-log and change-management lines are posted to the logs route.
+ */
+async function protectAndLogsDemo(orchard: RunningOrchard, protect: MockJamfProtect, check: (ok: boolean, problem: string) => void): Promise<void> {
+  const { config } = orchard;
+  const auth = { [config.webhookHeader]: demoSecret };
+  const alertLines = readFileSync(join(repoRoot, 'test/fixtures/jamf_protect/alerts/test-jamf-protect-alerts-sample-logs.log'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const distinct = new Map(alertLines.map((l) => [(JSON.parse(l) as { input: { match: { uuid: string } } }).input.match.uuid, l]));
+  say(`Jamf Protect: the agents post ${plural(alertLines.length, 'real alert')} (${distinct.size} distinct) as one newline-delimited batch to ${config.protectPath} …`);
+  const pushed = await post(orchard, Buffer.from(alertLines.join('\n')), { ...auth, 'content-type': 'application/x-ndjson' }, config.protectPath);
+  say(`  ${pushed.status}  appended ${pushed.body.appended}, duplicates ${pushed.body.duplicates}, rejected ${(pushed.body.rejected as unknown[] | undefined)?.length ?? '?'} — all in one atomic step`);
+  check(pushed.status === 202 && pushed.body.appended === distinct.size, `the alert batch was answered ${pushed.status} ${JSON.stringify(pushed.body).slice(0, 200)}, expected 202 with ${distinct.size} appended`);
+
+  const before = (await connectorStatus(orchard, 1, 'demo-protect')).totals.runs;
+  const now = Date.now();
+  protect.addAlerts([...distinct.values()].map((text, i) => protect.alertFromDocument(text, now - 60_000 + i)));
+  say(`  The Jamf Protect API (a mock at ${protect.url}) now lists those ${distinct.size} alerts and ${protect.alerts.length - distinct.size} more that were never pushed.`);
+  const s = await connectorStatus(orchard, before + 1, 'demo-protect');
+  const last = s.lastRun;
+  say(`  pull   ${last ? `${last.outcome}: ${last.pages} pages, ${last.received} received, ${last.duplicates} duplicates (already in the stream: pushed, or read by the first run), ${last.appended} appended` : `no run (${s.state})`}`);
+  const alerts = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).filter((f) => f.source === 'jamf_protect.alerts');
+  const ids = new Set(alerts.map((f) => f.id));
+  check(alerts.length === protect.alerts.length && ids.size === alerts.length, `${alerts.length} Jamf Protect alerts in the stream (${ids.size} distinct), expected ${protect.alerts.length}, each once`);
+  say(`  ${config.stream} holds ${plural(alerts.length, 'Jamf Protect alert')}, each once, whichever way it came.`);
+  const example = alerts.find((f) => f.connector === 'webhook');
+  if (example) say(`  e.g. ${example.type}  id ${example.id}  time ${example.time}  indicators ${formatIndicators(example.indicators)}`);
+  say();
+
+  const access = readFileSync(join(fixturesDir, 'access/test-access.log'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const changes = (JSON.parse(readFileSync(join(fixturesDir, 'change_management/test-change-management.json'), 'utf8')) as { events: { event: { original: string } }[] }).events.map((e) => e.event.original);
+  say(`Jamf Pro logs: ${plural(access.length, 'access-log line')} and ${plural(changes.length, 'change-management line')}, as Log Stream delivers them, to ${config.logsPath} …`);
+  const logs = await post(orchard, Buffer.from([...access, ...changes].join('\n')), { ...auth, 'content-type': 'application/x-ndjson' }, config.logsPath);
+  say(`  ${logs.status}  appended ${logs.body.appended}, rejected ${(logs.body.rejected as unknown[] | undefined)?.length ?? '?'}`);
+  check(logs.status === 202 && logs.body.appended === access.length + changes.length, `the log batch was answered ${logs.status} ${JSON.stringify(logs.body).slice(0, 200)}`);
+  const login = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).find((f) => f.source === 'jamf_pro.login');
+  if (login) say(`  e.g. ${login.type}  time ${login.time}  payload ${login.payload}`);
+  say();
+}
+
+async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock?: MockJamfPro, protect?: MockJamfProtect): Promise<boolean> {
   const { config } = orchard;
   const failures: string[] = [];
   const check = (ok: boolean, problem: string) => {
@@ -289,6 +332,7 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock
 
   // 4. The pull side.
   if (mock) await pullDemo(orchard, mock, check);
+  if (protect) await protectAndLogsDemo(orchard, protect, check);
 
   // 5. Summary.
   const posted = [...statusCounts.values()].reduce((a, b) => a + b, 0);
@@ -332,7 +376,7 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock
 
 function report(failures: string[]): boolean {
   if (failures.length === 0) {
-    say('Result: OK: every valid webhook was answered 202 and is in the stream exactly once, byte for byte.');
+    say('Result: OK: every valid webhook, alert and log line was answered 202 and is in the stream exactly once.');
     return true;
   }
   say(`Result: FAILED (${plural(failures.length, 'problem')}):`);
@@ -344,9 +388,13 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-demo-'));
   const mock = await MockJamfPro.start({ computers: 500 });
+  const protect = new MockJamfProtect({ seed: 7 });
+  await protect.start();
+  protect.addAlerts(protect.generateAlerts({ count: 40, seed: 7, fromMs: Date.now() - 3_600_000, toMs: Date.now() - 120_000 }));
   const removeDataDir = () => {
     rmSync(dataDir, { recursive: true, force: true });
     void mock.close();
+    void protect.close();
   };
   const configFile = join(dataDir, 'orchard.yml');
   writeFileSync(
@@ -354,6 +402,7 @@ async function main(): Promise<number> {
     stringify({
       connectors: [
         { name: 'demo-jamf', type: 'jamf_pro.inventory', tenant: 'demo', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${DEMO_JAMF_CLIENT_SECRET}', interval: '2s', page_size: 100 },
+        { name: 'demo-protect', type: 'jamf_protect.alerts', tenant: 'demo', base_url: protect.url, client_id: 'orchard-test-protect-client', password: '${DEMO_PROTECT_PASSWORD}', interval: '2s' },
       ],
     }),
   );
@@ -366,6 +415,7 @@ async function main(): Promise<number> {
     ORCHARD_WEBHOOK_SECRETS: demoSecret,
     ORCHARD_CONFIG: configFile,
     DEMO_JAMF_CLIENT_SECRET: 'orchard-test-secret',
+    DEMO_PROTECT_PASSWORD: 'orchard-test-protect-password',
   };
 
   let orchard: RunningOrchard | undefined;
@@ -419,7 +469,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    ok = await run(orchard, dataDir, values.keep ?? false, mock);
+    ok = await run(orchard, dataDir, values.keep ?? false, mock, protect);
   } catch (err) {
     ok = false;
     if (stopping) return new Promise<number>(() => {}); // interrupted: onSignal exits

@@ -58,6 +58,10 @@ export interface Config {
   readonly protectHeader: string | undefined;
   readonly protectSecrets: readonly string[] | undefined;
   readonly protectDedupWindowSeconds: number;
+  readonly logsPath: string;
+  /** Unset (with logsSecrets): the logs route uses the webhook's authentication. */
+  readonly logsHeader: string | undefined;
+  readonly logsSecrets: readonly string[] | undefined;
   readonly bodyLimitBytes: number;
   readonly decodedBodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
@@ -297,16 +301,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (auth === 'basic' && (s.webhook_basic_username === undefined || s.webhook_basic_password === undefined)) {
     problems.push('ORCHARD_WEBHOOK_AUTH=basic needs both ORCHARD_WEBHOOK_BASIC_USERNAME and ORCHARD_WEBHOOK_BASIC_PASSWORD');
   }
-  for (const key of ['webhook_header', 'protect_header']) {
+  for (const key of ['webhook_header', 'protect_header', 'logs_header']) {
     if (typeof s[key] === 'string' && forbiddenHeaders.has(s[key].toLowerCase())) {
       problems.push(`${envSources.get(key) ?? key}: ${s[key]} cannot carry the secret (Jamf does not allow it as a custom authentication header)`);
     }
   }
-  if (s.protect_header !== undefined && s.protect_secrets === undefined) {
-    problems.push(`${envSources.get('protect_header') ?? 'protect_header'} is set without ${envSources.get('protect_secrets') ? 'ORCHARD_PROTECT_SECRETS' : 'protect_secrets (ORCHARD_PROTECT_SECRETS)'}: give the Jamf Protect route its secrets too, or unset it to use the webhook's authentication`);
+  for (const route of ['protect', 'logs']) {
+    const header = `${route}_header`;
+    const secrets = `${route}_secrets`;
+    if (s[header] !== undefined && s[secrets] === undefined) {
+      problems.push(`${envSources.get(header) ?? header} is set without ${secrets} (ORCHARD_${secrets.toUpperCase()}): give the route its secrets too, or unset it to use the webhook's authentication`);
+    }
   }
-  if (s.protect_path !== undefined && s.protect_path === (s.webhook_path ?? '/jamf-pro-events')) {
-    problems.push('ORCHARD_PROTECT_PATH (protect_path) must differ from ORCHARD_WEBHOOK_PATH (webhook_path)');
+  const paths = new Map<string, string>();
+  for (const [key, fallback] of [['webhook_path', '/jamf-pro-events'], ['protect_path', '/jamf-protect-events'], ['logs_path', '/jamf-pro-logs']] as const) {
+    const path = (s[key] as string | undefined) ?? fallback;
+    const other = paths.get(path);
+    if (other) problems.push(`${envSources.get(key) ?? key} (${path}) must differ from ${envSources.get(other) ?? other}`);
+    paths.set(path, key);
   }
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
     problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');

@@ -220,7 +220,7 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
   }),
   permissions: ({ err, name, what, status }) => ({
     cause: `The credentials of connector ${name} were accepted but lack a permission (${status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}`}): the API client's role does not grant read access to this data.`,
-    remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory), then run \`orchard test ${name}\`.`,
+    remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory; for Jamf Protect, the Read Only role), then run \`orchard test ${name}\`.`,
   }),
   url: ({ err, name, baseUrl, shownUrl, what, status }) => {
     if (status === undefined) {

@@ -15,6 +15,7 @@ import { installErrorHandler } from './error-handler.ts';
 import { staticSecurityHeaders } from './static-security-headers.ts';
 import { jamfProWebhookRoute } from './routes/jamf-pro-webhook-route.ts';
 import { jamfProtectRoute } from './routes/jamf-protect-route.ts';
+import { jamfProLogsRoute } from './routes/jamf-pro-logs-route.ts';
 import { operationsRoutes, type Lifecycle } from './routes/operations-routes.ts';
 import { createAuthenticator, type WebhookAuth } from './webhook-authenticator.ts';
 
@@ -122,7 +123,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const validator = deps.validator ?? new WebhookValidator();
   const throttle = new AuthFailureThrottle(config.authFailureLimit);
   const authenticate = createAuthenticator(deps.auth);
-  const protectAuth = protectAuthFrom(config, deps.auth);
+  const protectAuth = routeAuthFrom(config.protectHeader, config.protectSecrets, config, deps.auth);
+  const logsAuth = routeAuthFrom(config.logsHeader, config.logsSecrets, config, deps.auth);
+  const authenticatorFor = (auth: WebhookAuth) => (auth === deps.auth ? authenticate : createAuthenticator(auth));
 
   await app.register(async (intake) => {
     if (config.rateLimitPerMinute > 0) {
@@ -145,7 +148,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     });
     await intake.register(jamfProtectRoute, {
       path: config.protectPath,
-      authenticate: protectAuth === deps.auth ? authenticate : createAuthenticator(protectAuth),
+      authenticate: authenticatorFor(protectAuth),
       throttle,
       metrics,
       sink,
@@ -153,16 +156,26 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       decodedBodyLimitBytes: config.decodedBodyLimitBytes,
       dedupWindowSeconds: config.protectDedupWindowSeconds,
     });
+    await intake.register(jamfProLogsRoute, {
+      path: config.logsPath,
+      authenticate: authenticatorFor(logsAuth),
+      throttle,
+      metrics,
+      sink,
+      bodyLimitBytes: config.bodyLimitBytes,
+      decodedBodyLimitBytes: config.decodedBodyLimitBytes,
+      dedupWindowSeconds: config.dedupWindowSeconds,
+    });
   });
 
   if (config.adminPort === undefined) await registerOperations(app, deps);
   return app;
 }
 
-/** The Jamf Protect route's authentication: its own header and secrets when configured, else the webhook's. */
-export function protectAuthFrom(config: Config, webhookAuth: WebhookAuth): WebhookAuth {
-  if (!config.protectSecrets?.length) return webhookAuth;
-  return { mode: 'header', header: config.protectHeader ?? config.webhookHeader, secrets: config.protectSecrets };
+/** A push route's authentication (Jamf Protect, logs): its own header and secrets when configured, else the webhook's. */
+export function routeAuthFrom(header: string | undefined, secrets: readonly string[] | undefined, config: Config, webhookAuth: WebhookAuth): WebhookAuth {
+  if (!secrets?.length) return webhookAuth;
+  return { mode: 'header', header: header ?? config.webhookHeader, secrets };
 }
 
 /** A separate plain-HTTP listener for the operations routes, when admin_port is set. */
@@ -187,7 +200,8 @@ async function registerOperations(app: FastifyInstance, deps: ServerDependencies
       stream: config.stream,
       rejectedStream: config.rejectedStream,
       webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined },
-      protect: protectStatus(config, deps.auth),
+      protect: routeStatus(config.protectPath, routeAuthFrom(config.protectHeader, config.protectSecrets, config, deps.auth), deps.auth),
+      logs: routeStatus(config.logsPath, routeAuthFrom(config.logsHeader, config.logsSecrets, config, deps.auth), deps.auth),
       connectors: [],
       ...(await deps.status?.()),
     }),
@@ -195,9 +209,8 @@ async function registerOperations(app: FastifyInstance, deps: ServerDependencies
   });
 }
 
-function protectStatus(config: Config, webhookAuth: WebhookAuth): Record<string, unknown> {
-  const auth = protectAuthFrom(config, webhookAuth);
-  return { path: config.protectPath, auth: auth.mode, header: auth.mode === 'header' ? auth.header : undefined, ownSecrets: auth !== webhookAuth };
+function routeStatus(path: string, auth: WebhookAuth, webhookAuth: WebhookAuth): Record<string, unknown> {
+  return { path, auth: auth.mode, header: auth.mode === 'header' ? auth.header : undefined, ownSecrets: auth !== webhookAuth };
 }
 
 function addStaticSecurityHeaders(app: FastifyInstance): void {

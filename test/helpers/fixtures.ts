@@ -61,3 +61,16 @@ export function protectAlertLines(): string[] {
     .split('\n')
     .filter((l) => l.trim() !== '');
 }
+
+/** The real Jamf Pro access-log lines as Log Stream delivers them to S3 (`{"time","message"}` per line). */
+export function accessLogLines(): string[] {
+  return String(fixtureBytes('jamf_pro/access/test-access.log'))
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+}
+
+/** The real change-management lines (their S3 wrappers, from Elastic's `event.original`). */
+export function changeManagementLines(): string[] {
+  const doc = JSON.parse(String(fixtureBytes('jamf_pro/change_management/test-change-management.json'))) as { events: { event: { original: string } }[] };
+  return doc.events.map((e) => e.event.original);
+}

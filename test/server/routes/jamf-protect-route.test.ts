@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { createAjv } from '../../../src/schema/ajv.ts';
 import { readSchema } from '../../../src/schema/read-schema.ts';
-import { maxLinesPerRequest } from '../../../src/server/routes/jamf-protect-route.ts';
+import { maxLinesPerRequest } from '../../../src/server/line-batch-intake.ts';
 import { protectAlertLines } from '../../helpers/fixtures.ts';
 import { buildTestApp, readStream, testSecret, useTestApp } from '../../helpers/test-app.ts';
 
@@ -43,10 +43,10 @@ describe('single alerts', () => {
       const uuid = uuidOf(line);
       const repeat = seen.has(uuid);
       assert.equal(res.statusCode, repeat ? 200 : 202, `line ${i + 1}: ${res.body}`);
-      const answer = res.json() as { appended: number; duplicates: number; alerts: { id: string; entry: string; duplicate?: boolean }[] };
-      assert.equal(answer.alerts[0]!.id, uuid);
-      if (repeat) assert.equal(answer.alerts[0]!.entry, seen.get(uuid), 'a duplicate is answered with the first entry');
-      seen.set(uuid, answer.alerts[0]!.entry);
+      const answer = res.json() as { appended: number; duplicates: number; results: { id: string; entry: string; duplicate?: boolean }[] };
+      assert.equal(answer.results[0]!.id, uuid);
+      if (repeat) assert.equal(answer.results[0]!.entry, seen.get(uuid), 'a duplicate is answered with the first entry');
+      seen.set(uuid, answer.results[0]!.entry);
     }
     const rows = await entriesFor([...seen.keys()]);
     assert.equal(rows.length, 10, 'the two identical samples land once');
@@ -98,19 +98,19 @@ describe('batches', () => {
     const batchLines = lines.map((_l, i) => (i === 6 || i === 7 ? freshAlert(6, pair) : freshAlert(i)));
     const res = await post(batchLines.join('\n') + '\n', ndjson);
     assert.equal(res.statusCode, 202, res.body);
-    const answer = res.json() as { received: number; appended: number; duplicates: number; rejected: unknown[]; alerts: { line: number; id: string; duplicate?: boolean }[] };
+    const answer = res.json() as { received: number; appended: number; duplicates: number; rejected: unknown[]; results: { line: number; id: string; duplicate?: boolean }[] };
     assert.equal(answer.received, 11);
     assert.equal(answer.appended, 10);
     assert.equal(answer.duplicates, 1);
     assert.deepEqual(answer.rejected, []);
-    assert.deepEqual(answer.alerts.map((a) => a.line), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-    assert.equal(answer.alerts[7]!.duplicate, true);
-    const rows = await entriesFor(answer.alerts.map((a) => a.id));
+    assert.deepEqual(answer.results.map((a) => a.line), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.equal(answer.results[7]!.duplicate, true);
+    const rows = await entriesFor(answer.results.map((a) => a.id));
     assert.equal(rows.length, 10);
     // One atomic step: the batch's entries are adjacent in the stream, in line order.
     const all = await readStream(ctx.t.redis, ctx.t.config.stream);
-    const first = all.findIndex((r) => r.fields.id === answer.alerts[0]!.id);
-    assert.deepEqual(all.slice(first, first + 10).map((r) => r.fields.id), [...new Set(answer.alerts.map((a) => a.id))]);
+    const first = all.findIndex((r) => r.fields.id === answer.results[0]!.id);
+    assert.deepEqual(all.slice(first, first + 10).map((r) => r.fields.id), [...new Set(answer.results.map((a) => a.id))]);
 
     const again = await post(batchLines.join('\r\n'), ndjson);
     assert.equal(again.statusCode, 200, 'the same batch again stores nothing new');
