@@ -98,6 +98,8 @@ function resolveAuth(config: Config, logger: Logger, announce: (text: string) =>
         '',
         `    ${headerAuthenticationJson(config.webhookHeader, secret)}`,
         '',
+        ...(config.protectSecrets?.length ? [] : [`Jamf Protect's Remote Alert Collection Endpoint (POST ${config.protectPath}) takes the same header: ${config.webhookHeader}: <the value above>.`]),
+        ...(config.logsSecrets?.length ? [] : [`So does the log intake (POST ${config.logsPath}) for Jamf Pro Log Stream and Compliance Reporter.`]),
         'Print it again at any time with: npx orchard secret',
         '',
       ].join('\n'),
@@ -110,7 +112,7 @@ function resolveAuth(config: Config, logger: Logger, announce: (text: string) =>
 /** The composition root: config → logger → redis → sink → server → listen, and the way back down. */
 export async function startOrchard(options: StartOptions = {}): Promise<RunningOrchard> {
   const config = loadConfig(options.env ?? process.env, options.cwd);
-  const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, destination: options.logDestination });
+  const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, moreSecretHeaders: [config.protectHeader, config.logsHeader], destination: options.logDestination });
   const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { accepting: false, startedAtMs: Date.now() };
