@@ -9,6 +9,7 @@
 // code under test: its type, its time and its indicators.
 
 import type { IndicatorKind } from '../../src/indicators/indicator-extractor.ts';
+import { mulberry32 } from '../mocks/jamf-pro-server.ts';
 
 export interface GeneratedComplianceReporterEvent {
   /** The JSON text as sent (one line). */
@@ -30,17 +31,7 @@ export const unknownPropertyName = 'orchard_test_unknown_field';
 
 type Json = Record<string, unknown>;
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 class Gen {
   readonly #random: () => number;

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { MockTimers, sendBody } from './mock-http.ts';
 
 export interface MockJamfProOptions {
   /** Fleet size; ids are "1".."N". Default 25. */
@@ -895,7 +896,7 @@ export class MockJamfPro {
   /** access token → expiry (ms since epoch). */
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'inventory', MockFault[]> = { token: [], inventory: [] };
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new MockTimers();
   readonly #sorted = new Map<string, Computer[]>();
   /** Where new reports land: after every report date so far, advanced by `touch` and `addComputers`. */
   #clockMs = FLEET_BASE_MS + 2 * DAY_MS;
@@ -942,7 +943,6 @@ export class MockJamfPro {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
@@ -1020,22 +1020,9 @@ export class MockJamfPro {
     return this.#clockMs;
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        resolve();
-      }, ms);
-      this.#timers.add(t);
-    });
-  }
 
   #send(res: ServerResponse, entry: MockJamfProRequest, status: number, body: string, headers: Record<string, string> = {}): void {
-    entry.status = status;
-    if (res.destroyed) return;
-    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)), ...headers });
-    res.end(body);
+    sendBody(res, entry, status, body, JSON_TYPE, headers);
   }
 
   /** Answers a scripted fault; false when the fault only delays and the normal answer follows. */
@@ -1110,7 +1097,7 @@ export class MockJamfPro {
     }
     entry.authorized = clientId === this.#clientId && clientSecret === this.#clientSecret;
     const fault = this.#faults.token.shift();
-    if (fault?.delayMs) await this.#sleep(fault.delayMs);
+    if (fault?.delayMs) await this.#timers.sleep(fault.delayMs);
     if (fault && this.#answerFault(req, res, entry, fault, 'token')) return;
     const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
     if (!entry.authorized) return this.#send(res, entry, 401, '{"error":"invalid_client","error_description":"Client authentication failed"}', noStore);
@@ -1135,7 +1122,7 @@ export class MockJamfPro {
     req.resume();
     entry.authorized = this.#validToken(req);
     const fault = this.#faults.inventory.shift();
-    await this.#sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+    await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
     if (fault && this.#answerFault(req, res, entry, fault, 'inventory')) return;
     // Checked when answering, so a token that expires during `latencyMs` is refused, as Jamf would.
     if (!this.#validToken(req)) {

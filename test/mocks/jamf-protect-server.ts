@@ -33,6 +33,7 @@ import { STATUS_CODES, createServer, type IncomingMessage, type Server, type Ser
 import type { AddressInfo, Socket } from 'node:net';
 import { GraphQLError, Kind, buildSchema, graphql, isScalarType, parse, type ExecutionResult, type ValueNode } from 'graphql';
 import { mulberry32 } from './jamf-pro-server.ts';
+import { MockTimers, sendBody } from './mock-http.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -943,7 +944,7 @@ export class MockJamfProtect {
   /** access token → expiry on the mock's clock (ms). */
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'graphql', MockJamfProtectFault[]> = { token: [], graphql: [] };
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new MockTimers();
   readonly #rootValue: Record<string, unknown>;
   #port = 0;
   #started = false;
@@ -990,7 +991,6 @@ export class MockJamfProtect {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     if (!this.#started) return;
     await new Promise<void>((resolve) => {
@@ -1209,22 +1209,9 @@ export class MockJamfProtect {
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        resolve();
-      }, ms);
-      this.#timers.add(t);
-    });
-  }
 
   #send(res: ServerResponse, entry: MockJamfProtectRequest, status: number, body: string, headers: Record<string, string> = {}): void {
-    entry.status = status;
-    if (res.destroyed) return;
-    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)), ...headers });
-    res.end(body);
+    sendBody(res, entry, status, body, JSON_TYPE, headers);
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -1252,7 +1239,7 @@ export class MockJamfProtect {
         if (typeof fields.operationName === 'string') entry.operationName = fields.operationName;
       }
       const fault = this.#faults[route].shift();
-      await this.#sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+      await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
       if (fault) return this.#answerFault(req, res, entry, fault, fields);
       if (route === 'token') {
         const [status, answer] = this.#token(fields);

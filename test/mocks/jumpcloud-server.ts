@@ -28,6 +28,7 @@
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { mulberry32 } from './jamf-pro-server.ts';
+import { MockTimers, sendBody } from './mock-http.ts';
 
 /** Values the `service` array accepts (`all` selects every service). */
 export const JUMPCLOUD_SERVICES = ['all', 'directory', 'ldap', 'mdm', 'object_storage', 'password_manager', 'radius', 'software', 'sso', 'systems', 'alerts'] as const;
@@ -557,7 +558,7 @@ export class MockJumpCloud {
   #userClockMs = USERS_BASE_MS;
   #nextUserIndex = 0;
   readonly #faults: Record<'events' | 'systemusers', MockJumpCloudFault[]> = { events: [], systemusers: [] };
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new MockTimers();
   #inFlight = 0;
   #maxInFlight = 0;
   #closed = false;
@@ -595,7 +596,6 @@ export class MockJumpCloud {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
@@ -868,22 +868,9 @@ export class MockJumpCloud {
     for (let k = 0; k < times; k++) this.#faults[route].push({ ...fault });
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        resolve();
-      }, ms);
-      this.#timers.add(t);
-    });
-  }
 
   #send(res: ServerResponse, entry: MockJumpCloudRequest, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
-    entry.status = status;
-    if (res.destroyed) return;
-    res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)), ...headers });
-    res.end(body);
+    sendBody(res, entry, status, body, JSON_TYPE, headers);
   }
 
   /** Answers a scripted fault; false when the fault only delays and the normal answer follows. */
@@ -944,7 +931,7 @@ export class MockJumpCloud {
         }
       }
       const fault = this.#faults[route].shift();
-      await this.#sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+      await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
       if (fault && this.#answerFault(req, res, entry, fault)) return;
       const denied = this.#authError(req);
       if (denied) return this.#send(res, entry, denied[0], denied[1]);
