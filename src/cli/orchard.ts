@@ -7,6 +7,7 @@ import { createLogger } from '../logger.ts';
 import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
 import { testCommand } from './test-command.ts';
 import { consumeCommand, waitingWriter } from './consume-command.ts';
+import { importCommand, parseImportArgs } from './import-command.ts';
 import { withCliRedis } from './cli-redis.ts';
 import { createRedis } from '../redis/create-redis.ts';
 
@@ -29,6 +30,11 @@ Commands:
                                            Print the stream's entries for a consumer group as JSON lines, each
                                            acknowledged only after it was written; a restart re-delivers the
                                            consumer's unacknowledged entries first.
+  import [--type T] [--tenant T] FILE…     Import Jamf Pro access and change-management logs and Compliance Reporter
+                                           logs (NDJSON, log lines or a JSON array; plain or gzip; - is stdin),
+                                           each line once: importing a file again appends nothing, an
+                                           interrupted import continues where it stopped. T: auto (default),
+                                           jamf_pro.login, jamf_pro.change_management, jamf_pro.compliance_reporter.
   secret                                   Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
   help                                     Show this text.
 
@@ -142,6 +148,27 @@ export async function main(argv: string[]): Promise<number> {
         const args = argv.slice(argv.indexOf('consume') + 1);
         const out = { out: waitingWriter(process.stdout), err: io.err };
         return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal: stop.signal, logger }));
+      }
+      case 'import': {
+        const args = argv.slice(argv.indexOf('import') + 1);
+        // Usage errors first: they need neither the configuration nor Redis.
+        if (!parseImportArgs(args, io)) return 2;
+        const config = loadConfig();
+        const logger = cliLogger(config);
+        const stop = new AbortController();
+        process.once('SIGINT', () => stop.abort());
+        process.once('SIGTERM', () => stop.abort());
+        return await withCliRedis(config, logger, (redis) =>
+          importCommand(args, io, redis, {
+            stream: config.stream,
+            rejectedStream: config.rejectedStream,
+            signal: stop.signal,
+            logger,
+            tty: process.stderr.isTTY === true,
+            waitReplicas: config.redisWaitReplicas,
+            waitTimeoutMs: config.redisWaitTimeoutMs,
+          }),
+        );
       }
       case 'help':
       case '--help':
