@@ -164,7 +164,7 @@ async function pullDemo(orchard: RunningOrchard, mock: MockJamfPro, check: (ok: 
 
 /**
  * Jamf Protect both ways, then logs: the agents push the 11 real alerts as one batch; the API then
- * lists them too (with 40 alerts only the API has), and the pull appends only those 40. Then the real
+ * lists them too (with 40 alerts only the API has), and the next pull appends only those 40. Then the real
  * access-log and change-management lines are posted to the logs route.
  */
 async function protectAndLogsDemo(orchard: RunningOrchard, protect: MockJamfProtect, check: (ok: boolean, problem: string) => void): Promise<void> {
@@ -180,10 +180,12 @@ async function protectAndLogsDemo(orchard: RunningOrchard, protect: MockJamfProt
   const before = (await connectorStatus(orchard, 1, 'demo-protect')).totals.runs;
   const now = Date.now();
   protect.addAlerts([...distinct.values()].map((text, i) => protect.alertFromDocument(text, now - 60_000 + i)));
-  say(`  The Jamf Protect API (a mock at ${protect.url}) now lists those ${distinct.size} alerts and ${protect.alerts.length - distinct.size} more that were never pushed.`);
+  protect.addAlerts(protect.generateAlerts({ count: 40, seed: 7, fromMs: now - 3_600_000, toMs: now - 120_000 }));
+  say(`  The Jamf Protect API (a mock at ${protect.url}) now lists those ${distinct.size} alerts and ${protect.alerts.length - distinct.size} more that were never pushed; connector demo-protect pulls every 2 s.`);
   const s = await connectorStatus(orchard, before + 1, 'demo-protect');
   const last = s.lastRun;
-  say(`  pull   ${last ? `${last.outcome}: ${last.pages} pages, ${last.received} received, ${last.duplicates} duplicates (already in the stream: pushed, or read by the first run), ${last.appended} appended` : `no run (${s.state})`}`);
+  say(`  pull   ${last ? `${last.outcome}: ${plural(last.pages, 'page')}, ${last.received} received, ${last.duplicates} duplicates (the pushed ones), ${last.appended} appended` : `no run (${s.state})`}`);
+  check(last?.duplicates === distinct.size && last?.appended === protect.alerts.length - distinct.size, `the pull after the push counted ${last?.duplicates} duplicates and appended ${last?.appended}, expected ${distinct.size} and ${protect.alerts.length - distinct.size}`);
   const alerts = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).filter((f) => f.source === 'jamf_protect.alerts');
   const ids = new Set(alerts.map((f) => f.id));
   check(alerts.length === protect.alerts.length && ids.size === alerts.length, `${alerts.length} Jamf Protect alerts in the stream (${ids.size} distinct), expected ${protect.alerts.length}, each once`);
@@ -388,9 +390,9 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { keep: { type: 'boolean', default: false } } });
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-demo-'));
   const mock = await MockJamfPro.start({ computers: 500 });
+  // The Jamf Protect API starts empty: the demo pushes alerts first, then the API lists them too.
   const protect = new MockJamfProtect({ seed: 7 });
   await protect.start();
-  protect.addAlerts(protect.generateAlerts({ count: 40, seed: 7, fromMs: Date.now() - 3_600_000, toMs: Date.now() - 120_000 }));
   const removeDataDir = () => {
     rmSync(dataDir, { recursive: true, force: true });
     void mock.close();

@@ -47,27 +47,23 @@ export class WebhookThrottledError extends OrchardError {
 }
 
 export class UnsupportedMediaTypeError extends OrchardError {
-  constructor(contentType: string | undefined) {
-    super(
-      'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE',
-      415,
-      `Content-Type ${contentType ? `"${contentType}"` : '(none)'} is not accepted: send application/json ` +
-        '(in Jamf Pro, set the webhook\'s Content Type to JSON).',
-    );
+  /** `accepted`: what the route takes, as a phrase (default: the Jamf Pro webhook route's advice). */
+  constructor(contentType: string | undefined, accepted = 'application/json (in Jamf Pro, set the webhook\'s Content Type to JSON)') {
+    super('ORCHARD_ERR_WEBHOOK_MEDIA_TYPE', 415, `Content-Type ${contentType ? `"${contentType}"` : '(none)'} is not accepted: send ${accepted}.`);
   }
 }
 
 export class MalformedJsonError extends OrchardError {
-  constructor(cause: unknown) {
-    super('ORCHARD_ERR_WEBHOOK_MALFORMED_JSON', 400, `Body is not valid JSON: ${(cause as Error)?.message ?? cause}`, {
+  constructor(cause: unknown, what = 'Body') {
+    super('ORCHARD_ERR_WEBHOOK_MALFORMED_JSON', 400, `${what} is not valid JSON: ${(cause as Error)?.message ?? cause}`, {
       cause,
     });
   }
 }
 
 export class EmptyBodyError extends OrchardError {
-  constructor() {
-    super('ORCHARD_ERR_WEBHOOK_EMPTY_BODY', 400, 'Body is empty: a webhook carries a JSON object.');
+  constructor(expected = 'a webhook carries a JSON object') {
+    super('ORCHARD_ERR_WEBHOOK_EMPTY_BODY', 400, `Body is empty: ${expected}.`);
   }
 }
 

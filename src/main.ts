@@ -233,6 +233,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
         url,
         adminUrl,
         webhookPath: config.webhookPath,
+        protectPath: config.protectPath,
+        logsPath: config.logsPath,
         auth: auth.mode,
         stream: config.stream,
         redis: describeRedis(target),

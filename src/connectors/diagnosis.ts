@@ -226,7 +226,7 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     if (status === undefined) {
       return {
         cause: `The host name of connector ${name} does not resolve (DNS answered ENOTFOUND for ${shownUrl}).`,
-        remedy: `Check the host name in ${baseUrl} (for Jamf Cloud it is https://<instance>.jamfcloud.com) and that this machine's DNS can resolve it.`,
+        remedy: `Check the host name in ${baseUrl} (Jamf Pro in Jamf Cloud: https://<instance>.jamfcloud.com; Jamf Protect: https://<tenant>.protect.jamfcloud.com; JumpCloud: https://console.jumpcloud.com) and that this machine's DNS can resolve it.`,
       };
     }
     if (status >= 300 && status < 400) {

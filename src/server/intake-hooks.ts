@@ -71,13 +71,15 @@ export function rawBody(req: FastifyRequest): Buffer {
 }
 
 /**
- * The body with its Content-Encoding (gzip, deflate) undone, at most `limitBytes` once decoded (a small
+ * The body with its Content-Encoding (gzip, deflate; gzip also when only the bytes say so) undone, at most `limitBytes` once decoded (a small
  * compressed body can inflate without bound). Throws UnsupportedEncodingError or CorruptEncodingError.
  */
 export function decodedBody(req: FastifyRequest, limitBytes: number): Buffer {
   const raw = rawBody(req);
   const header = req.headers['content-encoding'];
-  const encoding = (Array.isArray(header) ? header.join(',') : header ?? '').trim().toLowerCase();
+  let encoding = (Array.isArray(header) ? header.join(',') : header ?? '').trim().toLowerCase();
+  // A gzip body sent without its Content-Encoding (a file posted as it is) is recognised by its magic bytes.
+  if (encoding === '' && raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b) encoding = 'gzip';
   if (encoding === '' || encoding === 'identity') return raw;
   const inflate = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync : encoding === 'deflate' ? inflateSync : undefined;
   if (!inflate) throw new UnsupportedEncodingError(encoding);
@@ -99,8 +101,8 @@ export async function rejectIntake(options: IntakeOptions, req: FastifyRequest, 
   throw error;
 }
 
-export function unsupportedMediaType(req: FastifyRequest): UnsupportedMediaTypeError {
-  return new UnsupportedMediaTypeError(req.headers['content-type']);
+export function unsupportedMediaType(req: FastifyRequest, accepted?: string): UnsupportedMediaTypeError {
+  return new UnsupportedMediaTypeError(req.headers['content-type'], accepted);
 }
 
 async function keepRejected(options: IntakeOptions, req: FastifyRequest, error: OrchardError, payload: Buffer | string, extra: Record<string, unknown> = {}): Promise<void> {

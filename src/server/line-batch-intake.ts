@@ -36,6 +36,8 @@ export interface LineBatchRouteOptions extends Omit<IntakeOptions, 'accepts'> {
   readonly dedupWindowSeconds: number;
   /** The record of one line, or why not. `body` is the decoded body (a single-document body's payload). */
   readonly parse: (line: Line, context: { readonly receivedMs: number; readonly body: Buffer; readonly single: boolean }) => LineOutcome;
+  /** What a body holds, for the empty-body error ("one alert or newline-delimited alerts"). */
+  readonly expected: string;
   /** Source written on a refused line's rejected entry (default: the route's `source`). */
   readonly rejectedSource?: (line: Line, error: OrchardError) => string;
 }
@@ -119,7 +121,7 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
 
   scope.post(options.path, async (req, reply) => {
     const receivedMs = Date.now();
-    if (req.unsupportedMediaType) return rejectIntake(intake, req, unsupportedMediaType(req));
+    if (req.unsupportedMediaType) return rejectIntake(intake, req, unsupportedMediaType(req, 'application/json, application/x-ndjson, text/plain or no Content-Type (curl: -H \'Content-Type: application/x-ndjson\')'));
     let body: Buffer;
     try {
       body = decodedBody(req, options.decodedBodyLimitBytes);
@@ -128,7 +130,7 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
       throw err;
     }
     const lines = splitBody(body.toString('utf8'));
-    if (lines.length === 0) return rejectIntake(intake, req, new EmptyBodyError());
+    if (lines.length === 0) return rejectIntake(intake, req, new EmptyBodyError(options.expected));
     if (lines.length > maxLinesPerRequest) return rejectIntake(intake, req, new TooManyLinesError(maxLinesPerRequest));
 
     const records: { line: number; record: StreamRecord }[] = [];

@@ -11,12 +11,13 @@ import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake
 
 export const logsRejectedSource = 'jamf_pro.logs';
 
-export type JamfProLogsRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource'>;
+export type JamfProLogsRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource' | 'expected'>;
 
 export async function jamfProLogsRoute(scope: FastifyInstance, options: JamfProLogsRouteOptions): Promise<void> {
   await lineBatchRoute(scope, {
     ...options,
     source: logsRejectedSource,
+    expected: 'send log lines, NDJSON or a JSON array',
     parse: ({ line, text }, { receivedMs }) => {
       const result = logRecord({ text, tenant: '', connector: 'webhook', receivedMs });
       if (result.ok) return result;

@@ -11,18 +11,19 @@ import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake
 // invalid lines go to the rejected stream with their reason, and the answer says which is which
 // (line-batch-intake.ts).
 
-export type JamfProtectRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource'>;
+export type JamfProtectRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource' | 'expected'>;
 
 export async function jamfProtectRoute(scope: FastifyInstance, options: JamfProtectRouteOptions): Promise<void> {
   await lineBatchRoute(scope, {
     ...options,
     source: protectSource,
+    expected: 'Jamf Protect sends one alert, or newline-delimited alerts',
     parse: ({ line, text }, { receivedMs, body, single }) => {
       let document: unknown;
       try {
         document = asPushed(JSON.parse(text));
       } catch (err) {
-        return { ok: false, error: new MalformedJsonError(err) };
+        return { ok: false, error: new MalformedJsonError(err, single ? 'Body' : `Line ${line}`) };
       }
       const check = checkAlert(document);
       if (!check.ok) {

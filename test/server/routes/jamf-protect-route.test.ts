@@ -162,6 +162,9 @@ describe('batches', () => {
     const res = await post(gzipSync(`${a}\n${b}\n`), { ...ndjson, 'content-encoding': 'gzip' });
     assert.equal(res.statusCode, 202, res.body);
     assert.equal(res.json().appended, 2);
+    // A gzip file posted as it is, without Content-Encoding, is recognised by its bytes.
+    const bare = await post(gzipSync(`${freshAlert(8)}\n`), ndjson);
+    assert.equal(bare.statusCode, 202, bare.body);
     const corrupt = await post(Buffer.from('not gzip at all'), { ...ndjson, 'content-encoding': 'gzip' });
     assert.equal(corrupt.statusCode, 400);
     assert.equal(corrupt.json().code, 'ORCHARD_ERR_INTAKE_ENCODING_CORRUPT');
@@ -187,6 +190,8 @@ describe('refusals', () => {
     assert.equal(empty.json().code, 'ORCHARD_ERR_WEBHOOK_EMPTY_BODY');
     const form = await post('a=b', { ...json, 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(form.statusCode, 415);
+    assert.match(form.json().message, /application\/x-ndjson/, 'the answer says what this route takes');
+    assert.doesNotMatch(form.json().message, /Jamf Pro/);
   });
 
   test('a single malformed alert is 400 with the reason, kept in the rejected stream', async () => {
