@@ -120,22 +120,26 @@ function fromEnv(raw: string, setting: SettingSchema): unknown {
   }
 }
 
-/** Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables. */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+/**
+ * Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables,
+ * and the JSON pointers of the values that held them (their validation errors would say it twice).
+ */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], unset: Set<string>, pointer = ''): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {
         problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        unset.add(pointer);
         return '';
       }
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, problems));
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, problems, unset, `${pointer}/${i}`));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems)]),
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems, unset, `${pointer}/${k}`)]),
     );
   }
   return value;
@@ -233,6 +237,7 @@ const validateSettings = createAjv({ useDefaults: true }).compile(configSchema);
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const problems: string[] = [];
+  const unsetReferences = new Set<string>();
   let settings: Record<string, unknown> = {};
   const configFile = env.ORCHARD_CONFIG ? resolve(cwd, env.ORCHARD_CONFIG) : undefined;
 
@@ -248,7 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         const doc: unknown = parseYaml(text, { prettyErrors: true });
         if (doc === null || doc === undefined) settings = {};
         else if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`ORCHARD_CONFIG: ${configFile} must hold a YAML mapping of settings`);
-        else settings = substituteEnv(doc, env, '', problems) as Record<string, unknown>;
+        else settings = substituteEnv(doc, env, '', problems, unsetReferences) as Record<string, unknown>;
       } catch (err) {
         problems.push(`ORCHARD_CONFIG: ${configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
       }
@@ -269,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     for (const e of validateSettings.errors ?? []) {
       // "must match then schema" only repeats the errors found inside the type's schema.
       if (e.keyword === 'if') continue;
+      // A value that referred to an unset variable is already reported as such.
+      if (unsetReferences.has(e.instancePath)) continue;
       const where = settingName(e.instancePath, envSources, settings);
       // The type of the connector entry the error is about itself (not one of its nested values).
       const connector = connectorAt(e.instancePath, settings);
@@ -317,7 +324,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   for (const [key, fallback] of [['webhook_path', '/jamf-pro-events'], ['protect_path', '/jamf-protect-events'], ['logs_path', '/jamf-pro-logs']] as const) {
     const path = (s[key] as string | undefined) ?? fallback;
     const other = paths.get(path);
-    if (other) problems.push(`${envSources.get(key) ?? key} (${path}) must differ from ${envSources.get(other) ?? other}`);
+    const label = (k: string) => `${configSchema.properties[k]?.['x-env'] ?? k} (${k})`;
+    if (other) problems.push(`${label(key)} is ${path}, the same as ${label(other)}: each push route needs its own path`);
     paths.set(path, key);
   }
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {

@@ -174,6 +174,20 @@ describe('loadConfig', () => {
     );
   });
 
+  test('a ${VAR} that is not set is one problem, not also "must NOT have fewer than 1 characters"', () => {
+    withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
+      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0].password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
+    });
+  });
+
+  test('the push routes need distinct paths, and a route header needs its secrets', () => {
+    const found = problems({ ORCHARD_WEBHOOK_SECRETS: 'x'.repeat(20), ORCHARD_PROTECT_PATH: '/jamf-pro-events', ORCHARD_LOGS_HEADER: 'X-Logs' });
+    assert.deepEqual(found.sort(), [
+      "ORCHARD_LOGS_HEADER is set without logs_secrets (ORCHARD_LOGS_SECRETS): give the route its secrets too, or unset it to use the webhook's authentication",
+      'ORCHARD_PROTECT_PATH (protect_path) is /jamf-pro-events, the same as ORCHARD_WEBHOOK_PATH (webhook_path): each push route needs its own path',
+    ]);
+  });
+
   test('connectors: a base_url with credentials is refused without quoting it', () => {
     withFile('connectors:\n  - name: fleet\n    type: jamf_pro.inventory\n    base_url: https://admin:CANARY@acme.jamfcloud.com\n    client_id: a\n    client_secret: b\n', (file) => {
       const found = problems({ ORCHARD_CONFIG: file });
