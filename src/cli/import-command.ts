@@ -4,10 +4,11 @@
 //
 // How a file is imported:
 //
-// 1. Its raw bytes are hashed (a first streaming pass; stdin and other non-regular files are first
-//    copied to a private temporary file, hashed on the way). The hash names the file's progress record
-//    in Redis, `<hash tag>:import:<sha256>` (import-script.ts): importing the same content again, under
-//    any name, finds it.
+// 1. Its decoded content (gunzipped when gzip) is hashed: a first streaming pass (stdin and other
+//    non-regular files are first copied to a private temporary file). The hash, with the --type and
+//    --tenant given, names the file's progress record in Redis, `<hash tag>:import:<sha256>:<type>:
+//    <tenant hash>` (import-script.ts): importing the same content again, under any name, plain or
+//    gzip, finds it; another --type or --tenant is another import (a wrong one is no dead end).
 // 2. The progress record says how many lines are committed. `done` = 1: nothing to do. Otherwise the
 //    file is read again from the start (log-file-reader.ts: gzip, BOM, CRLF, JSON arrays, long lines),
 //    the committed lines are skipped without being parsed, and the rest go through logRecord.
@@ -17,9 +18,11 @@
 //    Two batches are in flight at most, and the file is read on only when fewer are: memory stays flat
 //    however large the file.
 //
-// Per-line dedup keys are not used: a 1 GB file holds millions of lines, and one small hash per file
-// does the job. What it does not do is notice the same line in two different files (they are different
-// imports), nor a line that also came pushed: push and import are different deliveries.
+// A record whose dedup key exists (the push routes set it for the dedup window) is already in the
+// stream: it is skipped and counted as a duplicate. The import reads these keys and never sets them: a
+// 1 GB file holds millions of lines, and one small hash per file keeps the import itself exactly once.
+// What it does not notice is the same line in two different files (two imports), nor a line pushed
+// longer ago than the dedup window.
 
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -32,10 +35,10 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ImportConflictError, ImportFileError, SinkUnavailableError } from '../errors.ts';
 import { hashTagOf } from '../sink/append-script.ts';
-import { importProgressKey, importScript, importScriptLegacy } from '../sink/import-script.ts';
+import { importDedupKey, importProgressKey, importScript, importScriptLegacy } from '../sink/import-script.ts';
 import { formatTime, recordFields, type StreamRecord } from '../sink/stream-record.ts';
 import { withTimeout } from '../sink/with-timeout.ts';
-import { readLogFileBatches, type LogFileItem } from '../sources/jamf-pro-logs/log-file-reader.ts';
+import { readDecoded, readLogFileBatches, type LogFileItem } from '../sources/jamf-pro-logs/log-file-reader.ts';
 import {
   changeManagementSource,
   complianceReporterSource,
@@ -93,7 +96,9 @@ const usageDetails = `${importUsage}
   --tenant T   the records' tenant (default empty)
   FILE         a log file as Jamf delivers it to S3: NDJSON ({"time","message"} or Compliance Reporter
                events), plain log lines or a JSON array of such objects, plain or gzip. - reads stdin.
-Importing the same file again appends nothing; an interrupted import continues where it stopped.`;
+Importing the same file again (plain or gzip) with the same --type and --tenant appends nothing; an
+interrupted import continues where it stopped. Lines already in the stream (pushed within the dedup
+window) are skipped. Exit 1 when a file cannot be read or every line of one was refused.`;
 
 export interface ImportArgs {
   readonly type: ImportType;
@@ -153,8 +158,14 @@ export interface FileSummary {
   /** Lines (or JSON array elements) read in this run, skipped ones included. */
   lines: number;
   appended: number;
+  /** Records already in the stream (their dedup key exists): not appended. */
+  duplicates: number;
   rejected: number;
   readonly rejectedByCode: Map<string, number>;
+  /** Lines refused as another kind than --type, by the kind they are. */
+  readonly wrongType: Map<string, number>;
+  /** What earlier runs committed of this file (the progress record before this run). */
+  before: { appended: number; duplicates: number; rejected: number };
   /** Blank lines: ignored, neither appended nor rejected. */
   empty: number;
   /** Lines committed by an earlier run, read past without being imported again. */
@@ -166,7 +177,25 @@ export interface FileSummary {
 }
 
 function newSummary(file: string): FileSummary {
-  return { file, lines: 0, appended: 0, rejected: 0, rejectedByCode: new Map(), empty: 0, skipped: 0, durationMs: 0 };
+  return {
+    file,
+    lines: 0,
+    appended: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejectedByCode: new Map(),
+    wrongType: new Map(),
+    before: { appended: 0, duplicates: 0, rejected: 0 },
+    empty: 0,
+    skipped: 0,
+    durationMs: 0,
+  };
+}
+
+/** The whole file (earlier runs included) is in, and every line of it that was not blank was refused. */
+function allRefused(s: FileSummary): boolean {
+  const b = s.before;
+  return b.appended + s.appended === 0 && b.duplicates + s.duplicates === 0 && b.rejected + s.rejected > 0;
 }
 
 function rate(count: number, ms: number): number {
@@ -182,9 +211,27 @@ function describeRejected(byCode: Map<string, number>, total: number): string {
 function describeSummary(s: FileSummary): string {
   const seconds = (s.durationMs / 1000).toFixed(s.durationMs < 10_000 ? 2 : 1);
   return (
-    `${s.lines} lines: ${s.appended} appended, ${describeRejected(s.rejectedByCode, s.rejected)}, ${s.empty} empty, ` +
-    `${s.skipped} skipped (already imported); ${seconds} s, ${rate(s.lines - s.skipped, s.durationMs)} lines/s`
+    `${s.lines} lines: ${s.appended} appended, ${s.duplicates} already in the stream, ${describeRejected(s.rejectedByCode, s.rejected)}, ` +
+    `${s.empty} empty, ${s.skipped} skipped (already imported); ${seconds} s, ${rate(s.lines - s.skipped, s.durationMs)} lines/s`
   );
+}
+
+/** What to do about the lines refused as another kind than --type (and about a file refused whole). */
+function describeAdvice(s: FileSummary, whole: boolean): string {
+  const kinds = [...s.wrongType.entries()].sort(([a], [b]) => a.localeCompare(b));
+  const lines = (n: number) => `${n} line${n === 1 ? '' : 's'}`;
+  if (whole) {
+    const rejected = s.before.rejected + s.rejected;
+    let advice = `; nothing imported: every line was refused (${lines(rejected)}, kept in the rejected stream)`;
+    if (kinds.length === 1) {
+      const [kind, n] = kinds[0]!;
+      advice += `; ${n === rejected ? 'they are' : `${lines(n)} of them are`} ${kind} lines: import the file again with --type ${kind}`;
+    } else if (kinds.length > 1) {
+      advice += `; ${kinds.map(([kind, n]) => `${lines(n)} ${kind}`).join(', ')}: import the file again with --type auto`;
+    }
+    return advice;
+  }
+  return kinds.map(([kind, n]) => `; ${lines(n)} refused as ${kind}: to add them, import the file again with --type ${kind}`).join('');
 }
 
 // --- progress output ----------------------------------------------------------------------------
@@ -247,6 +294,8 @@ function percent(done: number, total: number): string {
 
 interface RejectedRow {
   readonly code: string;
+  /** The kind of a line refused as another kind than --type. */
+  readonly detected?: string;
   readonly reason: string;
   readonly source: string;
   readonly received: string;
@@ -263,7 +312,7 @@ interface Batch {
   endLines: number;
 }
 
-type ScriptReply = [string, string];
+type ScriptReply = [string, string, string];
 
 /** Runs the import script on this Redis (with or without the shebang). */
 function defineImportScript(redis: Redis): void {
@@ -289,6 +338,8 @@ class Committer {
     private readonly redis: Redis,
     private readonly legacy: boolean,
     private readonly keys: readonly [string, string, string],
+    /** The events stream's hash tag: the dedup keys' prefix. */
+    private readonly hashTag: string,
     private readonly fileName: string,
     private readonly summary: FileSummary,
     private readonly options: ImportCommandOptions,
@@ -316,9 +367,9 @@ class Committer {
   async #commit(batch: Batch, done: boolean): Promise<void> {
     const expected = this.#sentLines;
     this.#sentLines = batch.endLines;
-    const args: (string | number)[] = [
-      3,
-      ...this.keys,
+    const args: (string | number)[] = [3 + batch.records.length, ...this.keys];
+    for (const record of batch.records) args.push(importDedupKey(this.hashTag, record.source, record.id));
+    args.push(
       String(expected),
       String(batch.endLines),
       `${this.#nonce}.${(this.#batches++).toString(36)}`,
@@ -327,18 +378,23 @@ class Committer {
       done ? '1' : '0',
       batch.records.length,
       batch.rejected.length,
-    ];
+    );
     for (const record of batch.records) for (const field of recordFields) args.push(record[field] as string);
     for (const r of batch.rejected) args.push(r.reason, r.source, r.received, importConnector, r.payload);
     const commands = this.redis as unknown as Record<string, (a: (string | number)[]) => Promise<ScriptReply>>;
     const call = commands[this.legacy ? 'orchardImportLegacy' : 'orchardImport']!.call(this.redis, args);
     const timeoutMs = this.options.commitTimeoutMs ?? 60_000;
-    const [outcome, lines] = await withTimeout(call, timeoutMs, `Redis did not acknowledge a batch of the import within ${timeoutMs} ms.`);
+    const [outcome, lines, duplicates] = await withTimeout(call, timeoutMs, `Redis did not acknowledge a batch of the import within ${timeoutMs} ms.`);
     if (outcome === 'stale') throw new ImportConflictError(this.summary.file, expected, Number(lines));
     // Committed on the primary ('ok', or 'done' for a batch ioredis sent again): counted.
-    this.summary.appended += batch.records.length;
+    const found = Number(duplicates);
+    this.summary.appended += batch.records.length - found;
+    this.summary.duplicates += found;
     this.summary.rejected += batch.rejected.length;
-    for (const r of batch.rejected) this.summary.rejectedByCode.set(r.code, (this.summary.rejectedByCode.get(r.code) ?? 0) + 1);
+    for (const r of batch.rejected) {
+      this.summary.rejectedByCode.set(r.code, (this.summary.rejectedByCode.get(r.code) ?? 0) + 1);
+      if (r.detected !== undefined) this.summary.wrongType.set(r.detected, (this.summary.wrongType.get(r.detected) ?? 0) + 1);
+    }
     const wanted = this.options.waitReplicas ?? 0;
     if (wanted > 0) {
       const waitMs = this.options.waitTimeoutMs ?? 500;
@@ -372,19 +428,43 @@ function describeReadError(err: unknown): string {
 
 class Interrupted extends Error {}
 
-/** sha256 of the first `size` bytes of the file, with progress. */
-async function hashFile(path: string, size: number, progress: Progress, name: string, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash('sha256');
+/** An error of the gzip data (damaged, truncated), rather than of reading the file. */
+function isDecodeError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * What names a file's content: the sha256 of its first `size` bytes decoded (gunzipped when gzip), so a
+ * file and its gzip copy are one import. When its gzip data is damaged, the sha256 of its raw bytes
+ * instead: always the same for the same file, and no plain file starts with the gzip magic bytes.
+ */
+async function hashContent(path: string, size: number, progress: Progress, name: string, signal: AbortSignal | undefined): Promise<string> {
   let read = 0;
+  const show = (label: string) =>
+    progress.update((tty) => (tty ? `${label} ${name} ${bar(read / size)} ${percent(read, size)} ${mb(read)}/${mb(size)} MB` : `${label} ${name}: ${percent(read, size)} (${mb(read)} of ${mb(size)} MB)`));
+  const decoded = createHash('sha256');
+  try {
+    for await (const chunk of readDecoded(path, { end: size, chunkBytes: 1024 * 1024, onRawBytes: (n) => ((read += n), show('hashing')) })) {
+      if (signal?.aborted) throw new Interrupted();
+      decoded.update(chunk);
+    }
+    return decoded.digest('hex');
+  } catch (err) {
+    if (!isDecodeError(err)) throw err;
+  }
+  // Damaged gzip data: the import pass reads the lines before the damage and reports it.
+  const raw = createHash('sha256');
+  read = 0;
   if (size > 0) {
     for await (const chunk of createReadStream(path, { start: 0, end: size - 1, highWaterMark: 1024 * 1024 })) {
       if (signal?.aborted) throw new Interrupted();
-      hash.update(chunk as Buffer);
+      raw.update(chunk as Buffer);
       read += (chunk as Buffer).length;
-      progress.update((tty) => (tty ? `hashing ${name} ${bar(read / size)} ${percent(read, size)} ${mb(read)}/${mb(size)} MB` : `hashing ${name}: ${percent(read, size)} (${mb(read)} of ${mb(size)} MB)`));
+      show('hashing (damaged gzip data)');
     }
   }
-  return hash.digest('hex');
+  return raw.digest('hex');
 }
 
 /** The file to read, hashed: stdin and other non-regular files are copied to a temporary file first. */
@@ -402,49 +482,49 @@ async function prepareSource(file: string, options: ImportCommandOptions, io: Im
       throw new ImportFileError(file, `cannot read it: ${describeReadError(err)}`, err);
     }
   }
-  io.err(`hashing ${name}…\n`);
-  progress.begin();
-  if (regular) {
+  let path = file;
+  let dispose: (() => Promise<void>) | undefined;
+  if (!regular) {
+    // stdin, a pipe or a device: it can be read once only, so it is copied.
+    const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'orchard-import-'));
+    dispose = () => rm(dir, { recursive: true, force: true });
+    path = join(dir, file === '-' ? 'stdin' : basename(file));
+    progress.begin();
     try {
-      const sha256 = await hashFile(file, size, progress, name, options.signal);
-      return { name, path: file, size, sha256 };
+      const input = file === '-' ? (options.stdin ?? process.stdin) : createReadStream(file);
+      await pipeline(
+        input,
+        async function* (source: AsyncIterable<Buffer | string>) {
+          for await (const chunk of source) {
+            const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            size += buf.length;
+            progress.update(() => `reading ${name} into a temporary file: ${mb(size)} MB`);
+            yield buf;
+          }
+        },
+        createWriteStream(path, { mode: 0o600 }),
+        ...(options.signal ? [{ signal: options.signal }] : []),
+      );
     } catch (err) {
-      if (err instanceof Interrupted) throw err;
-      throw new ImportFileError(file, `cannot read it: ${describeReadError(err)}`, err);
+      await dispose();
+      if (options.signal?.aborted) throw new Interrupted();
+      throw new ImportFileError(name, `cannot read it: ${describeReadError(err)}`, err);
     } finally {
       progress.clear();
     }
   }
-  // stdin, a pipe or a device: it can be read once only, so it is copied (and hashed on the way).
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'orchard-import-'));
-  const dispose = () => rm(dir, { recursive: true, force: true });
-  const copy = join(dir, file === '-' ? 'stdin' : basename(file));
-  const hash = createHash('sha256');
-  let copied = 0;
+  io.err(`hashing ${name}…\n`);
+  progress.begin();
   try {
-    const input = file === '-' ? (options.stdin ?? process.stdin) : createReadStream(file);
-    await pipeline(
-      input,
-      async function* (source: AsyncIterable<Buffer | string>) {
-        for await (const chunk of source) {
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-          hash.update(buf);
-          copied += buf.length;
-          progress.update(() => `reading ${name} into a temporary file: ${mb(copied)} MB`);
-          yield buf;
-        }
-      },
-      createWriteStream(copy, { mode: 0o600 }),
-      ...(options.signal ? [{ signal: options.signal }] : []),
-    );
+    const sha256 = await hashContent(path, size, progress, name, options.signal);
+    return { name, path, size, sha256, ...(dispose === undefined ? {} : { dispose }) };
   } catch (err) {
-    await dispose();
-    if (options.signal?.aborted) throw new Interrupted();
+    await dispose?.();
+    if (err instanceof Interrupted) throw err;
     throw new ImportFileError(name, `cannot read it: ${describeReadError(err)}`, err);
   } finally {
     progress.clear();
   }
-  return { name, path: copy, size: copied, sha256: hash.digest('hex'), dispose };
 }
 
 // --- one file -----------------------------------------------------------------------------------
@@ -474,8 +554,10 @@ async function importFile(ctx: ImportContext, file: string): Promise<FileOutcome
   const source = await prepareSource(file, options, io, progress);
   const summary = newSummary(source.name);
   try {
-    const key = importProgressKey(hashTagOf(options.stream), source.sha256);
+    const hashTag = hashTagOf(options.stream);
+    const key = importProgressKey(hashTag, source.sha256, ctx.args.type, ctx.args.tenant);
     const stored = await withTimeout(redis.hgetall(key), 10_000, 'Redis did not answer within 10 s.');
+    summary.before = { appended: Number(stored.appended ?? 0), duplicates: Number(stored.duplicates ?? 0), rejected: Number(stored.rejected ?? 0) };
     if (stored.done === '1') {
       summary.alreadyImported = stored.updated ?? stored.started ?? 'an earlier run';
       summary.skipped = Number(stored.lines ?? 0);
@@ -484,9 +566,10 @@ async function importFile(ctx: ImportContext, file: string): Promise<FileOutcome
     }
     const committed = Number(stored.lines ?? 0);
     if (committed > 0) {
-      io.err(`${source.name}: resuming after line ${committed} (an earlier run appended ${stored.appended ?? 0} and rejected ${stored.rejected ?? 0}).\n`);
+      const b = summary.before;
+      io.err(`${source.name}: resuming after line ${committed} (an earlier run appended ${b.appended}, found ${b.duplicates} already in the stream and rejected ${b.rejected}).\n`);
     }
-    const committer = new Committer(redis, ctx.legacy, [options.stream, options.rejectedStream, key], source.name, summary, options, committed);
+    const committer = new Committer(redis, ctx.legacy, [options.stream, options.rejectedStream, key], hashTag, source.name, summary, options, committed);
     await readAndCommit(ctx, source, summary, committer, committed, started);
     return { summary };
   } catch (error) {
@@ -534,14 +617,14 @@ async function readAndCommit(ctx: ImportContext, source: Source, summary: FileSu
     const elapsed = performance.now() - started;
     const perSecond = grouped(rate(summary.lines - summary.skipped, elapsed));
     if (tty) {
-      return `${source.name} ${bar(bytesRead / source.size)} ${percent(bytesRead, source.size)} ${mb(bytesRead)}/${mb(source.size)} MB  ${perSecond} lines/s  appended ${grouped(summary.appended)}  rejected ${grouped(summary.rejected)}`;
+      return `${source.name} ${bar(bytesRead / source.size)} ${percent(bytesRead, source.size)} ${mb(bytesRead)}/${mb(source.size)} MB  ${perSecond} lines/s  appended ${grouped(summary.appended)}  already in the stream ${grouped(summary.duplicates)}  rejected ${grouped(summary.rejected)}`;
     }
-    return `${source.name}: ${percent(bytesRead, source.size)} (${mb(bytesRead)} of ${mb(source.size)} MB), ${summary.lines} lines, ${perSecond} lines/s, ${summary.appended} appended, ${summary.rejected} rejected`;
+    return `${source.name}: ${percent(bytesRead, source.size)} (${mb(bytesRead)} of ${mb(source.size)} MB), ${summary.lines} lines, ${perSecond} lines/s, ${summary.appended} appended, ${summary.duplicates} already in the stream, ${summary.rejected} rejected`;
   };
   progress.begin();
-  const reject = (item: LogFileItem, code: string, message: string, details: unknown[], rejectedSource: string) => {
+  const reject = (item: LogFileItem, code: string, message: string, details: unknown[], rejectedSource: string, detected?: string) => {
     const reason = reasonJson(code, message, details, source.name, item);
-    batch.rejected.push({ code, reason, source: rejectedSource, received: formatTime(Date.now()), payload: item.text });
+    batch.rejected.push({ code, reason, source: rejectedSource, received: formatTime(Date.now()), payload: item.text, ...(detected === undefined ? {} : { detected }) });
     batch.bytes += item.text.length + reason.length;
   };
   const batches = readLogFileBatches(source.path, { end: source.size, keepBytes: keptTooLongBytes, onRawBytes: (n) => ((bytesRead += n), progress.update(render)) });
@@ -577,15 +660,16 @@ async function readAndCommit(ctx: ImportContext, source: Source, summary: FileSu
           const result = logRecord({ text, tenant: args.tenant, connector: importConnector, receivedMs: Date.now() });
           if (result.ok) {
             if (type !== 'auto' && result.record.source !== type) {
-              reject(item, logWrongTypeCode, wrongTypeMessage(result.record.source, type), [{ detected: result.record.source, expected: type }], type);
+              reject(item, logWrongTypeCode, wrongTypeMessage(result.record.source, type), [{ detected: result.record.source, expected: type }], type, result.record.source);
             } else {
               batch.records.push(result.record);
-              batch.bytes += (result.record.payload as string).length + result.record.indicators.length;
+              // The payload, the indicators and the record's dedup key (~120 bytes).
+              batch.bytes += (result.record.payload as string).length + result.record.indicators.length + 120;
             }
           } else {
             const detected = detectLogSource(text);
             if (type !== 'auto' && detected !== undefined && detected !== type) {
-              reject(item, logWrongTypeCode, `${wrongTypeMessage(detected, type)} (and it does not parse: ${result.reason})`, [{ detected, expected: type }], type);
+              reject(item, logWrongTypeCode, `${wrongTypeMessage(detected, type)} (and it does not parse: ${result.reason})`, [{ detected, expected: type }], type, detected);
             } else {
               reject(item, result.code, result.reason, result.details ?? [], type !== 'auto' ? type : (detected ?? unknownLogSource));
             }
@@ -630,8 +714,8 @@ function wrongTypeMessage(detected: string, type: string): string {
 /**
  * `orchard import [--type T] [--tenant X] FILE…`, `args` being the arguments after `import`. Prints
  * a summary per file and a total on `io.out`, progress and errors on `io.err`. Returns the exit code:
- * 0 every file was read (refused lines included), 1 a file could not be read or Redis failed, 2 bad
- * arguments, 130 interrupted.
+ * 0 every file was read (refused lines included), 1 a file could not be read, every non-blank line of
+ * a file was refused, or Redis failed, 2 bad arguments, 130 interrupted.
  */
 export async function importCommand(args: string[], io: ImportIo, redis: Redis, options: ImportCommandOptions): Promise<number> {
   const parsed = parseImportArgs(args, io);
@@ -671,8 +755,15 @@ export async function importCommand(args: string[], io: ImportIo, redis: Redis, 
     }
     const { summary, error } = outcome;
     summaries.push(summary);
-    if (summary.alreadyImported !== undefined) io.out(`${summary.file}: already imported on ${summary.alreadyImported}: nothing to do\n`);
-    else io.out(`${summary.file}: ${describeSummary(summary)}${error === undefined ? '' : ' (stopped early)'}\n`);
+    // Refused whole: only said of a file read to its end.
+    const whole = error === undefined && !summary.interrupted && allRefused(summary);
+    if (whole) exitCode = 1;
+    if (summary.alreadyImported !== undefined) {
+      const refused = whole ? `; every line was refused then (${summary.before.rejected} rejected, kept in the rejected stream)` : '';
+      io.out(`${summary.file}: already imported on ${summary.alreadyImported}${refused}: nothing to do\n`);
+    } else {
+      io.out(`${summary.file}: ${describeSummary(summary)}${error === undefined ? '' : ' (stopped early)'}${describeAdvice(summary, whole)}\n`);
+    }
     if (summary.interrupted) {
       interrupted = true;
       break;
@@ -693,6 +784,7 @@ export async function importCommand(args: string[], io: ImportIo, redis: Redis, 
     for (const s of summaries) {
       total.lines += s.lines;
       total.appended += s.appended;
+      total.duplicates += s.duplicates;
       total.rejected += s.rejected;
       total.empty += s.empty;
       total.skipped += s.skipped;

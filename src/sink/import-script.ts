@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { contractVersion, recordFields } from './stream-record.ts';
 
 // One call commits one batch of a file import (`orchard import`): the batch's records go to the events
@@ -12,33 +13,56 @@ import { contractVersion, recordFields } from './stream-record.ts';
 //   - the record already holds this very batch (ioredis re-sent the call after a lost reply): nothing
 //     is written, 'done', so a resend never appends twice.
 //
-// The progress record is a hash: `lines` (lines consumed and committed), `appended`, `rejected`,
-// `done` ('1' once the whole file is in), `file` (the name given), `started`, `updated`, `writer` (the
-// nonce of the last batch).
+// Records already in the stream: a record whose dedup key exists (`<hash tag>:dedup:<source>:<id>`, set
+// by the push routes for their dedup window: RedisStreamSink.dedupKey, append-script.ts) is not
+// appended and counts as a duplicate. The import only reads these keys, it never sets them: a 1 GB file
+// would leave millions of them. So the import skips what was pushed (and is still remembered), while
+// the progress record alone keeps the import itself exactly once.
 //
-// KEYS: 1 events stream, 2 rejected stream, 3 progress hash. In a Redis Cluster all three must share a
-// hash slot: the progress key carries the events stream's hash tag (`hashTagOf`), and the rejected
-// stream must carry the same tag (`{orchard}:events`, `{orchard}:rejected`).
+// The progress record is a hash: `lines` (lines consumed and committed), `appended`, `duplicates`
+// (records found in the stream already), `rejected`, `done` ('1' once the whole file is in), `file` (the
+// name given), `started`, `updated`, `writer` (the nonce of the last batch) and `writerDuplicates` (the
+// duplicates of that batch: the answer to a resend).
+//
+// Its key, importProgressKey: `<hash tag>:import:<sha256>:<type>:<tenant hash>`, with
+//   - sha256: of the file's decoded content (what the lines are read from: a file and its gzip copy are
+//     one import); of its raw bytes when its gzip data is damaged (then nothing else has those bytes);
+//   - type: the --type given (`auto` by default), and tenant hash: the first 16 hex digits of the sha256
+//     of the --tenant given (empty by default). Another --type or --tenant is another import: a run with
+//     the wrong one does not make the file un-importable.
+//
+// KEYS: 1 events stream, 2 rejected stream, 3 progress hash, then the dedup key of each record, in
+// order. In a Redis Cluster all of them must share a hash slot: the progress and dedup keys carry the
+// events stream's hash tag (`hashTagOf`), and the rejected stream must carry the same tag
+// (`{orchard}:events`, `{orchard}:rejected`).
 // ARGV: 1 expected `lines`, 2 new `lines`, 3 writer nonce, 4 file name, 5 now (RFC 3339), 6 done flag
 // ('1' when this batch ends the file), 7 record count, 8 rejected count, then the fields of each record
 // in `recordFields` order, then for each refused line: reason, source, received, remote, payload.
-// Returns { outcome, lines }: {'ok', new lines}, {'done', new lines}, {'stale', lines found}.
+// Returns { outcome, lines, duplicates }: {'ok', new lines, duplicates of the batch}, {'done', new
+// lines, duplicates of the batch}, {'stale', lines found, 0}.
 export const importRecordStride = recordFields.length;
 export const importRejectedStride = 5;
+/** KEYS before the dedup keys of the records. */
+export const importFixedKeys = 3;
 
 const body = `local current = redis.call('HGET', KEYS[3], 'lines') or '0'
 if current ~= ARGV[1] then
   if current == ARGV[2] and redis.call('HGET', KEYS[3], 'writer') == ARGV[3] then
-    return {'done', current}
+    return {'done', current, redis.call('HGET', KEYS[3], 'writerDuplicates') or '0'}
   end
-  return {'stale', current}
+  return {'stale', current, '0'}
 end
 local n = tonumber(ARGV[7])
 local m = tonumber(ARGV[8])
 local b = 8
+local dup = 0
 for i = 1, n do
-  redis.call('XADD', KEYS[1], '*', 'v', '${contractVersion}',
-${recordFields.map((f, i) => `    '${f}', ARGV[b + ${i + 1}]`).join(',\n')})
+  if redis.call('EXISTS', KEYS[${importFixedKeys} + i]) == 1 then
+    dup = dup + 1
+  else
+    redis.call('XADD', KEYS[1], '*', 'v', '${contractVersion}',
+${recordFields.map((f, i) => `      '${f}', ARGV[b + ${i + 1}]`).join(',\n')})
+  end
   b = b + ${importRecordStride}
 end
 for i = 1, m do
@@ -51,13 +75,14 @@ for i = 1, m do
   b = b + ${importRejectedStride}
 end
 redis.call('HSETNX', KEYS[3], 'started', ARGV[5])
-redis.call('HINCRBY', KEYS[3], 'appended', n)
+redis.call('HINCRBY', KEYS[3], 'appended', n - dup)
+redis.call('HINCRBY', KEYS[3], 'duplicates', dup)
 redis.call('HINCRBY', KEYS[3], 'rejected', m)
-redis.call('HSET', KEYS[3], 'lines', ARGV[2], 'file', ARGV[4], 'updated', ARGV[5], 'writer', ARGV[3])
+redis.call('HSET', KEYS[3], 'lines', ARGV[2], 'file', ARGV[4], 'updated', ARGV[5], 'writer', ARGV[3], 'writerDuplicates', dup)
 if ARGV[6] == '1' then
   redis.call('HSET', KEYS[3], 'done', '1')
 end
-return {'ok', ARGV[2]}
+return {'ok', ARGV[2], tostring(dup)}
 `;
 
 export const importScript = `#!lua\n${body}`;
@@ -65,7 +90,16 @@ export const importScript = `#!lua\n${body}`;
 /** Redis before 7.0 knows no shebang: the same script without it. */
 export const importScriptLegacy = body;
 
-/** The progress record of a file import: one per distinct file content (sha256 of its raw bytes). */
-export function importProgressKey(hashTag: string, sha256: string): string {
-  return `${hashTag}:import:${sha256}`;
+/**
+ * The progress record of a file import: one per decoded content (sha256), `--type` and `--tenant`
+ * (the first 16 hex digits of the sha256 of the tenant, so that any tenant makes a tidy key).
+ */
+export function importProgressKey(hashTag: string, sha256: string, type: string, tenant: string): string {
+  const tenantHash = createHash('sha256').update(tenant).digest('hex').slice(0, 16);
+  return `${hashTag}:import:${sha256}:${type}:${tenantHash}`;
+}
+
+/** The dedup key of a record, the one the push routes set (RedisStreamSink.dedupKey): read, never set, by an import. */
+export function importDedupKey(hashTag: string, source: string, id: string): string {
+  return `${hashTag}:dedup:${source}:${id}`;
 }

@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import { importCommand, logWrongTypeCode } from '../../src/cli/import-command.ts';
 import { hashTagOf } from '../../src/sink/append-script.ts';
 import { importProgressKey, importScript } from '../../src/sink/import-script.ts';
+import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
 import { formatTime, recordFields } from '../../src/sink/stream-record.ts';
 import { logErrorCodes, logRecord } from '../../src/sources/jamf-pro-logs/log-records.ts';
 import { complianceReporterCorpus } from '../helpers/compliance-reporter-corpus.ts';
@@ -95,8 +96,9 @@ async function entries(stream: string): Promise<Fields[]> {
   }
 }
 
-function progressKey(s: Streams, content: Buffer | string): string {
-  return importProgressKey(hashTagOf(s.stream), sha256(content));
+/** The progress key of a file: its decoded content (raw bytes for damaged gzip data), --type and --tenant. */
+function progressKey(s: Streams, content: Buffer | string, type = 'auto', tenant = ''): string {
+  return importProgressKey(hashTagOf(s.stream), sha256(content), type, tenant);
 }
 
 function summaryOf(out: string, file: string): string {
@@ -118,7 +120,7 @@ describe('orchard import: every line lands once, with the right source, type and
     writeFileSync(file, accessFixture);
     const r = await orchardImport(s, ['--tenant', 'acme', file]);
     assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, file), /: 10 lines: 10 appended, 0 rejected, 0 empty, 0 skipped \(already imported\); [\d.]+ s, \d+ lines\/s$/);
+    assert.match(summaryOf(r.out, file), /: 10 lines: 10 appended, 0 already in the stream, 0 rejected, 0 empty, 0 skipped \(already imported\); [\d.]+ s, \d+ lines\/s$/);
     assert.match(r.err, /hashing .*access\.log…/);
     const got = await entries(s.stream);
     assert.deepEqual(
@@ -135,23 +137,30 @@ describe('orchard import: every line lands once, with the right source, type and
       assert.equal((JSON.parse(e.payload!) as { message: string }).message, (JSON.parse(accessFixtureLines[i]!) as { message: string }).message);
     }
     assert.equal(await redis.exists(s.rejected), 0, 'nothing rejected');
-    const progress = await redis.hgetall(progressKey(s, accessFixture));
+    const key = progressKey(s, accessFixture, 'auto', 'acme');
+    assert.match(key, /^\{imp\w+\}:import:[0-9a-f]{64}:auto:[0-9a-f]{16}$/);
+    const progress = await redis.hgetall(key);
     assert.equal(progress.lines, '10');
     assert.equal(progress.appended, '10');
+    assert.equal(progress.duplicates, '0');
     assert.equal(progress.rejected, '0');
     assert.equal(progress.done, '1');
     assert.equal(progress.file, file);
     assert.match(progress.started!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.match(progress.updated!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-    // The same file again, under another name too: nothing is appended.
-    const again = await orchardImport(s, [file]);
+    // The same file again, under another name too, and its gzip copy: nothing is appended.
+    const again = await orchardImport(s, ['--tenant', 'acme', file]);
     assert.equal(again.code, 0, again.err);
     assert.match(again.out, new RegExp(`${file}: already imported on ${progress.updated}: nothing to do`));
     const copy = join(dir, 'access-renamed.log');
     writeFileSync(copy, accessFixture);
-    const renamed = await orchardImport(s, [copy]);
-    assert.match(renamed.out, /already imported on .*: nothing to do/);
+    const gzipped = join(dir, 'access-copy.log.gz');
+    writeFileSync(gzipped, gzipSync(accessFixture));
+    const copies = await orchardImport(s, ['--tenant', 'acme', copy, gzipped]);
+    assert.equal(copies.code, 0, copies.err);
+    assert.match(summaryOf(copies.out, copy), /already imported on .*: nothing to do/);
+    assert.match(summaryOf(copies.out, gzipped), /already imported on .*: nothing to do/);
     assert.equal(await redis.xlen(s.stream), 10);
   });
 
@@ -161,7 +170,7 @@ describe('orchard import: every line lands once, with the right source, type and
     writeFileSync(file, gzipSync(accessFixture));
     const r = await orchardImport(s, ['--type', 'jamf_pro.login', file]);
     assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, file), /: 10 lines: 10 appended, 0 rejected/);
+    assert.match(summaryOf(r.out, file), /: 10 lines: 10 appended, 0 already in the stream, 0 rejected/);
     assert.deepEqual(
       (await entries(s.stream)).map((e) => e.id),
       accessFixtureLines.map((l) => sha256(l)),
@@ -174,7 +183,7 @@ describe('orchard import: every line lands once, with the right source, type and
     writeFileSync(file, `${changeLines.join('\n')}\n`);
     const r = await orchardImport(s, ['--type', 'jamf_pro.change_management', file]);
     assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, file), new RegExp(`: ${changeLines.length} lines: ${changeLines.length} appended, 0 rejected`));
+    assert.match(summaryOf(r.out, file), new RegExp(`: ${changeLines.length} lines: ${changeLines.length} appended, 0 already in the stream, 0 rejected`));
     const got = await entries(s.stream);
     assert.equal(got.length, changeLines.length);
     for (const [i, e] of got.entries()) {
@@ -197,7 +206,7 @@ describe('orchard import: every line lands once, with the right source, type and
       writeFileSync(file, shape === 'NDJSON' ? corpus.map((e) => e.text).join('\n') : `[\n${corpus.map((e) => `  ${e.text}`).join(',\n')}\n]\n`);
       const r = await orchardImport(s, [file]);
       assert.equal(r.code, 0, r.err);
-      assert.match(summaryOf(r.out, file), new RegExp(`: ${corpus.length} lines: ${corpus.length} appended, 0 rejected, 0 empty, 0 skipped`));
+      assert.match(summaryOf(r.out, file), new RegExp(`: ${corpus.length} lines: ${corpus.length} appended, 0 already in the stream, 0 rejected, 0 empty, 0 skipped`));
       const got = await entries(s.stream);
       assert.equal(got.length, corpus.length);
       for (const [i, e] of got.entries()) {
@@ -221,7 +230,7 @@ describe('orchard import: every line lands once, with the right source, type and
     assert.equal(r.code, 0, r.err);
     assert.match(summaryOf(r.out, a), /: 10 lines: 10 appended/);
     assert.match(summaryOf(r.out, b), new RegExp(`: ${changeLines.length} lines: ${changeLines.length} appended`));
-    assert.match(r.out, new RegExp(`^total \\(2 of 2 files\\): ${10 + changeLines.length} lines: ${10 + changeLines.length} appended, 0 rejected`, 'm'));
+    assert.match(r.out, new RegExp(`^total \\(2 of 2 files\\): ${10 + changeLines.length} lines: ${10 + changeLines.length} appended, 0 already in the stream, 0 rejected`, 'm'));
   });
 
   test('stdin (-): copied, hashed and imported; the same input again appends nothing; the copy is removed', async () => {
@@ -258,7 +267,7 @@ describe('orchard import: every line lands once, with the right source, type and
     writeFileSync(file, '');
     const r = await orchardImport(s, [file]);
     assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, file), /: 0 lines: 0 appended, 0 rejected/);
+    assert.match(summaryOf(r.out, file), /: 0 lines: 0 appended, 0 already in the stream, 0 rejected/);
     assert.equal(await redis.hget(progressKey(s, ''), 'done'), '1');
   });
 });
@@ -279,7 +288,7 @@ describe('orchard import: refused lines are kept with their reason, file and lin
     assert.equal(r.code, 0, r.err);
     assert.match(
       summaryOf(r.out, file),
-      /: 8 lines: 3 appended, 3 rejected \(ORCHARD_ERR_LOG_MALFORMED_JSON: 1, ORCHARD_ERR_LOG_TOO_LARGE: 1, ORCHARD_ERR_LOG_UNRECOGNISED: 1\), 2 empty, 0 skipped/,
+      /: 8 lines: 3 appended, 0 already in the stream, 3 rejected \(ORCHARD_ERR_LOG_MALFORMED_JSON: 1, ORCHARD_ERR_LOG_TOO_LARGE: 1, ORCHARD_ERR_LOG_UNRECOGNISED: 1\), 2 empty, 0 skipped/,
     );
     assert.deepEqual(
       (await entries(s.stream)).map((e) => e.id),
@@ -319,8 +328,14 @@ describe('orchard import: refused lines are kept with their reason, file and lin
     const file = join(dir, 'compliance-wrong-type.ndjson');
     writeFileSync(file, `${corpus.map((e) => e.text).join('\n')}\n`);
     const r = await orchardImport(s, ['--type', 'jamf_pro.login', file]);
-    assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, file), new RegExp(`: 30 lines: 0 appended, 30 rejected \\(${logWrongTypeCode}: 30\\)`));
+    assert.equal(r.code, 1, 'every line refused: exit 1');
+    assert.match(
+      summaryOf(r.out, file),
+      new RegExp(
+        `: 30 lines: 0 appended, 0 already in the stream, 30 rejected \\(${logWrongTypeCode}: 30\\), .*; nothing imported: every line was refused \\(30 lines, kept in the rejected stream\\); ` +
+          'they are jamf_pro\\.compliance_reporter lines: import the file again with --type jamf_pro\\.compliance_reporter$',
+      ),
+    );
     assert.equal(await redis.exists(s.stream), 0);
     const rejected = await entries(s.rejected);
     assert.equal(rejected.length, 30);
@@ -332,6 +347,63 @@ describe('orchard import: refused lines are kept with their reason, file and lin
       assert.match(reason.message, /jamf_pro\.compliance_reporter line, and --type jamf_pro\.login was given/);
       assert.equal(e.payload, corpus[i]!.text);
     }
+
+    // The wrong --type is no dead end: the right one imports the file; the wrong one again still says so.
+    const right = await orchardImport(s, ['--type', 'jamf_pro.compliance_reporter', file]);
+    assert.equal(right.code, 0, right.err);
+    assert.match(summaryOf(right.out, file), /: 30 lines: 30 appended, 0 already in the stream, 0 rejected, 0 empty, 0 skipped \(already imported\); [\d.]+ s, \d+ lines\/s$/, 'no advice');
+    assert.deepEqual(
+      (await entries(s.stream)).map((e) => e.id),
+      corpus.map((e) => sha256(e.text)),
+    );
+    const wrongAgain = await orchardImport(s, ['--type', 'jamf_pro.login', file]);
+    assert.equal(wrongAgain.code, 1);
+    assert.match(summaryOf(wrongAgain.out, file), /already imported on .*; every line was refused then \(30 rejected, kept in the rejected stream\): nothing to do$/);
+    assert.equal(await redis.xlen(s.rejected), 30, 'nothing rejected twice');
+  });
+
+  test('--type on a mixed file: the lines of another kind are refused, and the summary names the --type that adds them', async () => {
+    const s = freshStreams();
+    const file = join(dir, 'mixed-kinds.log');
+    writeFileSync(file, `${accessFixtureLines.slice(0, 3).join('\n')}\n${changeLines.slice(0, 2).join('\n')}\n`);
+    const err: string[] = [];
+    const out: string[] = [];
+    const run = (type: string) =>
+      importCommand(['--type', type, file], { out: (t) => void out.push(t), err: (t) => void err.push(t) }, redis, { stream: s.stream, rejectedStream: s.rejected, tty: false });
+    assert.equal(await run('jamf_pro.login'), 0, 'some lines appended: exit 0');
+    assert.match(
+      out.join(''),
+      /: 5 lines: 3 appended, 0 already in the stream, 2 rejected \(ORCHARD_ERR_LOG_WRONG_TYPE: 2\), .* lines\/s; 2 lines refused as jamf_pro\.change_management: to add them, import the file again with --type jamf_pro\.change_management\n$/,
+    );
+    out.length = 0;
+    assert.equal(await run('jamf_pro.change_management'), 0);
+    assert.match(out.join(''), /: 5 lines: 2 appended, 0 already in the stream, 3 rejected \(ORCHARD_ERR_LOG_WRONG_TYPE: 3\)/);
+    assert.equal(await redis.xlen(s.stream), 5, 'every line once');
+  });
+});
+
+describe('orchard import: lines already in the stream', () => {
+  test('a line whose dedup key exists (pushed within the dedup window) is skipped and counted; the import sets no dedup key', async () => {
+    const s = freshStreams();
+    const lines = [accessLine(101), accessLine(102), accessLine(103)];
+    const file = join(dir, 'already-pushed.log');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    // The key the push route (/jamf-pro-logs) sets for a line it appended.
+    const sink = new RedisStreamSink({ redis, stream: s.stream, rejectedStream: s.rejected, dedupWindowSeconds: 60, appendTimeoutMs: 5000 });
+    const dedupKey = (line: string) => sink.dedupKey('jamf_pro.login', sha256(line));
+    assert.equal(dedupKey(lines[1]!), `${hashTagOf(s.stream)}:dedup:jamf_pro.login:${sha256(lines[1]!)}`);
+    await redis.set(dedupKey(lines[1]!), '1-0 x', 'EX', 60);
+    const r = await orchardImport(s, [file]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(summaryOf(r.out, file), /: 3 lines: 2 appended, 1 already in the stream, 0 rejected, 0 empty, 0 skipped/);
+    assert.deepEqual(
+      (await entries(s.stream)).map((e) => e.id),
+      [lines[0]!, lines[2]!].map((l) => sha256(l)),
+    );
+    const progress = await redis.hgetall(progressKey(s, `${lines.join('\n')}\n`));
+    assert.deepEqual([progress.lines, progress.appended, progress.duplicates, progress.rejected, progress.done], ['3', '2', '1', '0', '1']);
+    assert.equal(await redis.exists(dedupKey(lines[0]!), dedupKey(lines[2]!)), 0, 'no dedup key set by the import');
+    assert.equal(await redis.get(dedupKey(lines[1]!)), '1-0 x', 'the existing key untouched');
   });
 });
 
@@ -385,7 +457,7 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     const r = await orchardImport(s, [file]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.err, /resuming after line 700/);
-    assert.match(summaryOf(r.out, file), /: 1500 lines: 800 appended, 0 rejected, 0 empty, 700 skipped \(already imported\)/);
+    assert.match(summaryOf(r.out, file), /: 1500 lines: 800 appended, 0 already in the stream, 0 rejected, 0 empty, 700 skipped \(already imported\)/);
     assert.deepEqual(
       (await entries(s.stream)).map((e) => e.id),
       lines.slice(700).map((l) => sha256(l)),
@@ -428,7 +500,7 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     assert.equal(Number(progress.appended), committed);
     const r = await orchardImport(s, [bigFile]);
     assert.equal(r.code, 0, r.err);
-    assert.match(summaryOf(r.out, bigFile), new RegExp(`: ${bigLines} lines: ${bigLines - committed} appended, 0 rejected, 0 empty, ${committed} skipped`));
+    assert.match(summaryOf(r.out, bigFile), new RegExp(`: ${bigLines} lines: ${bigLines - committed} appended, 0 already in the stream, 0 rejected, 0 empty, ${committed} skipped`));
     await assertWholeFileOnce(s);
   });
 
@@ -448,34 +520,43 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     assert.equal(await redis.hget(key, 'lines'), String(appended));
     const again = await orchardImport(s, [bigFile]);
     assert.equal(again.code, 0, again.err);
-    assert.match(summaryOf(again.out, bigFile), new RegExp(`${bigLines - appended} appended, 0 rejected, 0 empty, ${appended} skipped`));
+    assert.match(summaryOf(again.out, bigFile), new RegExp(`${bigLines - appended} appended, 0 already in the stream, 0 rejected, 0 empty, ${appended} skipped`));
     await assertWholeFileOnce(s);
   });
 
   test('the import script: a batch fenced on a stale count writes nothing; a batch sent twice is applied once', async () => {
     const s = freshStreams();
     const key = `${hashTagOf(s.stream)}:import:script-test`;
-    if (!('orchardImportTest' in redis)) redis.defineCommand('orchardImportTest', { lua: importScript, numberOfKeys: 3 });
+    const dedup = (writer: string) => `${hashTagOf(s.stream)}:dedup:x:${writer}`;
+    if (!('orchardImportTest' in redis)) redis.defineCommand('orchardImportTest', { lua: importScript, numberOfKeys: 4 });
     const call = (expected: string, next: string, writer: string) => {
       const record = recordFields.map((f) => `${f}-${writer}`);
-      return (redis as unknown as { orchardImportTest: (...a: string[]) => Promise<[string, string]> }).orchardImportTest(
-        s.stream, s.rejected, key, expected, next, writer, 'f.log', '2026-01-01T00:00:00.000Z', '0', '1', '1', ...record, '{"code":"X"}', 'jamf_pro.logs', 'r', 'import', 'bad line',
+      return (redis as unknown as { orchardImportTest: (...a: string[]) => Promise<[string, string, string]> }).orchardImportTest(
+        s.stream, s.rejected, key, dedup(writer), expected, next, writer, 'f.log', '2026-01-01T00:00:00.000Z', '0', '1', '1', ...record, '{"code":"X"}', 'jamf_pro.logs', 'r', 'import', 'bad line',
       );
     };
-    assert.deepEqual(await call('0', '2', 'w1'), ['ok', '2']);
-    assert.deepEqual(await call('0', '2', 'w1'), ['done', '2'], 'the same batch again (a resend): not applied twice');
-    assert.deepEqual(await call('0', '2', 'w2'), ['stale', '2'], 'another import that started from 0');
-    assert.deepEqual(await call('1', '3', 'w3'), ['stale', '2']);
+    assert.deepEqual(await call('0', '2', 'w1'), ['ok', '2', '0']);
+    assert.deepEqual(await call('0', '2', 'w1'), ['done', '2', '0'], 'the same batch again (a resend): not applied twice');
+    assert.deepEqual(await call('0', '2', 'w2'), ['stale', '2', '0'], 'another import that started from 0');
+    assert.deepEqual(await call('1', '3', 'w3'), ['stale', '2', '0']);
     assert.equal(await redis.xlen(s.stream), 1);
     assert.equal(await redis.xlen(s.rejected), 1);
+    // A record whose dedup key exists is not appended: a duplicate, also in the answer to a resend.
+    await redis.set(dedup('w4'), '1-0 x', 'EX', 60);
+    assert.deepEqual(await call('2', '3', 'w4'), ['ok', '3', '1']);
+    assert.deepEqual(await call('2', '3', 'w4'), ['done', '3', '1']);
+    assert.equal(await redis.xlen(s.stream), 1);
+    assert.equal(await redis.xlen(s.rejected), 2);
     assert.deepEqual(await redis.hgetall(key), {
-      lines: '2',
+      lines: '3',
       appended: '1',
-      rejected: '1',
+      duplicates: '1',
+      rejected: '2',
       file: 'f.log',
       started: '2026-01-01T00:00:00.000Z',
       updated: '2026-01-01T00:00:00.000Z',
-      writer: 'w1',
+      writer: 'w4',
+      writerDuplicates: '1',
     });
   });
 
@@ -517,7 +598,7 @@ describe('orchard import: output and usage', () => {
     assert.equal(code, 0);
     const bars = err.filter((t) => t.startsWith('\r') && t.includes('lines/s'));
     assert.ok(bars.length >= 1, 'the bar was drawn');
-    assert.match(bars[0]!, /^\r.*tty\.log \[[#.]{24}\] \d+% [\d.]+\/[\d.]+ MB {2}[\d,]+ lines\/s {2}appended [\d,]+ {2}rejected 0\x1b\[K$/);
+    assert.match(bars[0]!, /^\r.*tty\.log \[[#.]{24}\] \d+% [\d.]+\/[\d.]+ MB {2}[\d,]+ lines\/s {2}appended [\d,]+ {2}already in the stream 0 {2}rejected 0\x1b\[K$/);
     assert.equal(err[err.length - 1], '\r\x1b[K', 'the bar is cleared at the end');
     assert.match(out.join(''), /: 30000 lines: 30000 appended/);
   });

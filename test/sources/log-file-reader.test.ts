@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { readLogFile, type LogFileItem, type LogFileReaderOptions } from '../../src/sources/jamf-pro-logs/log-file-reader.ts';
+import { readDecoded, readLogFile, type LogFileItem, type LogFileReaderOptions } from '../../src/sources/jamf-pro-logs/log-file-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,6 +54,21 @@ test('gzip is recognised by its magic bytes, whatever the name; concatenated mem
   assert.deepEqual(texts(await read(file(twoMembers, 'two.log.gz'))), [access(1), access(2), access(3)]);
   const array = gzipSync('[\n{"a":"x"},\n{"b":"y"}\n]\n');
   assert.deepEqual(texts(await read(file(array, 'array.json'))), ['{"a":"x"}', '{"b":"y"}']);
+});
+
+test('readDecoded: the bytes the items are read from, the same for a file and its gzip copy (one or several members)', async () => {
+  const content = Buffer.from(`\ufeff${access(1)}\r\n${access(2)}\n`);
+  const decoded = async (path: string, options: LogFileReaderOptions = {}) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of readDecoded(path, options)) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
+  assert.deepEqual(await decoded(file(content)), content, 'plain: as it is, byte-order mark and CRLF included');
+  assert.deepEqual(await decoded(file(gzipSync(content), 'copy.log.gz')), content);
+  assert.deepEqual(await decoded(file(Buffer.concat([gzipSync(content.subarray(0, 10)), gzipSync(content.subarray(10))]))), content);
+  assert.deepEqual(await decoded(file(content), { end: 5 }), content.subarray(0, 5), 'end: the first bytes only');
+  const damaged = gzipSync(content).subarray(0, 20);
+  await assert.rejects(decoded(file(damaged)), (err: NodeJS.ErrnoException) => err.code?.startsWith('Z_') === true);
 });
 
 test('a truncated gzip file: the lines before the damage come through, then the error', async () => {

@@ -130,6 +130,23 @@ export async function* decodedChunks(raw: AsyncIterable<Buffer | string>, onRawB
   }
 }
 
+/**
+ * The decoded bytes of a file (`-`: stdin): gunzipped when gzip, else as they are, byte-order mark
+ * included. What the items are read from, so what `orchard import` hashes to know a file: a file and
+ * its gzip copy give the same bytes. Errors as decodedChunks (after the bytes decoded before them).
+ */
+export async function* readDecoded(
+  path: string,
+  options: Pick<LogFileReaderOptions, 'end' | 'stdin' | 'chunkBytes' | 'onRawBytes'> = {},
+): AsyncGenerator<Buffer> {
+  const raw = openRawInput(path, options);
+  try {
+    yield* decodedChunks(raw, options.onRawBytes);
+  } finally {
+    if (path !== '-') raw.destroy();
+  }
+}
+
 /** The first bytes of `buf` up to `limit`, cut before a UTF-8 sequence that would be split. */
 function utf8Prefix(buf: Buffer, limit: number): string {
   if (buf.length <= limit) return buf.toString('utf8');
@@ -423,9 +440,8 @@ async function* sniffed(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer | 
 export async function* readLogFileBatches(path: string, options: LogFileReaderOptions = {}): AsyncGenerator<LogFileItem[]> {
   const max = options.maxLineBytes ?? maxLogTextBytes;
   const keep = Math.min(options.keepBytes ?? defaultKeepBytes, max);
-  const raw = openRawInput(path, options);
+  const bytes = sniffed(readDecoded(path, options));
   try {
-    const bytes = sniffed(decodedChunks(raw, options.onRawBytes));
     const first = await bytes.next();
     if (first.done) return;
     async function* rest(): AsyncGenerator<Buffer> {
@@ -435,14 +451,10 @@ export async function* readLogFileBatches(path: string, options: LogFileReaderOp
         yield next.value as Buffer;
       }
     }
-    try {
-      if (first.value === 'array') yield* splitJsonArray(rest(), max, keep);
-      else yield* joinChangeDetails(splitLines(rest(), max, keep), max, keep);
-    } finally {
-      await bytes.return(undefined);
-    }
+    if (first.value === 'array') yield* splitJsonArray(rest(), max, keep);
+    else yield* joinChangeDetails(splitLines(rest(), max, keep), max, keep);
   } finally {
-    if (path !== '-') raw.destroy();
+    await bytes.return(undefined);
   }
 }
 
