@@ -35,7 +35,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ImportConflictError, ImportFileError, SinkUnavailableError } from '../errors.ts';
 import { hashTagOf } from '../sink/append-script.ts';
-import { importDedupKey, importProgressKey, importScript, importScriptLegacy } from '../sink/import-script.ts';
+import { importDedupKey, importProgressKey, importScript } from '../sink/import-script.ts';
 import { formatTime, recordFields, type StreamRecord } from '../sink/stream-record.ts';
 import { withTimeout } from '../sink/with-timeout.ts';
 import { readDecoded, readLogFileBatches, type LogFileItem } from '../sources/jamf-pro-logs/log-file-reader.ts';
@@ -314,18 +314,6 @@ interface Batch {
 
 type ScriptReply = [string, string, string];
 
-/** Runs the import script on this Redis (with or without the shebang). */
-function defineImportScript(redis: Redis): void {
-  if ('orchardImport' in redis) return;
-  redis.defineCommand('orchardImport', { lua: importScript });
-  redis.defineCommand('orchardImportLegacy', { lua: importScriptLegacy });
-}
-
-async function redisIsLegacy(redis: Redis): Promise<boolean> {
-  const info = await redis.info('server');
-  return Number(/redis_version:(\d+)/.exec(info)?.[1] ?? '7') < 7;
-}
-
 /** Commits a file's batches in order, two in flight at most, fenced on the progress record. */
 class Committer {
   readonly #inFlight: Promise<void>[] = [];
@@ -336,7 +324,6 @@ class Committer {
 
   constructor(
     private readonly redis: Redis,
-    private readonly legacy: boolean,
     private readonly keys: readonly [string, string, string],
     /** The events stream's hash tag: the dedup keys' prefix. */
     private readonly hashTag: string,
@@ -381,8 +368,7 @@ class Committer {
     );
     for (const record of batch.records) for (const field of recordFields) args.push(record[field] as string);
     for (const r of batch.rejected) args.push(r.reason, r.source, r.received, importConnector, r.payload);
-    const commands = this.redis as unknown as Record<string, (a: (string | number)[]) => Promise<ScriptReply>>;
-    const call = commands[this.legacy ? 'orchardImportLegacy' : 'orchardImport']!.call(this.redis, args);
+    const call = importScript.runFlat<ScriptReply>(this.redis, args, this.options.logger);
     const timeoutMs = this.options.commitTimeoutMs ?? 60_000;
     const [outcome, lines, duplicates] = await withTimeout(call, timeoutMs, `Redis did not acknowledge a batch of the import within ${timeoutMs} ms.`);
     if (outcome === 'stale') throw new ImportConflictError(this.summary.file, expected, Number(lines));
@@ -531,7 +517,6 @@ async function prepareSource(file: string, options: ImportCommandOptions, io: Im
 
 interface ImportContext {
   readonly redis: Redis;
-  readonly legacy: boolean;
   readonly io: ImportIo;
   readonly options: ImportCommandOptions;
   readonly args: ImportArgs;
@@ -569,7 +554,7 @@ async function importFile(ctx: ImportContext, file: string): Promise<FileOutcome
       const b = summary.before;
       io.err(`${source.name}: resuming after line ${committed} (an earlier run appended ${b.appended}, found ${b.duplicates} already in the stream and rejected ${b.rejected}).\n`);
     }
-    const committer = new Committer(redis, ctx.legacy, [options.stream, options.rejectedStream, key], hashTag, source.name, summary, options, committed);
+    const committer = new Committer(redis, [options.stream, options.rejectedStream, key], hashTag, source.name, summary, options, committed);
     await readAndCommit(ctx, source, summary, committer, committed, started);
     return { summary };
   } catch (error) {
@@ -720,17 +705,14 @@ function wrongTypeMessage(detected: string, type: string): string {
 export async function importCommand(args: string[], io: ImportIo, redis: Redis, options: ImportCommandOptions): Promise<number> {
   const parsed = parseImportArgs(args, io);
   if (!parsed) return 2;
-  defineImportScript(redis);
-  let legacy = false;
   try {
-    legacy = await withTimeout(redisIsLegacy(redis), 10_000, 'Redis did not answer INFO within 10 s.');
+    await withTimeout(redis.ping(), 10_000, 'Redis did not answer PING within 10 s.');
   } catch (err) {
     io.err(`orchard import: Redis failed: ${(err as Error).message}\n`);
     return 1;
   }
-  if (legacy) options.logger?.warn('Redis is older than 7.0: importing without the script shebang (Redis Cluster key checks are weaker).');
   const progress = new Progress(io, options.tty ?? process.stderr.isTTY === true);
-  const ctx: ImportContext = { redis, legacy, io, options, args: parsed, progress };
+  const ctx: ImportContext = { redis, io, options, args: parsed, progress };
   const summaries: FileSummary[] = [];
   let exitCode = 0;
   let interrupted = false;

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { LuaScript } from '../redis/lua-script.ts';
 import { withTimeout } from '../sink/with-timeout.ts';
 
 // A connector runs on one replica at a time: the replica holding its lease. The lease is a Redis key
@@ -7,21 +8,23 @@ import { withTimeout } from '../sink/with-timeout.ts';
 // renewal and release only touch the key while it still holds this replica's token, so a replica
 // that lost the lease (a long pause, Redis unreachable) can never extend or delete another's.
 
-const renewLua = `#!lua
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+const renewScript = new LuaScript(
+  'orchardLeaseRenew',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
-`;
+`,
+);
 
-const releaseLua = `#!lua
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+const releaseScript = new LuaScript(
+  'orchardLeaseRelease',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`;
-
-type LeaseCommand = (key: string, ...args: string[]) => Promise<number>;
+`,
+);
 
 export interface LeaseOptions {
   readonly redis: Redis;
@@ -44,10 +47,6 @@ export class ConnectorLease {
     this.#key = options.key;
     this.#ttlMs = options.ttlMs;
     this.token = `${options.holder} ${randomBytes(9).toString('base64url')}`;
-    if (!('orchardLeaseRenew' in this.#redis)) {
-      this.#redis.defineCommand('orchardLeaseRenew', { lua: renewLua, numberOfKeys: 1 });
-      this.#redis.defineCommand('orchardLeaseRelease', { lua: releaseLua, numberOfKeys: 1 });
-    }
   }
 
   get held(): boolean {
@@ -72,7 +71,7 @@ export class ConnectorLease {
 
   /** Extends the lease; false (and no longer held) when it expired or someone else has it. */
   async renew(): Promise<boolean> {
-    const renewed = await this.#timeout((this.#redis as unknown as { orchardLeaseRenew: LeaseCommand }).orchardLeaseRenew(this.#key, this.token, String(this.#ttlMs)));
+    const renewed = await this.#timeout(renewScript.run<number>(this.#redis, [this.#key], [this.token, this.#ttlMs]));
     this.#held = Number(renewed) === 1;
     return this.#held;
   }
@@ -81,7 +80,7 @@ export class ConnectorLease {
   async release(): Promise<void> {
     if (!this.#held) return;
     this.#held = false;
-    await this.#timeout((this.#redis as unknown as { orchardLeaseRelease: LeaseCommand }).orchardLeaseRelease(this.#key, this.token));
+    await this.#timeout(releaseScript.run<number>(this.#redis, [this.#key], [this.token]));
   }
 
   /** Marks the lease lost without asking Redis (a renewal failed). */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/lua-script.ts';
 import type { ConnectorKeys } from './connector-keys.ts';
 
 // Objects that vanished from the vendor (computers deleted from Jamf Pro) would stay in a connector's
@@ -6,8 +7,9 @@ import type { ConnectorKeys } from './connector-keys.ts';
 // scan ends, entries older than `belowStamp` are deleted, each only if it still holds the value read
 // (a page written meanwhile wins). Done in HSCAN slices, so Redis is never blocked for long.
 
-const pruneLua = `#!lua
-local removed = 0
+const pruneScript = new LuaScript(
+  'orchardPruneVersions',
+  `local removed = 0
 for i = 1, #ARGV, 2 do
   if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
     redis.call('HDEL', KEYS[1], ARGV[i])
@@ -15,14 +17,11 @@ for i = 1, #ARGV, 2 do
   end
 end
 return removed
-`;
-
-type PruneCommand = (key: string, ...args: string[]) => Promise<number>;
+`,
+);
 
 /** Deletes versions last seen before scan `belowStamp`; returns how many. */
 export async function pruneVersions(redis: Redis, keys: ConnectorKeys, belowStamp: number): Promise<number> {
-  if (!('orchardPruneVersions' in redis)) redis.defineCommand('orchardPruneVersions', { lua: pruneLua, numberOfKeys: 1 });
-  const prune = (redis as unknown as { orchardPruneVersions: PruneCommand }).orchardPruneVersions.bind(redis);
   let cursor = '0';
   let removed = 0;
   do {
@@ -35,7 +34,7 @@ export async function pruneVersions(redis: Redis, keys: ConnectorKeys, belowStam
       const stamp = bar < 0 ? 0 : Number(value.slice(bar + 1));
       if (!(stamp >= belowStamp)) stale.push(flat[i]!, value);
     }
-    if (stale.length > 0) removed += Number(await prune(keys.versions, ...stale));
+    if (stale.length > 0) removed += Number(await pruneScript.run<number>(redis, [keys.versions], stale));
   } while (cursor !== '0');
   return removed;
 }

@@ -15,7 +15,8 @@
 //   writes the dead letter, and this reads the hash.
 
 import type { Redis } from 'ioredis';
-import { deadLetterCountsKey, LuaScript } from './stream-consumer.ts';
+import { LuaScript } from '../redis/lua-script.ts';
+import { deadLetterCountsKey } from './stream-consumer.ts';
 
 export interface GroupLag {
   readonly group: string;
@@ -42,7 +43,7 @@ export interface ReadGroupLagOptions {
 
 // KEYS[1] the stream. ARGV[1] the id after which to count, ARGV[2] the most entries to count.
 // Returns the number of entries with an id greater than ARGV[1], up to ARGV[2].
-const countAfterScript = new LuaScript(`local limit = tonumber(ARGV[2])
+const countAfterScript = new LuaScript('orchardCountAfter', `local limit = tonumber(ARGV[2])
 local counted = 0
 local cursor = '(' .. ARGV[1]
 while counted < limit do

@@ -39,6 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../connectors/backoff.ts';
 import { OrchardError } from '../errors.ts';
 import type { StreamRecord } from '../sink/stream-record.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 
 /** An entry of the events stream as contract v1 describes it (StreamRecord), with its payload and indicators parsed. */
 export interface StreamEntry extends Omit<StreamRecord, 'payload' | 'indicators'> {
@@ -173,27 +174,6 @@ function parseIndicators(text: string): Record<string, string[]> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, string[]>) : {};
 }
 
-/**
- * A Lua script run with the `#!lua` shebang (Redis 7: a key not declared in KEYS fails loudly, as it
- * would in Redis Cluster), or without it on a Redis that rejects the shebang (6.2).
- */
-export class LuaScript {
-  static readonly #legacy = new WeakSet<Redis>();
-
-  constructor(readonly body: string) {}
-
-  async run<T>(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<T> {
-    if (!LuaScript.#legacy.has(redis)) {
-      try {
-        return (await redis.eval(`#!lua\n${this.body}`, keys.length, ...keys, ...args)) as T;
-      } catch (err) {
-        if (!/Error compiling script|unexpected symbol/i.test((err as Error).message)) throw err;
-        LuaScript.#legacy.add(redis);
-      }
-    }
-    return (await redis.eval(this.body, keys.length, ...keys, ...args)) as T;
-  }
-}
 
 // KEYS[1] the stream, KEYS[2] the dead-letter stream, KEYS[3] the counts hash.
 // ARGV[1] group, ARGV[2] entry id, ARGV[3] consumer, ARGV[4] reason (JSON).
@@ -201,7 +181,7 @@ export class LuaScript {
 // another consumer), -1 deleted from the stream (acknowledged only).
 // The original fields follow the dead-letter header; an original field named like a header field
 // (`v`, `reason`, `original_id`, `stream`) is left out so each name appears once.
-const deadLetterScript = new LuaScript(`local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+const deadLetterScript = new LuaScript('orchardDeadLetter', `local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #pending == 0 or pending[1][2] ~= ARGV[3] then return 0 end
 local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #found == 0 then

@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../connectors/backoff.ts';
 import { OrchardError } from '../errors.ts';
-import { LuaScript } from './stream-consumer.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 
 export interface StreamTrimmerOptions {
   readonly redis: Redis;
@@ -90,7 +90,7 @@ export interface TrimResult {
 // ARGV[1] maxLen (-1: none), ARGV[2] maxAgeMs (-1: none), ARGV[3] '1' to trim without groups,
 // ARGV[4] held scan limit.
 // Returns { reason, trimmed, held, held_is_lower_bound (0/1), length_after, boundary, safe, groups }.
-const trimScript = new LuaScript(`local stream = KEYS[1]
+const trimScript = new LuaScript('orchardTrim', `local stream = KEYS[1]
 local maxLen = tonumber(ARGV[1])
 local maxAgeMs = tonumber(ARGV[2])
 local withoutGroups = ARGV[3] == '1'

@@ -1,10 +1,11 @@
+import { LuaScript } from '../redis/lua-script.ts';
 import { recordFields } from './stream-record.ts';
 
 // One call appends a batch of records idempotently. For each record: when its dedup key exists the
 // entry id stored there is returned and nothing is written; otherwise the record is appended and the
 // dedup key set to "<entry id> <batch nonce>.<position>" with the window as expiry. Append and mark happen in the
 // same script, so they are one atomic step. Every key is passed in KEYS (Redis Cluster: they share
-// the stream's hash slot) and, on Redis 7, the shebang makes an undeclared key fail loudly.
+// the stream's hash slot; lua-script.ts runs it so an undeclared key fails loudly).
 //
 // The nonce tells a real duplicate from our own batch sent again: ioredis re-sends a command whose
 // reply was lost with the connection, and that second run must answer "appended", not "duplicate".
@@ -45,10 +46,7 @@ end
 return out
 `;
 
-export const appendScript = `#!lua\n${body}`;
-
-/** Redis before 7.0 knows no shebang: the same script without it. */
-export const appendScriptLegacy = body;
+export const appendScript = new LuaScript('orchardAppend', body);
 
 /**
  * The hash tag the dedup keys of a stream share with the stream itself: the stream's own tag when it

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { contractVersion, recordFields } from './stream-record.ts';
+import { LuaScript } from '../redis/lua-script.ts';
 
 // One call commits one batch of a file import (`orchard import`): the batch's records go to the events
 // stream, its refused lines to the rejected stream, and the file's progress record moves on to the
@@ -85,10 +86,7 @@ end
 return {'ok', ARGV[2], tostring(dup)}
 `;
 
-export const importScript = `#!lua\n${body}`;
-
-/** Redis before 7.0 knows no shebang: the same script without it. */
-export const importScriptLegacy = body;
+export const importScript = new LuaScript('orchardImport', body);
 
 /**
  * The progress record of a file import: one per decoded content (sha256), `--type` and `--tenant`

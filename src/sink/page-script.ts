@@ -1,3 +1,4 @@
+import { LuaScript } from '../redis/lua-script.ts';
 import { recordFields } from './stream-record.ts';
 
 // One call writes a pull connector's page and its new checkpoint: the records, the per-object
@@ -91,8 +92,7 @@ redis.call('HSET', KEYS[2], 'seq', tostring(tonumber(seq) + 1), 'writer', ARGV[3
 return {'ok', result}
 `;
 
-export const pageScript = `#!lua\n${body}`;
-export const pageScriptLegacy = body;
+export const pageScript = new LuaScript('orchardPage', body);
 
 // Replaces a connector's checkpoint and forgets its versions (operator reset, or a changed `start`).
 // KEYS: 1 checkpoint hash, 2 versions hash. ARGV: 1 writer id, 2 checkpoint JSON ('' deletes it).
@@ -103,5 +103,4 @@ redis.call('HSET', KEYS[1], 'seq', tostring(seq), 'writer', ARGV[1], 'data', ARG
 return seq
 `;
 
-export const resetScript = `#!lua\n${resetBody}`;
-export const resetScriptLegacy = resetBody;
+export const resetScript = new LuaScript('orchardReset', resetBody);

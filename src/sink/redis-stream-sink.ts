@@ -5,8 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { SinkUnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ConnectorKeys } from '../connectors/connector-keys.ts';
-import { appendScript, appendScriptLegacy, hashTagOf } from './append-script.ts';
-import { pageScript, pageScriptLegacy, resetScript, resetScriptLegacy } from './page-script.ts';
+import type { LuaScript, ScriptArg } from '../redis/lua-script.ts';
+import { appendScript, hashTagOf } from './append-script.ts';
+import { pageScript, resetScript } from './page-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
 import { withTimeout } from './with-timeout.ts';
 
@@ -62,22 +63,10 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
-type ScriptArg = string | Buffer | number;
-
 function payloadBytes(record: StreamRecord): number {
   return typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
 }
 
-/**
- * The sink's Lua scripts, each defined twice: with the `#!lua` shebang (Redis 7: undeclared keys fail)
- * and without it (older Redis). `numberOfKeys` unset: the caller passes the key count first.
- */
-const scripts = {
-  orchardAppend: { lua: appendScript, legacy: appendScriptLegacy, numberOfKeys: undefined },
-  orchardPage: { lua: pageScript, legacy: pageScriptLegacy, numberOfKeys: undefined },
-  orchardReset: { lua: resetScript, legacy: resetScriptLegacy, numberOfKeys: 2 },
-} as const;
-type ScriptName = keyof typeof scripts;
 
 /** A record of a pulled page, with the version it carries when its source is an inventory. */
 export interface PageRecord {
@@ -154,8 +143,6 @@ export class RedisStreamSink implements EventSink, PageSink {
   /** Records and payload bytes accepted and not yet answered by Redis. */
   #pending = 0;
   #pendingBytes = 0;
-  /** Redis older than 7.0 (no script shebang), learnt at each connect. */
-  #legacyRedis = false;
   #failures = 0;
   #lastFailureLogMs = 0;
   /** Batch nonces: unique per process (random prefix) and per batch (counter). */
@@ -179,31 +166,11 @@ export class RedisStreamSink implements EventSink, PageSink {
       maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
     };
     this.#dedupPrefix = `${hashTagOf(options.stream)}:dedup:`;
-    for (const [name, { lua, legacy, numberOfKeys }] of Object.entries(scripts)) {
-      if (name in this.#redis) continue;
-      this.#redis.defineCommand(name, { lua, numberOfKeys });
-      this.#redis.defineCommand(`${name}Legacy`, { lua: legacy, numberOfKeys });
-    }
-    const learnVersion = () => {
-      this.#redis.info('server').then(
-        (info) => {
-          const major = Number(/redis_version:(\d+)/.exec(info)?.[1] ?? '7');
-          this.#legacyRedis = major < 7;
-          if (this.#legacyRedis) this.#logger?.warn({ redisVersion: /redis_version:(\S+)/.exec(info)?.[1] }, 'Redis is older than 7.0: appending without the script shebang (Redis Cluster key checks are weaker).');
-        },
-        () => {},
-      );
-    };
-    this.#redis.on('ready', learnVersion);
-    if (this.#redis.status === 'ready') learnVersion();
   }
 
-  /** Runs one of the sink's scripts, in the form this Redis understands. */
-  #script<T>(name: ScriptName, args: ScriptArg[]): Promise<T> {
-    const commands = this.#redis as unknown as Record<string, (a: ScriptArg[]) => Promise<T>>;
-    // One array argument (ioredis flattens it into the command): a 10,000-record page is 130,000
-    // arguments, more than a spread call's stack holds.
-    return commands[this.#legacyRedis ? `${name}Legacy` : name]!.call(this.#redis, args);
+  /** Runs one of the sink's scripts: `args` is the key count, the keys, then the arguments. */
+  #script<T>(script: LuaScript, args: ScriptArg[]): Promise<T> {
+    return script.runFlat<T>(this.#redis, args, this.#logger);
   }
 
   /** The key that remembers an appended id for the dedup window. */
@@ -271,7 +238,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       bytes += recordBytes;
     }
     const started = performance.now();
-    const appended = this.#script<(string | number)[]>('orchardAppend', [keys.length, ...keys, ...args]).then(async (reply) => {
+    const appended = this.#script<(string | number)[]>(appendScript, [keys.length, ...keys, ...args]).then(async (reply) => {
       await this.#waitForReplicas();
       return reply;
     });
@@ -394,7 +361,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1', stream === undefined ? 1 : streams.get(stream)!, dedup ? ++mark : 0);
       for (const field of recordFields) args.push(record[field]);
     }
-    const written = this.#script<[string, string]>('orchardPage', args).then(async (reply) => {
+    const written = this.#script<[string, string]>(pageScript, args).then(async (reply) => {
       if (reply[0] === 'ok') await this.#waitForReplicas();
       return reply;
     });
@@ -414,7 +381,7 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   async resetCheckpoint(keys: ConnectorKeys, writer: string, checkpoint: string): Promise<number> {
     this.#assertReady();
-    const reset = this.#script<number>('orchardReset', [keys.checkpoint, keys.versions, writer, checkpoint]);
+    const reset = this.#script<number>(resetScript, [2, keys.checkpoint, keys.versions, writer, checkpoint]);
     return Number(await withTimeout(reset, 10_000, this.#timeoutMessage));
   }
 

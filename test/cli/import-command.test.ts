@@ -528,7 +528,7 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     const s = freshStreams();
     const key = `${hashTagOf(s.stream)}:import:script-test`;
     const dedup = (writer: string) => `${hashTagOf(s.stream)}:dedup:x:${writer}`;
-    if (!('orchardImportTest' in redis)) redis.defineCommand('orchardImportTest', { lua: importScript, numberOfKeys: 4 });
+    if (!('orchardImportTest' in redis)) redis.defineCommand('orchardImportTest', { lua: importScript.text, numberOfKeys: 4 });
     const call = (expected: string, next: string, writer: string) => {
       const record = recordFields.map((f) => `${f}-${writer}`);
       return (redis as unknown as { orchardImportTest: (...a: string[]) => Promise<[string, string, string]> }).orchardImportTest(

@@ -75,9 +75,9 @@ describe('RedisStreamSink', () => {
     const dedupKey = `${hashTagOf(stream)}:dedup:jamf_pro.events:same`;
     const r = { ...record(), id: 'same' };
     const args = (nonce: string) => [2, stream, dedupKey, 60, nonce, ...recordFields.map((f) => r[f])];
-    const first = (await redis.eval(appendScript, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
-    const resent = (await redis.eval(appendScript, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
-    const other = (await redis.eval(appendScript, ...(args('bbbb') as [number, ...string[]]))) as [string, number];
+    const first = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
+    const resent = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
+    const other = (await redis.eval(appendScript.text, ...(args('bbbb') as [number, ...string[]]))) as [string, number];
     assert.equal(first[1], 1);
     assert.deepEqual(resent, [first[0], 1]);
     assert.deepEqual(other, [first[0], 0]);
