@@ -105,7 +105,8 @@ export function unsupportedMediaType(req: FastifyRequest, accepted?: string): Un
   return new UnsupportedMediaTypeError(req.headers['content-type'], accepted);
 }
 
-async function keepRejected(options: IntakeOptions, req: FastifyRequest, error: OrchardError, payload: Buffer | string, extra: Record<string, unknown> = {}): Promise<void> {
+/** Keeps a refused body (or line) in the rejected stream: the reason is the error's code, message and details, plus `extra`. */
+export async function keepRejected(options: Pick<IntakeOptions, 'metrics' | 'sink' | 'source'>, req: FastifyRequest, error: OrchardError, payload: Buffer | string, extra: Record<string, unknown> = {}): Promise<void> {
   options.metrics.rejected.inc({ source: options.source, reason: error.code });
   await options.sink.appendRejected({
     reason: JSON.stringify({ code: error.code, message: error.message, details: error.details, ...extra }),

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BatchRejectedError, EmptyBodyError, OrchardError, TooManyLinesError } from '../errors.ts';
 import { labelCache } from '../metrics.ts';
+import { topLevelObjectSlices } from '../sources/json-array-slices.ts';
 import type { StreamRecord } from '../sink/stream-record.ts';
-import { formatTime } from '../sink/stream-record.ts';
-import { addIntakeHooks, decodedBody, rejectIntake, unsupportedMediaType, type IntakeOptions } from './intake-hooks.ts';
+import { addIntakeHooks, decodedBody, keepRejected, rejectIntake, unsupportedMediaType, type IntakeOptions } from './intake-hooks.ts';
 
 // What the routes that take batches of lines share (Jamf Protect alerts, Jamf Pro logs): the body,
 // gzip or deflate undone, is split into lines (or one JSON document, or a JSON array's elements); each
@@ -38,8 +38,6 @@ export interface LineBatchRouteOptions extends Omit<IntakeOptions, 'accepts'> {
   readonly parse: (line: Line, context: { readonly receivedMs: number; readonly body: Buffer; readonly single: boolean }) => LineOutcome;
   /** What a body holds, for the empty-body error ("one alert or newline-delimited alerts"). */
   readonly expected: string;
-  /** Source written on a refused line's rejected entry (default: the route's `source`). */
-  readonly rejectedSource?: (line: Line, error: OrchardError) => string;
 }
 
 /**
@@ -53,9 +51,13 @@ export function splitBody(text: string): Line[] {
     try {
       const value = JSON.parse(trimmed) as unknown;
       if (!Array.isArray(value)) return [{ line: 1, text: trimmed }];
-      const slices = arrayElementTexts(trimmed);
-      if (slices.length === value.length) return slices.map((s, i) => ({ line: i + 1, text: s }));
-      return value.map((v, i) => ({ line: i + 1, text: JSON.stringify(v) }));
+      // Each object element as it was sent (when the slices line up with them); anything else (not a
+      // valid item anyway) as JSON.
+      const isObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+      const slices = topLevelObjectSlices(trimmed);
+      const aligned = slices.length === value.filter(isObject).length;
+      let next = 0;
+      return value.map((v, i) => ({ line: i + 1, text: aligned && isObject(v) ? slices[next++]! : JSON.stringify(v) }));
     } catch {
       // Not one document: newline-delimited items.
     }
@@ -69,38 +71,6 @@ export function splitBody(text: string): Line[] {
     lines.push({ line: n, text: line });
   }
   return lines;
-}
-
-/** The text of each top-level element of a JSON array known to parse (strings and nesting respected). */
-function arrayElementTexts(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let inString = false;
-  let start = -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i += 1;
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) {
-      inString = true;
-      if (depth === 1 && start < 0) start = i;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (depth === 1 && start < 0) start = i;
-      depth += 1;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth -= 1;
-      if (depth === 0 && start >= 0) out.push(text.slice(start, i).trim());
-    } else if (c === 0x2c && depth === 1) {
-      if (start >= 0) out.push(text.slice(start, i).trim());
-      start = -1;
-    } else if (depth === 1 && start < 0 && c > 0x20) {
-      start = i;
-    }
-  }
-  return out;
 }
 
 interface Refused {
@@ -178,19 +148,5 @@ function describeRefused(r: Refused): { line: number; code: string; message: str
 }
 
 async function keepRefused(options: LineBatchRouteOptions, req: FastifyRequest, refused: readonly Refused[]): Promise<void> {
-  if (refused.length === 0) return;
-  const received = formatTime(Date.now());
-  await Promise.all(
-    refused.map((r) => {
-      const source = options.rejectedSource?.(r.line, r.error) ?? options.source;
-      options.metrics.rejected.inc({ source, reason: r.error.code });
-      return options.sink.appendRejected({
-        reason: JSON.stringify({ code: r.error.code, message: r.error.message, details: r.error.details, line: r.line.line }),
-        source,
-        received,
-        remote: req.ip,
-        payload: r.line.text,
-      });
-    }),
-  );
+  await Promise.all(refused.map((r) => keepRejected(options, req, r.error, r.line.text, { line: r.line.line })));
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { topLevelObjectSlices } from '../../src/sources/jumpcloud/json-array-slices.ts';
+import { topLevelObjectSlices } from '../../src/sources/json-array-slices.ts';
 
 test('each slice is the text of one element, for any array of objects, however it is spaced', () => {
   fc.assert(

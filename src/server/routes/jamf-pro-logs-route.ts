@@ -11,7 +11,7 @@ import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake
 
 export const logsRejectedSource = 'jamf_pro.logs';
 
-export type JamfProLogsRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource' | 'expected'>;
+export type JamfProLogsRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'expected'>;
 
 export async function jamfProLogsRoute(scope: FastifyInstance, options: JamfProLogsRouteOptions): Promise<void> {
   await lineBatchRoute(scope, {

@@ -11,7 +11,7 @@ import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake
 // invalid lines go to the rejected stream with their reason, and the answer says which is which
 // (line-batch-intake.ts).
 
-export type JamfProtectRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'rejectedSource' | 'expected'>;
+export type JamfProtectRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'expected'>;
 
 export async function jamfProtectRoute(scope: FastifyInstance, options: JamfProtectRouteOptions): Promise<void> {
   await lineBatchRoute(scope, {

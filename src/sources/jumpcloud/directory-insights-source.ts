@@ -9,7 +9,7 @@ import { readSchema } from '../../schema/read-schema.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { formatTime } from '../../sink/stream-record.ts';
 import { parseEventTimeMs } from '../event-time.ts';
-import { topLevelObjectSlices } from './json-array-slices.ts';
+import { topLevelObjectSlices } from '../json-array-slices.ts';
 
 // JumpCloud Directory Insights (`type: jumpcloud.directory_insights`). Each run reads one time window,
 // oldest first, page after page with `search_after`:
