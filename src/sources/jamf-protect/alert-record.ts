@@ -50,10 +50,9 @@ export function alertEventTimeMs(document: unknown): number | undefined {
   return ms > 0 && ms < 8.64e15 ? ms : undefined;
 }
 
-/** The alert's event type (GPFSEvent, GPProcessEvent, …), or `alert`. */
-export function alertType(document: unknown): string {
-  const t = (document as { input?: { eventType?: unknown } })?.input?.eventType;
-  return typeof t === 'string' && /^[A-Za-z0-9_.:-]{1,100}$/.test(t) ? t : 'alert';
+/** An event type name fit for the record's `type` (GPFSEvent, GPProcessEvent, …), or undefined. */
+function eventTypeName(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Za-z0-9_.:-]{1,100}$/.test(value) ? value : undefined;
 }
 
 export interface AlertRecordInput {
@@ -68,6 +67,8 @@ export interface AlertRecordInput {
   readonly receivedMs: number;
   /** When the alert was created in Jamf Protect (pulled alerts); else the event's own timestamp is used. */
   readonly createdMs?: number;
+  /** The API's `eventType` of a pulled alert: the type when the document names none. */
+  readonly eventType?: unknown;
 }
 
 export function alertRecord(input: AlertRecordInput): StreamRecord {
@@ -75,7 +76,7 @@ export function alertRecord(input: AlertRecordInput): StreamRecord {
   return {
     id: input.uuid,
     source: protectSource,
-    type: alertType(input.document),
+    type: eventTypeName((input.document as { input?: { eventType?: unknown } })?.input?.eventType) ?? eventTypeName(input.eventType) ?? 'alert',
     tenant: input.tenant,
     connector: input.connector,
     time: formatTime(timeMs),

@@ -6,7 +6,7 @@ import { vendorClientFor, type VendorAttempt, type VendorHttpClient } from '../.
 import { VendorGraphqlError, VendorResponseError, type GraphqlErrorItem } from '../../errors.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { parseEventTimeMs } from '../event-time.ts';
-import { alertRecord, alertType, asPushed, checkAlert } from './alert-record.ts';
+import { alertRecord, asPushed, checkAlert } from './alert-record.ts';
 
 // Jamf Protect alerts pulled from the GraphQL API (`type: jamf_protect.alerts`). A token from
 // `POST /token` (client id and password, JSON) is sent raw in `Authorization` (no "Bearer"); each run
@@ -164,8 +164,8 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
         skipped += 1;
         continue;
       }
-      if (mapped.createdMs !== undefined && (newestMs === undefined || mapped.createdMs > newestMs)) newestMs = mapped.createdMs;
-      const early = sinceMs !== undefined && mapped.createdMs !== undefined && mapped.createdMs < sinceMs;
+      if (newestMs === undefined || mapped.createdMs > newestMs) newestMs = mapped.createdMs;
+      const early = sinceMs !== undefined && mapped.createdMs < sinceMs;
       records.push({ record: mapped.record, dedup: true, ...(early ? { append: false } : {}) });
     }
     if (skipped > 0) warnings.push(`listAlerts answered ${skipped} item(s) without a uuid or created time; they were skipped.`);
@@ -181,30 +181,16 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
   }
 
   /** The record of one listAlerts item; undefined when it has no uuid or no usable created time. */
-  #record(item: AlertItem, receivedMs: number): { record: PageRecord['record']; createdMs: number | undefined } | undefined {
+  #record(item: AlertItem, receivedMs: number): { record: PageRecord['record']; createdMs: number } | undefined {
     if (item === null || typeof item !== 'object') return undefined;
     const createdMs = parseEventTimeMs(item.created);
-    // `json` is AWSJSON: a string holding the alert document (sometimes already an object).
-    let payload: string;
-    let document: unknown;
-    if (typeof item.json === 'string') {
-      payload = item.json;
-      try {
-        document = asPushed(JSON.parse(item.json));
-      } catch {
-        document = undefined;
-      }
-    } else if (item.json !== null && typeof item.json === 'object') {
-      document = asPushed(item.json);
-      payload = JSON.stringify(item.json);
-    } else {
-      payload = JSON.stringify(item);
-    }
+    const document = alertDocument(item.json);
     // The document's own uuid is the one the agents push; the item's is the same alert's.
     const check = document === undefined ? undefined : checkAlert(document);
     const uuid = check?.ok ? check.uuid : typeof item.uuid === 'string' && item.uuid !== '' ? item.uuid : undefined;
     if (uuid === undefined || createdMs === undefined) return undefined;
-    if (document === undefined) payload = JSON.stringify(item);
+    // The alert document as the API holds it; the whole item when it has none that parses.
+    const payload = document === undefined ? JSON.stringify(item) : typeof item.json === 'string' ? item.json : JSON.stringify(item.json);
     const record = alertRecord({
       document: document ?? {},
       uuid,
@@ -213,9 +199,8 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
       connector: this.#config.name,
       receivedMs,
       createdMs,
+      eventType: item.eventType,
     });
-    // The item's eventType when the document does not say.
-    if (record.type === 'alert') return { record: { ...record, type: alertType({ input: { eventType: item.eventType } }) }, createdMs };
     return { record, createdMs };
   }
 
@@ -237,6 +222,18 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
   close(): Promise<void> {
     return this.#client.close();
   }
+}
+
+/** `json` is AWSJSON: a string holding the alert document (sometimes already an object). Undefined when it holds none. */
+function alertDocument(json: unknown): unknown {
+  if (typeof json === 'string') {
+    try {
+      return asPushed(JSON.parse(json));
+    } catch {
+      return undefined;
+    }
+  }
+  return json !== null && typeof json === 'object' ? asPushed(json) : undefined;
 }
 
 function graphqlErrors(errors: unknown[]): GraphqlErrorItem[] {
