@@ -10,9 +10,9 @@
  * sections are built once per computer and kept as JSON strings, so a page is a slice and a join.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { MockTimers, sendBody } from './mock-http.ts';
+import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
 
 export interface MockJamfProOptions {
   /** Fleet size; ids are "1".."N". Default 25. */
@@ -923,20 +923,12 @@ export class MockJamfPro {
       this.#fleet.set(c.id, c);
     }
     this.#nextId = n + 1;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.keepAliveTimeout = 5_000;
+    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: MockJamfProOptions = {}): Promise<MockJamfPro> {
     const mock = new MockJamfPro(options);
-    await new Promise<void>((resolve, reject) => {
-      mock.#server.once('error', reject);
-      mock.#server.listen(0, '127.0.0.1', () => {
-        mock.#server.off('error', reject);
-        resolve();
-      });
-    });
-    mock.url = `http://127.0.0.1:${(mock.#server.address() as AddressInfo).port}`;
+    mock.url = await listenOnLoopback(mock.#server);
     return mock;
   }
 
@@ -944,10 +936,7 @@ export class MockJamfPro {
     if (this.#closed) return;
     this.#closed = true;
     this.#timers.clear();
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    await closeServer(this.#server);
   }
 
   /** Highest number of inventory requests in flight at the same time. */

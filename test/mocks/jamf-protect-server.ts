@@ -29,11 +29,11 @@
  * offset (alerts added while paging may appear, shift or repeat).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { GraphQLError, Kind, buildSchema, graphql, isScalarType, parse, type ExecutionResult, type ValueNode } from 'graphql';
 import { mulberry32 } from './jamf-pro-server.ts';
-import { MockTimers, sendBody } from './mock-http.ts';
+import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -946,7 +946,7 @@ export class MockJamfProtect {
   readonly #faults: Record<'token' | 'graphql', MockJamfProtectFault[]> = { token: [], graphql: [] };
   readonly #timers = new MockTimers();
   readonly #rootValue: Record<string, unknown>;
-  #port = 0;
+  #url: string | undefined;
   #started = false;
   #closed = false;
 
@@ -971,21 +971,13 @@ export class MockJamfProtect {
         return a ? this.#alertObject(a) : null;
       },
     };
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.keepAliveTimeout = 5_000;
+    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   async start(): Promise<void> {
     if (this.#started) throw new Error('MockJamfProtect: already started');
     this.#started = true;
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(0, '127.0.0.1', () => {
-        this.#server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (this.#server.address() as AddressInfo).port;
+    this.#url = await listenOnLoopback(this.#server);
   }
 
   async close(): Promise<void> {
@@ -993,16 +985,13 @@ export class MockJamfProtect {
     this.#closed = true;
     this.#timers.clear();
     if (!this.#started) return;
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    await closeServer(this.#server);
   }
 
   /** `http://127.0.0.1:<port>`, the base of /token and /graphql. */
   get url(): string {
-    if (this.#port === 0) throw new Error('MockJamfProtect: not started');
-    return `http://127.0.0.1:${this.#port}`;
+    if (this.#url === undefined) throw new Error('MockJamfProtect: not started');
+    return this.#url;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -25,10 +25,10 @@
  * search, a scan and one buffer copy, so a 10,000-event page costs no JSON.stringify. Times in queries
  * are BigInt nanoseconds; a stored event keeps the same value split as (ms, nanoseconds within the ms).
  */
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { mulberry32 } from './jamf-pro-server.ts';
-import { MockTimers, sendBody } from './mock-http.ts';
+import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
 
 /** Values the `service` array accepts (`all` selects every service). */
 export const JUMPCLOUD_SERVICES = ['all', 'directory', 'ldap', 'mdm', 'object_storage', 'password_manager', 'radius', 'software', 'sso', 'systems', 'alerts'] as const;
@@ -576,20 +576,12 @@ export class MockJumpCloud {
     this.#generateSeed = (this.#seed * 7919 + 0xe7e27) >>> 0;
     this.#userClockRng = mulberry32(this.#seed ^ 0x05e75);
     this.addUsers(options.users ?? 25);
-    this.#server = createServer((req, res) => void this.#handle(req, res));
-    this.#server.keepAliveTimeout = 5_000;
+    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: MockJumpCloudOptions = {}): Promise<MockJumpCloud> {
     const mock = new MockJumpCloud(options);
-    await new Promise<void>((resolve, reject) => {
-      mock.#server.once('error', reject);
-      mock.#server.listen(0, '127.0.0.1', () => {
-        mock.#server.off('error', reject);
-        resolve();
-      });
-    });
-    mock.url = `http://127.0.0.1:${(mock.#server.address() as AddressInfo).port}`;
+    mock.url = await listenOnLoopback(mock.#server);
     return mock;
   }
 
@@ -597,10 +589,7 @@ export class MockJumpCloud {
     if (this.#closed) return;
     this.#closed = true;
     this.#timers.clear();
-    await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    await closeServer(this.#server);
   }
 
   /** Highest number of events and systemusers requests in flight at the same time. */
