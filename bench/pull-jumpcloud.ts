@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import { MockJumpCloud } from '../test/mocks/jumpcloud-server.ts';
-import { bytesToMb, Cleanup, envNumber, fmt, formatTable, machineFacts, startPullOrchard, tempDir, waitForRuns, writeReport } from './lib.ts';
+import { bytesToMb, Cleanup, envNumber, fmt, formatTable, machineFacts, startCpuMeter, startPullOrchard, tempDir, waitForRuns, writeReport } from './lib.ts';
 
 const target = { minEventsPerSecond: 50_000 } as const;
 const apiKey = 'orchard-test-jumpcloud-key';
@@ -70,7 +70,10 @@ async function main(): Promise<void> {
     const config = join(dir, 'orchard.yml');
     writeFileSync(config, stringify({ connectors: [{ name: 'bench', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: apiKey, limit, start: startTime, interval: '1h' }] }));
     const orchard = await startPullOrchard({ config, dir, redisUrl: redis.url, profile: 'cpu-prof-jumpcloud' }, cleanup);
+    const redisPid = Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+    const stopMeter = startCpuMeter({ orchard: orchard.pid, redis: redisPid, mock: process.pid });
     const status = await waitForRuns(orchard.baseUrl, 1);
+    const cpu = stopMeter();
     const run = status.lastRun!;
     if (run.outcome !== 'success') process.stdout.write(`Orchard's run did not succeed: ${JSON.stringify(status)}\n`);
     const peakRssMb = bytesToMb(orchard.peakRssBytes());
@@ -83,13 +86,18 @@ async function main(): Promise<void> {
       ['orchard: first run (every event appended, checkpoint per page)', fmt(run.appended), fmt(run.durationMs), fmt(eventsPerSecond), fmt(eventsPerSecond / base.eventsPerSecond, 2), fmt(peakRssMb)],
     ];
     process.stdout.write(`\n${formatTable(['pull', 'events', 'ms', 'events/s', 'ratio to baseline', 'peak RSS MB'], rows)}\n`);
+    const p = cpu.processes;
+    process.stdout.write(
+      `\nCPU from Orchard's start to the end of its run, in % of one core (${cpu.cores} cores): orchard ${fmt(p.orchard)}, redis ${fmt(p.redis)}, ` +
+        `mock JumpCloud ${fmt(p.mock)}, other processes ${fmt(cpu.other)}, machine ${fmt(cpu.machineBusy)}.\n`,
+    );
     const complete = run.outcome === 'success' && run.appended === count && run.duplicates === 0 && streamLength === count;
     process.stdout.write(
       `\nStream check: ${streamLength} entries for ${count} events; appended ${run.appended}, duplicates ${run.duplicates}: ${complete ? 'exact' : 'NOT EXACT'}.\n` +
         `Average event ${fmt(base.bytes / Math.max(1, base.received))} bytes on the wire.\n` +
         `Target (DESIGN.md, per connector): ≥ ${target.minEventsPerSecond} events/s: ${eventsPerSecond >= target.minEventsPerSecond ? 'met' : 'not met'} (${fmt(eventsPerSecond)}/s).\n`,
     );
-    const file = writeReport('pull-jumpcloud', { machine: machineFacts(), events: count, limit, baseline: base, run, eventsPerSecond, peakRssMb, streamLength, complete });
+    const file = writeReport('pull-jumpcloud', { machine: machineFacts(), events: count, limit, baseline: base, run, eventsPerSecond, peakRssMb, cpu, streamLength, complete });
     process.stdout.write(`Report: ${file}\n`);
     if (!complete) process.exitCode = 1;
   } finally {

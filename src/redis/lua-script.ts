@@ -1,11 +1,15 @@
-import type { Redis } from 'ioredis';
+import { createHash } from 'node:crypto';
+import { Command, type Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RespArguments } from './resp-arguments.ts';
 
 // Every Lua script Orchard runs goes through here. On Redis 7 a script starts with the `#!lua`
 // shebang, which makes a key the script did not receive in KEYS fail loudly, as it would in a Redis
 // Cluster. Redis 6 refuses the shebang when it compiles the script; nothing ran then, so the script is
 // run again without it, and that connection runs every script without it from then on (one warning).
-// Scripts go by SHA (ioredis `defineCommand`: EVALSHA, and EVAL after a NOSCRIPT).
+// Scripts go by SHA (ioredis `defineCommand`: EVALSHA, and EVAL after a NOSCRIPT). A page-sized call
+// comes with its arguments already encoded (resp-arguments.ts) and goes out as one EVALSHA buffer; after
+// a NOSCRIPT (nothing ran) the script is loaded and the same buffer sent again.
 
 export type ScriptArg = string | Buffer | number;
 
@@ -17,12 +21,43 @@ function refusedShebang(err: unknown): boolean {
   return /Error compiling script|unexpected symbol/i.test((err as Error)?.message ?? '');
 }
 
+/** From now on this connection runs scripts without the shebang (one warning). */
+function markLegacy(redis: Redis, logger: Logger | undefined): void {
+  if (legacyConnections.has(redis)) return;
+  legacyConnections.add(redis);
+  logger?.warn('Redis is older than 7.0: running Lua scripts without the #!lua shebang (Redis Cluster key checks are weaker).');
+}
+
+const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+
+/** EVALSHA with arguments encoded beforehand: ioredis writes the buffer as it is. */
+class EncodedScriptCommand extends Command {
+  readonly #args: RespArguments;
+  readonly #sha: string;
+
+  constructor(args: RespArguments, sha: string) {
+    super('evalsha', [], { replyEncoding: 'utf8' });
+    this.#args = args;
+    this.#sha = sha;
+  }
+
+  override toWritable(): Buffer {
+    return this.#args.request(['evalsha', this.#sha]);
+  }
+}
+
 export class LuaScript {
+  readonly #sha: string;
+  readonly #legacySha: string;
+
   /** `name`: the ioredis command it becomes (unique per script); `body`: the script without the shebang. */
   constructor(
     readonly name: string,
     readonly body: string,
-  ) {}
+  ) {
+    this.#sha = sha1(this.text);
+    this.#legacySha = sha1(body);
+  }
 
   /** The script as Redis 7 runs it. */
   get text(): string {
@@ -49,12 +84,32 @@ export class LuaScript {
         return await commands[this.name]!.call(redis, args);
       } catch (err) {
         if (!refusedShebang(err)) throw err;
-        if (!legacyConnections.has(redis)) {
-          legacyConnections.add(redis);
-          logger?.warn('Redis is older than 7.0: running Lua scripts without the #!lua shebang (Redis Cluster key checks are weaker).');
-        }
+        markLegacy(redis, logger);
       }
     }
     return commands[`${this.name}Legacy`]!.call(redis, args);
+  }
+
+  /**
+   * Runs the script with arguments encoded beforehand: the key count, the keys, then the arguments.
+   * For calls too large for ioredis's argument handling to be cheap (a page of records).
+   */
+  async runEncoded<T>(redis: Redis, args: RespArguments, logger?: Logger): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const legacy = legacyConnections.has(redis);
+      try {
+        return (await redis.sendCommand(new EncodedScriptCommand(args, legacy ? this.#legacySha : this.#sha))) as T;
+      } catch (err) {
+        if (!/NOSCRIPT/.test((err as Error)?.message ?? '') || attempt > 2) throw err;
+      }
+      // Not loaded (a restarted or flushed Redis): nothing ran. Load it, then send the same call again.
+      try {
+        await redis.script('LOAD', legacy ? this.body : this.text);
+      } catch (err) {
+        if (legacy || !refusedShebang(err)) throw err;
+        markLegacy(redis, logger);
+        await redis.script('LOAD', this.body);
+      }
+    }
   }
 }

@@ -31,8 +31,8 @@ import { recordFields } from './stream-record.ts';
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 5 + recordFields.length;
 
-const body = `local stride = ${stride}
-if redis.call('GET', KEYS[3]) ~= ARGV[1] then
+/** The fence both page scripts start with (KEYS 2 and 3, ARGV 1 to 3). */
+const fence = `if redis.call('GET', KEYS[3]) ~= ARGV[1] then
   return {'lease_lost', ''}
 end
 local seq = redis.call('HGET', KEYS[2], 'seq') or '0'
@@ -44,7 +44,16 @@ if seq ~= ARGV[2] then
 end
 local appended = 0
 local duplicates = 0
-local stamp = ARGV[5]
+`;
+
+/** The commit both page scripts end with: the checkpoint (ARGV 4) and the result, in the same step. */
+const commit = `local result = appended .. ' ' .. duplicates
+redis.call('HSET', KEYS[2], 'seq', tostring(tonumber(seq) + 1), 'writer', ARGV[3], 'data', ARGV[4], 'result', result)
+return {'ok', result}
+`;
+
+const body = `local stride = ${stride}
+${fence}local stamp = ARGV[5]
 local ttl = ARGV[6]
 for i = 0, tonumber(ARGV[7]) - 1 do
   local b = 7 + i * stride
@@ -87,12 +96,31 @@ ${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
     appended = appended + 1
   end
 end
-local result = appended .. ' ' .. duplicates
-redis.call('HSET', KEYS[2], 'seq', tostring(tonumber(seq) + 1), 'writer', ARGV[3], 'data', ARGV[4], 'result', result)
-return {'ok', result}
-`;
+${commit}`;
 
 export const pageScript = new LuaScript('orchardPage', body);
+
+// The same write for the commonest page: events only (no versions, no dedup keys, no skipped
+// records), all to KEYS[1], sharing source, tenant, connector and received (a Directory Insights
+// page). Those four are sent once, and each record brings only its own five fields: for a 10,000-event
+// page that is 90,000 fewer arguments for Redis to read and turn into Lua strings, a fifth less of its
+// CPU per event.
+// ARGV: 1 to 4 as above, 5 record count, then the page-wide fields in `pageWideFields` order, then per
+// record its fields in `perRecordFields` order. Returns what the page script returns.
+export const pageWideFields = ['source', 'tenant', 'connector', 'received'] as const satisfies readonly (typeof recordFields)[number][];
+export const perRecordFields = recordFields.filter((f) => !(pageWideFields as readonly string[]).includes(f));
+const wideArg = (f: (typeof recordFields)[number]) => 6 + (pageWideFields as readonly string[]).indexOf(f);
+
+const uniformBody = `local stride = ${perRecordFields.length}
+${fence}for i = 0, tonumber(ARGV[5]) - 1 do
+  local r = ${5 + pageWideFields.length} + i * stride
+  redis.call('XADD', KEYS[1], '*', 'v', '1',
+${recordFields.map((f) => `    '${f}', ${(pageWideFields as readonly string[]).includes(f) ? `ARGV[${wideArg(f)}]` : `ARGV[r + ${perRecordFields.indexOf(f) + 1}]`}`).join(',\n')})
+end
+appended = tonumber(ARGV[5])
+${commit}`;
+
+export const uniformPageScript = new LuaScript('orchardUniformPage', uniformBody);
 
 // Replaces a connector's checkpoint and forgets its versions (operator reset, or a changed `start`).
 // KEYS: 1 checkpoint hash, 2 versions hash. ARGV: 1 writer id, 2 checkpoint JSON ('' deletes it).

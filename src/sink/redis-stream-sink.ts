@@ -7,9 +7,10 @@ import type { Metrics } from '../metrics.ts';
 import type { ConnectorKeys } from '../connectors/connector-keys.ts';
 import type { LuaScript, ScriptArg } from '../redis/lua-script.ts';
 import { appendScript, hashTagOf } from './append-script.ts';
-import { pageScript, resetScript } from './page-script.ts';
+import { pageScript, pageWideFields, perRecordFields, resetScript, uniformPageScript } from './page-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
 import { withTimeout } from './with-timeout.ts';
+import { RespArguments } from '../redis/resp-arguments.ts';
 
 export interface AppendResult {
   readonly id: string;
@@ -334,34 +335,9 @@ export class RedisStreamSink implements EventSink, PageSink {
    */
   async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
     this.#assertReady();
-    // Records routed to other streams name them by their index in KEYS (5 onwards); dedup keys follow.
-    const streams = new Map<string, number>([[this.#options.stream, 1]]);
-    for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
-    const extraStreams = [...streams.keys()].slice(1);
-    const dedupKeys: string[] = [];
-    for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.dedupKey(record.source, record.id));
-    const args: ScriptArg[] = [
-      4 + extraStreams.length + dedupKeys.length,
-      this.#options.stream,
-      commit.keys.checkpoint,
-      commit.keys.lease,
-      commit.keys.versions,
-      ...extraStreams,
-      ...dedupKeys,
-      commit.leaseToken,
-      String(commit.expectedSeq),
-      commit.writer,
-      commit.checkpoint,
-      commit.stamp === undefined ? '' : String(commit.stamp),
-      commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds,
-      records.length,
-    ];
-    let mark = 4 + extraStreams.length;
-    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
-      args.push(versionField ?? '', versionValue ?? '', append === false ? '0' : '1', stream === undefined ? 1 : streams.get(stream)!, dedup ? ++mark : 0);
-      for (const field of recordFields) args.push(record[field]);
-    }
-    const written = this.#script<[string, string]>(pageScript, args).then(async (reply) => {
+    const uniform = this.#uniformPageArguments(records, commit);
+    const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit)];
+    const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger).then(async (reply) => {
       if (reply[0] === 'ok') await this.#waitForReplicas();
       return reply;
     });
@@ -372,6 +348,62 @@ export class RedisStreamSink implements EventSink, PageSink {
     }
     if (outcome === 'lease_lost') return { outcome };
     return { outcome: 'stale', seq: Number(detail) };
+  }
+
+  /** The page script's keys and arguments (page-script.ts). */
+  #pageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments {
+    // Records routed to other streams name them by their index in KEYS (5 onwards); dedup keys follow.
+    const streams = new Map<string, number>([[this.#options.stream, 1]]);
+    for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
+    const extraStreams = [...streams.keys()].slice(1);
+    const dedupKeys: string[] = [];
+    for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.dedupKey(record.source, record.id));
+    let sizeHint = commit.checkpoint.length + 1024;
+    for (const { record } of records) sizeHint += record.payload.length + record.indicators.length + record.id.length + 256;
+    const args = new RespArguments(sizeHint);
+    args.push(4 + extraStreams.length + dedupKeys.length).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
+    for (const key of extraStreams) args.push(key);
+    for (const key of dedupKeys) args.push(key);
+    args
+      .push(commit.leaseToken)
+      .push(commit.expectedSeq)
+      .push(commit.writer)
+      .push(commit.checkpoint)
+      .push(commit.stamp === undefined ? '' : commit.stamp)
+      .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
+      .push(records.length);
+    let mark = 4 + extraStreams.length;
+    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
+      args
+        .push(versionField ?? '')
+        .push(versionValue ?? '')
+        .push(append === false ? '0' : '1')
+        .push(stream === undefined ? 1 : streams.get(stream)!)
+        .push(dedup ? ++mark : 0);
+      for (const field of recordFields) args.push(record[field]);
+    }
+    return args;
+  }
+
+  /**
+   * The uniform page script's keys and arguments, when the page is only events for the configured
+   * stream that share source, tenant, connector and received; else undefined.
+   */
+  #uniformPageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments | undefined {
+    const first = records[0]?.record;
+    if (!first) return undefined;
+    let sizeHint = commit.checkpoint.length + 1024;
+    for (const { record, versionField, append, stream, dedup } of records) {
+      if (versionField !== undefined || append === false || dedup || (stream !== undefined && stream !== this.#options.stream)) return undefined;
+      for (const field of pageWideFields) if (record[field] !== first[field]) return undefined;
+      sizeHint += record.payload.length + record.indicators.length + record.id.length + 128;
+    }
+    const args = new RespArguments(sizeHint);
+    args.push(4).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
+    args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint).push(records.length);
+    for (const field of pageWideFields) args.push(first[field]);
+    for (const { record } of records) for (const field of perRecordFields) args.push(record[field]);
+    return args;
   }
 
   /** A page of many records takes longer than one webhook: the append timeout, plus 1 ms per record, at least 10 s. */

@@ -107,3 +107,48 @@ test('records routed to their own streams land there, in the same step as the re
   assert.deepEqual((await readStream(shared.redis, `${stream}:jumpcloud:mdm`)).map((e) => e.fields.id), ['c']);
   assert.equal((await readStream(shared.redis, `${stream}:jumpcloud:mdm`))[0]!.fields.v, '1');
 });
+
+test('a page of plain events (the uniform script) lands field for field as the general script writes it, and is fenced the same way', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const event = (id: string, payload: string | Buffer, received = '2026-01-01T00:00:01.000Z'): PageRecord => ({
+    record: { id, source: 'jumpcloud.directory_insights', type: 'sso/login', tenant: 'acme', connector: 'di', time: '2026-01-01T00:00:00.123Z', received, payload, indicators: '{"ip":["10.0.0.1"]}' },
+  });
+  const payloads = ['{"a":"é – 日本語 🍎"}', '', Buffer.from('{"raw":"\u0000\r\n$3\r\n"}'), 'x'.repeat(100_000)];
+  // Every record shares source, tenant, connector and received: the uniform script.
+  const uniform = await sink.appendPage(payloads.map((p, i) => event(`u${i}`, p)), { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"n":1}' });
+  assert.deepEqual(uniform, { outcome: 'ok', appended: 4, duplicates: 0 });
+  // One record received at another time: the general script.
+  const mixed = [...payloads.map((p, i) => event(`u${i}`, p)), event('other', '{}', '2026-01-01T00:00:02.000Z')];
+  const general = await sink.appendPage(mixed, { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{"n":2}' });
+  assert.deepEqual(general, { outcome: 'ok', appended: 5, duplicates: 0 });
+  const entries = (await readStream(shared.redis, stream)).map((e) => e.fields);
+  assert.equal(entries.length, 9);
+  assert.deepEqual(entries.slice(0, 4), entries.slice(4, 8));
+  assert.deepEqual(entries[0], { v: '1', ...event('u0', payloads[0] as string).record });
+  assert.equal(entries[2]!.payload, '{"raw":"\u0000\r\n$3\r\n"}');
+  assert.equal(entries[3]!.payload.length, 100_000);
+  assert.deepEqual(await shared.redis.hgetall(keys.checkpoint), { seq: '2', writer: 'w2', data: '{"n":2}', result: '5 0' });
+
+  // The same fence: a resend answers its first result, an older sequence is stale, another lease writes nothing.
+  const page = [event('z', '{}')];
+  assert.deepEqual(await sink.appendPage(page, { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' }), { outcome: 'ok', appended: 5, duplicates: 0 });
+  assert.deepEqual(await sink.appendPage(page, { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w3', checkpoint: '{}' }), { outcome: 'stale', seq: 2 });
+  await shared.redis.set(keys.lease, 'someone-else');
+  assert.deepEqual(await sink.appendPage(page, { keys, leaseToken: 'me', expectedSeq: 2, writer: 'w4', checkpoint: '{}' }), { outcome: 'lease_lost' });
+  assert.equal((await readStream(shared.redis, stream)).length, 9);
+});
+
+test('a page written after Redis forgot its scripts (SCRIPT FLUSH, a restart) loads them again and lands once', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const event = (id: string): PageRecord => ({
+    record: { id, source: 'jumpcloud.directory_insights', type: 'sso/login', tenant: '', connector: 'di', time: '2026-01-01T00:00:00.000Z', received: '2026-01-01T00:00:00.000Z', payload: '{}', indicators: '{}' },
+  });
+  await sink.appendPage([event('a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
+  await shared.redis.script('FLUSH');
+  assert.deepEqual(await sink.appendPage([event('b'), event('c')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' }), { outcome: 'ok', appended: 2, duplicates: 0 });
+  await shared.redis.script('FLUSH');
+  assert.deepEqual(await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 2, writer: 'w3', checkpoint: '{}' }), { outcome: 'ok', appended: 1, duplicates: 0 });
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['a', 'b', 'c', '1:a']);
+});
