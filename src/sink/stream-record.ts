@@ -32,13 +32,31 @@ export const recordFields = ['id', 'source', 'type', 'tenant', 'connector', 'tim
 
 let lastMs = Number.NaN;
 let lastText = '';
+/** The UTC day of the last time formatted: its midnight and its "YYYY-MM-DDT". */
+let dayStartMs = Number.NaN;
+let dayPrefix = '';
+const dayMs = 86_400_000;
+const pad2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const pad3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** RFC 3339 UTC with milliseconds, the format of `time` and `received`. */
 export function formatTime(date: Date | number): string {
   const ms = typeof date === 'number' ? date : date.getTime();
   // Requests arriving in the same millisecond share the text (`received` on a busy webhook path).
   if (ms === lastMs) return lastText;
-  lastText = new Date(ms).toISOString();
+  const inDay = ms - dayStartMs;
+  if (inDay >= 0 && inDay < dayMs) {
+    // The same day as the last one (a page of events): the time of day by arithmetic.
+    const seconds = Math.floor(inDay / 1000);
+    lastText = `${dayPrefix}${pad2[Math.floor(seconds / 3600)]}:${pad2[Math.floor(seconds / 60) % 60]}:${pad2[seconds % 60]}.${pad3[inDay % 1000]}Z`;
+  } else {
+    lastText = new Date(ms).toISOString();
+    // Years 0 to 9999 only: others are written with six digits and a sign.
+    if (lastText.length === 24) {
+      dayStartMs = ms - (((ms % dayMs) + dayMs) % dayMs);
+      dayPrefix = lastText.slice(0, 11);
+    }
+  }
   lastMs = ms;
   return lastText;
 }

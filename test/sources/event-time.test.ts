@@ -34,3 +34,35 @@ test('agrees with Date.parse on every millisecond-precision time, and extra digi
     }),
   );
 });
+
+test('property: the fast reading of the common shape agrees with the general one on any text close to it', () => {
+  // Texts built around the canonical shape, with digits, separators and lengths varied, plus stray characters.
+  const piece = (s: string) => fc.oneof(fc.constant(s), fc.constantFrom('', '0', '9', '99', 'x', ' ', '.', ':', '-', 'Z', 'z', 'T', '+01:00'));
+  const text = fc
+    .tuple(
+      fc.integer({ min: 0, max: 253402300799999 }),
+      fc.integer({ min: 0, max: 12 }),
+      fc.array(fc.tuple(fc.nat(40), fc.string({ maxLength: 2 })), { maxLength: 2 }),
+      fc.integer({ min: 0, max: 999_999_999_999 }),
+    )
+    .map(([ms, digits, edits, sub]) => {
+      let iso = new Date(ms).toISOString().replace(/\.\d{3}Z$/, digits === 0 ? 'Z' : `.${String(sub).padStart(12, '0').slice(0, digits)}Z`);
+      for (const [at, insert] of edits) iso = iso.slice(0, at) + insert + iso.slice(at + insert.length);
+      return iso;
+    });
+  const general = (value: string): number | undefined => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,12}))?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/.exec(value.trim());
+    if (!m) return undefined;
+    const [, y, mo, d, h, mi, s, fraction = ''] = m;
+    const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(fraction.padEnd(3, '0').slice(0, 3)));
+    const check = new Date(utc);
+    if (m[8] !== undefined && m[8] !== 'Z' && m[8] !== 'z') return parseEventTimeMs(value); // offsets: not the fast shape
+    if (check.getUTCDate() !== Number(d) || check.getUTCMonth() !== Number(mo) - 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 60) return undefined;
+    return utc;
+  };
+  fc.assert(fc.property(fc.oneof(text, piece('2026-11-20T10:00:00Z')), (value) => assert.equal(parseEventTimeMs(value), general(value), value)), { numRuns: 5000 });
+  assert.equal(parseEventTimeMs('2026-11-20T10:00:00.Z'), undefined);
+  assert.equal(parseEventTimeMs('2026-11-20T10:00:00.999999999999Z'), Date.UTC(2026, 10, 20, 10, 0, 0, 999));
+  assert.equal(parseEventTimeMs('2026-11-20T10:00:60Z'), Date.UTC(2026, 10, 20, 10, 1, 0, 0));
+  assert.equal(parseEventTimeMs('2026-02-29T10:00:00Z'), undefined);
+});

@@ -227,6 +227,28 @@ test('a response that is not an array of events is a response failure, not an em
   assert.match(s.lastError!.message, /not a JSON array/);
 });
 
+test('a truncated answer is a response failure naming the body; items that are not events are skipped with a warning', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  mock.failNext('events', { status: 200, body: '[{"id":"a1","timestamp":"2026-01-01T00:00:00Z","service":"sso"},{"id":"a2","time' });
+  const h = await startConnector(server, entry(mock));
+  t.after(() => h.stop());
+  const s = await h.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(s.lastError?.diagnosis.category, 'response');
+  assert.match(s.lastError!.message, /not JSON|JSON/i);
+  assert.equal((await h.ids()).length, 0);
+
+  const mixed = await MockJumpCloud.start();
+  t.after(() => mixed.close());
+  const at = new Date(Date.now() - 60 * minute).toISOString();
+  mixed.failNext('events', { status: 200, body: JSON.stringify([{ id: 'e1', timestamp: at, service: 'sso', event_type: 'sso_auth' }, 7, null, ['x'], { id: 'e2', timestamp: at, service: 'directory', event_type: 'user_create' }]) });
+  const h2 = await startConnector(server, entry(mixed));
+  t.after(() => h2.stop());
+  await h2.waitForRuns(1);
+  assert.deepEqual((await h2.ids()).sort(), ['e1', 'e2']);
+  assert.ok(h2.logs().some((l) => /3 item\(s\) that are not event objects/.test(String(l.msg))));
+});
+
 // ---------------------------------------------------------------------------------------------------
 // The property: whatever the events (late, tied on one millisecond, across pages) and however runs are
 // cut short, the stream ends up holding exactly the vendor's events, each once. Time is simulated: the

@@ -1,15 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
 import { firstHeader, vendorClientFor, type VendorHttpClient, type VendorAttempt, type VendorResponse } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
-import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
-import { readSchema } from '../../schema/read-schema.ts';
-import type { PageRecord } from '../../sink/redis-stream-sink.ts';
-import { formatTime } from '../../sink/stream-record.ts';
-import { parseEventTimeMs } from '../event-time.ts';
-import { topLevelObjectSlices } from '../json-array-slices.ts';
+import { readEventsPage, type EventsPageInput } from './events-page.ts';
 
 // JumpCloud Directory Insights (`type: jumpcloud.directory_insights`). Each run reads one time window,
 // oldest first, page after page with `search_after`:
@@ -26,7 +20,7 @@ import { topLevelObjectSlices } from '../json-array-slices.ts';
 // ingestion for good (here: a window with nothing to ask asks nothing); nanosecond fractions parsed
 // as zero (event-time.ts).
 
-export const directoryInsightsSource = 'jumpcloud.directory_insights';
+export { directoryInsightsSource } from './events-page.ts';
 export const eventsPath = '/insights/directory/v1/events';
 const firstRunLookBackMs = 24 * 60 * 60 * 1000;
 
@@ -51,12 +45,6 @@ interface DirectoryInsightsSettings {
   readonly stream_per_service: boolean;
 }
 
-const extractor = new IndicatorExtractor(readSchema('jumpcloud/directory-insights-event.schema.json'));
-
-/** A service name fit for a stream key (`orchard:events:jumpcloud:<service>`). */
-function streamService(service: unknown): string {
-  return typeof service === 'string' && /^[a-z0-9_]{1,40}$/.test(service) ? service : 'unknown';
-}
 
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor> {
   readonly credentialKeys = ['api_key'] as const;
@@ -91,15 +79,12 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     };
   }
 
-  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<{ events: unknown[]; texts: readonly string[] | undefined; response: VendorResponse }> {
-    const response = await this.#client.request({ method: 'POST', path: eventsPath, headers: this.#headers(), body: JSON.stringify(body) }, signal);
-    const events = response.json<unknown>();
-    if (!Array.isArray(events)) {
-      throw new VendorResponseError(this.#config.name, 'the answer is not a JSON array of events: the Directory Insights API may have changed.', { method: 'POST', path: eventsPath });
-    }
-    // Each event's own text, when the array holds only objects (else each is written anew).
-    const texts = topLevelObjectSlices(response.body);
-    return { events, texts: texts.length === events.length ? texts : undefined, response };
+  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<VendorResponse> {
+    return this.#client.request({ method: 'POST', path: eventsPath, headers: this.#headers(), body: JSON.stringify(body) }, signal);
+  }
+
+  #notAnArray(): VendorResponseError {
+    return new VendorResponseError(this.#config.name, 'the answer is not a JSON array of events: the Directory Insights API may have changed.', { method: 'POST', path: eventsPath });
   }
 
   /** Where a new window starts: the last end minus the overlap, never before `since`. */
@@ -123,7 +108,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), searchAfter: null };
     }
     const limit = this.#settings.limit;
-    const { events, texts, response } = await this.#query(
+    const response = await this.#query(
       {
         service: this.#settings.services,
         start_time: window.start,
@@ -134,64 +119,33 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       },
       context.signal,
     );
-
-    const untilMs = at.until === null ? undefined : Date.parse(at.until);
-    const boundaryMs = Date.parse(window.end) - this.#overlapMs;
-    const seen = new Set(at.seen);
-    const nextSeen = new Set(at.nextSeen);
-    const records: PageRecord[] = [];
-    let duplicates = 0;
-    let skipped = 0;
-    let lastKey: unknown[] | null = null;
-    let lastMs: number | undefined;
-    const receivedText = formatTime(context.receivedMs);
-    for (const [index, event] of events.entries()) {
-      if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-        skipped += 1;
-        continue;
-      }
-      const e = event as Record<string, unknown>;
-      const payload = texts?.[index] ?? JSON.stringify(e);
-      const id = typeof e.id === 'string' && e.id !== '' ? e.id : `sha256:${createHash('sha256').update(payload).digest('hex')}`;
-      const ms = parseEventTimeMs(e.timestamp);
-      if (ms !== undefined) {
-        lastMs = ms;
-        lastKey = [ms, id];
-      }
-      if (seen.has(id) || nextSeen.has(id)) {
-        duplicates += 1;
-        if (ms === undefined || ms >= boundaryMs) nextSeen.add(id);
-        continue;
-      }
-      // The next window starts at this window's end − overlap: it will read this event again.
-      if (ms === undefined || ms >= boundaryMs) nextSeen.add(id);
-      const service = typeof e.service === 'string' && e.service !== '' ? e.service : 'unknown';
-      const eventType = typeof e.event_type === 'string' && e.event_type !== '' ? e.event_type : 'unknown';
-      records.push({
-        record: {
-          id,
-          source: directoryInsightsSource,
-          type: `${service}/${eventType}`,
-          tenant: this.#config.tenant,
-          connector: this.#config.name,
-          time: formatTime(ms ?? context.receivedMs),
-          received: receivedText,
-          payload,
-          indicators: JSON.stringify(extractor.extract(e)),
-        },
-        ...(this.#settings.stream_per_service ? { stream: `${this.#stream}:jumpcloud:${streamService(e.service)}` } : {}),
-      });
+    const input: EventsPageInput = {
+      text: response.body,
+      seen: at.seen,
+      nextSeen: at.nextSeen,
+      boundaryMs: Date.parse(window.end) - this.#overlapMs,
+      receivedMs: context.receivedMs,
+      tenant: this.#config.tenant,
+      connector: this.#config.name,
+      serviceStreamPrefix: this.#settings.stream_per_service ? `${this.#stream}:jumpcloud:` : undefined,
+    };
+    const page = readEventsPage(input);
+    if (!page.array) {
+      if (!page.json) response.json(); // The vendor client's error for a body that is not JSON, with an excerpt.
+      throw this.#notAnArray();
     }
+    const { records, received, duplicates, skipped, lastKey, lastMs, nextSeen } = page;
+    const untilMs = at.until === null ? undefined : Date.parse(at.until);
 
-    const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? events.length);
+    const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? received);
     const answeredLimit = Number(firstHeader(response.headers['x-limit']) ?? limit);
-    const more = events.length > 0 && resultCount === answeredLimit && resultCount > 0;
+    const more = received > 0 && resultCount === answeredLimit && resultCount > 0;
     const warnings: string[] = [];
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
     if (!more) {
       // The window is done: its end is where the next one starts counting from.
-      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: [...nextSeen], nextSeen: [] };
-      return { records, cursor: next, more: false, received: events.length, duplicates, warnings };
+      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };
+      return { records, cursor: next, more: false, received, duplicates, warnings };
     }
     const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
     if (!searchAfter) {
@@ -203,14 +157,15 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       until: at.until,
       window: { ...window, searchAfter },
       seen: pastSeen ? [] : at.seen,
-      nextSeen: [...nextSeen],
+      nextSeen,
     };
-    return { records, cursor: next, more: true, received: events.length, duplicates, warnings };
+    return { records, cursor: next, more: true, received, duplicates, warnings };
   }
 
   async checkAccess(signal: AbortSignal): Promise<string> {
     const end = this.#now();
-    const { events } = await this.#query({ service: this.#settings.services, start_time: new Date(end - 60 * 60 * 1000).toISOString(), end_time: new Date(end).toISOString(), limit: 1, sort: 'DESC' }, signal);
+    const events = (await this.#query({ service: this.#settings.services, start_time: new Date(end - 60 * 60 * 1000).toISOString(), end_time: new Date(end).toISOString(), limit: 1, sort: 'DESC' }, signal)).json<unknown>();
+    if (!Array.isArray(events)) throw this.#notAnArray();
     const org = this.#settings.org_id ? ` for organisation ${this.#settings.org_id}` : '';
     return `The API key is accepted${org}; reading Directory Insights events (${this.#settings.services.join(', ')}) is permitted (${events.length === 0 ? 'no event in the last hour' : 'events in the last hour'}).`;
   }
