@@ -87,9 +87,11 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`\n${formatTable(['pull', 'events', 'ms', 'events/s', 'ratio to baseline', 'peak RSS MB'], rows)}\n`);
     const p = cpu.processes;
+    const perEventUs = (percent: number | undefined) => (percent === undefined ? undefined : (percent * cpu.wallMs * 10) / count);
     process.stdout.write(
       `\nCPU from Orchard's start to the end of its run, in % of one core (${cpu.cores} cores): orchard ${fmt(p.orchard)}, redis ${fmt(p.redis)}, ` +
-        `mock JumpCloud ${fmt(p.mock)}, other processes ${fmt(cpu.other)}, machine ${fmt(cpu.machineBusy)}.\n`,
+        `mock JumpCloud ${fmt(p.mock)}, other processes ${fmt(cpu.other)}, machine ${fmt(cpu.machineBusy)}.\n` +
+        `CPU per event (µs, Orchard's start-up included): orchard ${fmt(perEventUs(p.orchard), 1)}, redis ${fmt(perEventUs(p.redis), 1)}, mock ${fmt(perEventUs(p.mock), 1)}.\n`,
     );
     const complete = run.outcome === 'success' && run.appended === count && run.duplicates === 0 && streamLength === count;
     process.stdout.write(

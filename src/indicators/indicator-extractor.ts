@@ -17,6 +17,8 @@ interface IndicatorPath {
 
 type Schema = { [key: string]: unknown };
 
+const kindIndex = Object.fromEntries(indicatorKinds.map((kind, i) => [kind, i])) as Record<IndicatorKind, number>;
+
 const maxDepth = 12;
 
 function collect(schema: Schema, path: string[], out: IndicatorPath[], depth: number): void {
@@ -69,21 +71,34 @@ export function normaliseIndicator(kind: IndicatorKind, raw: unknown): string | 
   }
 }
 
-function walk(value: unknown, path: Path, index: number, visit: (leaf: unknown) => void): void {
-  if (index === path.length) {
-    visit(value);
-    return;
+function addValue(kind: IndicatorKind, raw: unknown, list: string[]): void {
+  const value = normaliseIndicator(kind, raw);
+  if (value !== undefined && !list.includes(value)) list.push(value);
+}
+
+/** Adds the valid, normalised values of `leaf` (one value or a list of values) to `list`, once each. */
+function addLeaf(kind: IndicatorKind, leaf: unknown, list: string[]): void {
+  if (Array.isArray(leaf)) for (const item of leaf) addValue(kind, item, list);
+  else addValue(kind, leaf, list);
+}
+
+/** Follows `path` from `value`, adding what it reaches to `list`. */
+function walk(value: unknown, path: Path, index: number, kind: IndicatorKind, list: string[]): void {
+  for (; index < path.length; index++) {
+    if (value === null || typeof value !== 'object') return;
+    const key = path[index]!;
+    if (key === '*') {
+      // A list, or a single item where a list was expected (vendors collapse one-element lists).
+      if (Array.isArray(value)) {
+        for (const item of value) walk(item, path, index + 1, kind, list);
+        return;
+      }
+      continue;
+    }
+    if (Array.isArray(value)) return;
+    value = (value as Record<string, unknown>)[key];
   }
-  if (value === null || typeof value !== 'object') return;
-  const key = path[index]!;
-  if (key === '*') {
-    // A list, or a single item where a list was expected (vendors collapse one-element lists).
-    if (Array.isArray(value)) for (const item of value) walk(item, path, index + 1, visit);
-    else walk(value, path, index + 1, visit);
-    return;
-  }
-  if (Array.isArray(value)) return;
-  walk((value as Record<string, unknown>)[key], path, index + 1, visit);
+  if (value !== undefined && value !== null) addLeaf(kind, value, list);
 }
 
 export class IndicatorExtractor {
@@ -96,24 +111,11 @@ export class IndicatorExtractor {
   }
 
   extract(document: unknown): Indicators {
-    const found = new Map<IndicatorKind, Set<string>>();
-    for (const { path, kind } of this.paths) {
-      walk(document, path, 0, (leaf) => {
-        const leaves = Array.isArray(leaf) ? leaf : [leaf];
-        for (const item of leaves) {
-          const value = normaliseIndicator(kind, item);
-          if (value === undefined) continue;
-          let set = found.get(kind);
-          if (!set) found.set(kind, (set = new Set()));
-          set.add(value);
-        }
-      });
-    }
+    // Per kind, in indicatorKinds order (the order of the keys written).
+    const found: string[][] = indicatorKinds.map(() => []);
+    for (const { path, kind } of this.paths) walk(document, path, 0, kind, found[kindIndex[kind]]!);
     const out: Indicators = {};
-    for (const kind of indicatorKinds) {
-      const set = found.get(kind);
-      if (set) out[kind] = [...set];
-    }
+    for (let k = 0; k < indicatorKinds.length; k++) if (found[k]!.length > 0) out[indicatorKinds[k]!] = found[k];
     return out;
   }
 }

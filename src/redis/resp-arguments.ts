@@ -27,11 +27,20 @@ export class RespArguments {
 
   push(arg: RespArgument): this {
     if (typeof arg === 'string') {
-      // Most strings are ASCII, where the UTF-16 length is the byte length; byteLength is exact otherwise.
-      const length = Buffer.byteLength(arg, 'utf8');
-      this.#reserve(length + 16);
-      this.#header(length);
-      this.#end += this.#buf.write(arg, this.#end, length, 'utf8');
+      // Most strings are ASCII, where the byte length is the UTF-16 length: the header is written with
+      // that guess and the text after it, in one pass. When the text took more bytes, both are written
+      // again with the exact length (at most 3 bytes per UTF-16 unit: the room is there).
+      const start = this.#end;
+      this.#reserve(arg.length * 3 + 16);
+      this.#header(arg.length);
+      const written = this.#buf.write(arg, this.#end, 'utf8');
+      if (written === arg.length) {
+        this.#end += written;
+      } else {
+        this.#end = start;
+        this.#header(written);
+        this.#end += this.#buf.write(arg, this.#end, 'utf8');
+      }
     } else if (typeof arg === 'number') {
       return this.push(String(arg));
     } else {
@@ -63,11 +72,11 @@ export class RespArguments {
   #header(length: number): void {
     const buf = this.#buf;
     buf[this.#end++] = 0x24; // $
-    if (length < 10) {
-      buf[this.#end++] = 0x30 + length;
-    } else {
-      this.#end += buf.write(String(length), this.#end, 'latin1');
-    }
+    // The decimal digits, written backwards from the end of their room.
+    let digits = 1;
+    for (let n = length; n >= 10; n = Math.floor(n / 10)) digits++;
+    for (let i = this.#end + digits - 1, n = length; i >= this.#end; i--, n = Math.floor(n / 10)) buf[i] = 0x30 + (n % 10);
+    this.#end += digits;
     buf.writeUInt16LE(crlf, this.#end);
     this.#end += 2;
   }
