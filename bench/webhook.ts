@@ -272,7 +272,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const orchard = await startChildServer(
     {
       name: 'orchard',
-      args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), 'bin/orchard.js', 'serve'],
+      args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), 'bin/orchard.js', 'serve'],
       env: {
         ...baseEnv(),
         REDIS_URL: redis.url,

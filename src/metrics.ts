@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 
 /**
  * Memoises the child of a labelled metric per key: `counter.labels(…)` hashes its labels on every
@@ -11,6 +11,39 @@ export function labelCache<K, C>(make: (key: K) => C): (key: K) => C {
     if (child === undefined) children.set(key, (child = make(key)));
     return child;
   };
+}
+
+/**
+ * Increments of a labelled counter added up in plain numbers and handed to the counter when it is
+ * read (a scrape, `get()`: the counter's `collect` calls `flush`). prom-client hashes and validates
+ * the labels on every `inc()`, through a `labels()` child too, and the webhook path counts twice per
+ * request. Label sets must come from a bounded set, and each one's child be kept (see labelCache).
+ */
+export class CounterTally<T extends string> {
+  readonly #children: { readonly labels: LabelValues<T>; count: number }[] = [];
+
+  constructor(readonly counter: Counter<T>) {}
+
+  /** The increments of one label set, as a `labels()` child of the counter. */
+  labels(labels: LabelValues<T>): { inc(): void } {
+    const child = {
+      labels,
+      count: 0,
+      inc() {
+        this.count += 1;
+      },
+    };
+    this.#children.push(child);
+    return child;
+  }
+
+  flush(): void {
+    for (const child of this.#children) {
+      if (child.count === 0) continue;
+      this.counter.inc(child.labels, child.count);
+      child.count = 0;
+    }
+  }
 }
 
 /** What the per-group gauges show of a consumer group (src/consumer/group-lag.ts). */
@@ -30,19 +63,27 @@ export interface GroupFigures {
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
+  readonly httpRequests: Counter<'route' | 'method' | 'status'> = new Counter({
     name: 'orchard_http_requests_total',
     help: 'HTTP requests answered, by route pattern, method and status code.',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [this.registry],
+    collect: () => this.httpRequestTally.flush(),
   });
 
-  readonly eventsAppended = new Counter({
+  /** httpRequests, counted on every request: see CounterTally. */
+  readonly httpRequestTally: CounterTally<'route' | 'method' | 'status'> = new CounterTally(this.httpRequests);
+
+  readonly eventsAppended: Counter<'source' | 'type'> = new Counter({
     name: 'orchard_events_appended_total',
     help: 'Events appended to the stream, by source and type.',
     labelNames: ['source', 'type'] as const,
     registers: [this.registry],
+    collect: () => this.eventsAppendedTally.flush(),
   });
+
+  /** eventsAppended, counted on every webhook: see CounterTally. */
+  readonly eventsAppendedTally: CounterTally<'source' | 'type'> = new CounterTally(this.eventsAppended);
 
   readonly duplicates = new Counter({
     name: 'orchard_events_duplicate_total',

@@ -12,6 +12,7 @@ import type { EventSink } from '../sink/redis-stream-sink.ts';
 import { WebhookValidator } from '../sources/jamf-pro-webhooks/webhook-validator.ts';
 import { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { lazyRequestLoggers } from './lazy-request-logger.ts';
 import { staticSecurityHeaders } from './static-security-headers.ts';
 import { jamfProWebhookRoute } from './routes/jamf-pro-webhook-route.ts';
 import { jamfProtectRoute } from './routes/jamf-protect-route.ts';
@@ -62,6 +63,7 @@ function baseOptions(config: Config, logger: Logger) {
   return {
     clientErrorHandler,
     loggerInstance: logger,
+    childLoggerFactory: lazyRequestLoggers,
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false as const,
     trustProxy: config.trustProxy,
@@ -86,15 +88,15 @@ function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer
 /** One log line per answered request at most: 5xx at error (503 at warn), 4xx at info, successes at debug. */
 function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): void {
   const debug = logger.isLevelEnabled('debug');
-  // Route patterns, methods and statuses are bounded sets.
-  const requests = labelCache((key: string) => {
-    const [route, method, status] = key.split(' ') as [string, string, string];
-    return metrics.httpRequests.labels(route, method, status);
-  });
+  // Route patterns, methods and statuses are bounded sets. Looked up one after the other rather than
+  // by a key built per request: hashing a new string on every request showed on the webhook path.
+  const requests = labelCache((route: string) =>
+    labelCache((method: string) => labelCache((status: number) => metrics.httpRequestTally.labels({ route, method, status: String(status) }))),
+  );
   app.addHook('onResponse', (req, reply, done) => {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
-    requests(`${route} ${req.method} ${status}`).inc();
+    requests(route)(req.method)(status).inc();
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
     // 503 is an expected answer (Redis away, shutting down): a warning, not an error; a probe of

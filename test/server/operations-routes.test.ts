@@ -68,6 +68,10 @@ describe('operations routes', () => {
     assert.equal(lines[0]!.status, 401);
     assert.equal(lines[0]!.msg, 'Request answered.');
     assert.ok(!JSON.stringify(lines).includes('nope-nope'));
+    // req.log is made only when a request logs (lazy-request-logger.ts), with the request id all the same.
+    assert.match(String(lines[0]!.reqId), /^req-/);
+    const metrics = (await ctx.t.app.inject({ url: '/metrics' })).body;
+    assert.match(metrics, /orchard_http_requests_total\{route="\/jamf-pro-events",method="POST",status="401"\} [1-9]/);
   });
 });
 

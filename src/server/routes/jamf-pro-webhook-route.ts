@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { labelCache } from '../../metrics.ts';
 import { EmptyBodyError, MalformedJsonError, OrchardError } from '../../errors.ts';
@@ -25,7 +24,7 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
   const { metrics, sink, validator } = options;
   addIntakeHooks(scope, intake);
 
-  const appended = labelCache((type: string) => metrics.eventsAppended.labels(webhookSource, type));
+  const appended = labelCache((type: string) => metrics.eventsAppendedTally.labels({ source: webhookSource, type }));
   const duplicates = metrics.duplicates.labels(webhookSource);
 
   scope.post(options.path, { schema: { response: { 200: appendedResponse, 202: appendedResponse } } }, async (req, reply) => {
@@ -49,10 +48,7 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
       throw err;
     }
 
-    // Valid UTF-8 (as JSON is) round-trips through the decoded text exactly, and strings are much
-    // cheaper for the Redis client to send than Buffers; any other bytes are kept as they came.
-    const payload = isUtf8(raw) ? text : raw;
-    const result = await sink.append(webhookRecord(raw, payload, body, webhook, receivedMs));
+    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs));
     if (result.duplicate) {
       duplicates.inc();
       return reply.code(200).send({ id: result.id, entry: result.entry, duplicate: true });
