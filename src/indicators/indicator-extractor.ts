@@ -71,26 +71,33 @@ export function normaliseIndicator(kind: IndicatorKind, raw: unknown): string | 
   }
 }
 
-function addValue(kind: IndicatorKind, raw: unknown, list: string[]): void {
+/** Values found per kind, by the kind's index in indicatorKinds; a list is made when its first value is found. */
+type Found = (string[] | undefined)[];
+
+function addValue(kind: IndicatorKind, raw: unknown, found: Found): void {
   const value = normaliseIndicator(kind, raw);
-  if (value !== undefined && !list.includes(value)) list.push(value);
+  if (value === undefined) return;
+  const k = kindIndex[kind];
+  const list = found[k];
+  if (list === undefined) found[k] = [value];
+  else if (!list.includes(value)) list.push(value);
 }
 
-/** Adds the valid, normalised values of `leaf` (one value or a list of values) to `list`, once each. */
-function addLeaf(kind: IndicatorKind, leaf: unknown, list: string[]): void {
-  if (Array.isArray(leaf)) for (const item of leaf) addValue(kind, item, list);
-  else addValue(kind, leaf, list);
+/** Adds the valid, normalised values of `leaf` (one value or a list of values), once each. */
+function addLeaf(kind: IndicatorKind, leaf: unknown, found: Found): void {
+  if (Array.isArray(leaf)) for (const item of leaf) addValue(kind, item, found);
+  else addValue(kind, leaf, found);
 }
 
-/** Follows `path` from `value`, adding what it reaches to `list`. */
-function walk(value: unknown, path: Path, index: number, kind: IndicatorKind, list: string[]): void {
+/** Follows `path` from `value`, adding what it reaches. */
+function walk(value: unknown, path: Path, index: number, kind: IndicatorKind, found: Found): void {
   for (; index < path.length; index++) {
     if (value === null || typeof value !== 'object') return;
     const key = path[index]!;
     if (key === '*') {
       // A list, or a single item where a list was expected (vendors collapse one-element lists).
       if (Array.isArray(value)) {
-        for (const item of value) walk(item, path, index + 1, kind, list);
+        for (const item of value) walk(item, path, index + 1, kind, found);
         return;
       }
       continue;
@@ -98,7 +105,7 @@ function walk(value: unknown, path: Path, index: number, kind: IndicatorKind, li
     if (Array.isArray(value)) return;
     value = (value as Record<string, unknown>)[key];
   }
-  if (value !== undefined && value !== null) addLeaf(kind, value, list);
+  if (value !== undefined && value !== null) addLeaf(kind, value, found);
 }
 
 export class IndicatorExtractor {
@@ -111,11 +118,11 @@ export class IndicatorExtractor {
   }
 
   extract(document: unknown): Indicators {
-    // Per kind, in indicatorKinds order (the order of the keys written).
-    const found: string[][] = indicatorKinds.map(() => []);
-    for (const { path, kind } of this.paths) walk(document, path, 0, kind, found[kindIndex[kind]]!);
+    const found: Found = [];
+    for (const { path, kind } of this.paths) walk(document, path, 0, kind, found);
+    // Keys in indicatorKinds order.
     const out: Indicators = {};
-    for (let k = 0; k < indicatorKinds.length; k++) if (found[k]!.length > 0) out[indicatorKinds[k]!] = found[k];
+    for (let k = 0; k < indicatorKinds.length; k++) if (found[k] !== undefined) out[indicatorKinds[k]!] = found[k];
     return out;
   }
 }

@@ -267,15 +267,9 @@ export class RedisStreamSink implements EventSink, PageSink {
    * writing them once.
    */
   #appendArguments(batch: readonly Pending[], dedupWindowSeconds: number): RespArguments {
-    // Room for every record, and for the 3 bytes per character RespArguments wants free before it
-    // writes a string, so that the buffer need not grow at the last payload.
     let sizeHint = 64;
-    let largest = 0;
-    for (const { record, bytes } of batch) {
-      sizeHint += bytes + record.indicators.length + 2 * record.id.length + 256;
-      largest = Math.max(largest, bytes);
-    }
-    const args = new RespArguments(sizeHint + 2 * largest);
+    for (const { record, bytes } of batch) sizeHint += bytes + record.indicators.length + 2 * record.id.length + 256;
+    const args = new RespArguments(sizeHint);
     args.push(1 + batch.length).push(this.#options.stream);
     for (const { record } of batch) args.push(this.dedupKey(record.source, record.id));
     args.push(dedupWindowSeconds).push(`${this.#noncePrefix}${(this.#batchCount++).toString(36)}`);
