@@ -415,13 +415,18 @@ export async function waitForRuns(url: string, runs: number, timeoutMs = 300_000
   }
 }
 
+/** Extra Node flags for Orchard's process from BENCH_NODE_FLAGS (space-separated), e.g. `--max-semi-space-size=32`. */
+export function benchNodeFlags(): string[] {
+  return process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ').filter(Boolean) : [];
+}
+
 /** Orchard as a child process with the connectors of `config`, against `redisUrl`; BENCH_CPU_PROF=1 writes its CPU profile to .bench/<profile>/. */
 export async function startPullOrchard(options: { config: string; dir: string; redisUrl: string; profile: string }, cleanup: Cleanup): Promise<ChildServer> {
   const port = await freePort();
   return startChildServer(
     {
       name: 'orchard',
-      args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, '.bench', options.profile)] : []), ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), 'bin/orchard.js', 'serve'],
+      args: [...(process.env.BENCH_CPU_PROF === '1' ? ['--cpu-prof', '--cpu-prof-dir', join(repoRoot, '.bench', options.profile)] : []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
       env: { PATH: process.env.PATH, HOME: process.env.HOME, REDIS_URL: options.redisUrl, HOST: '127.0.0.1', PORT: String(port), ORCHARD_CONFIG: options.config, ORCHARD_WEBHOOK_SECRETS: 'bench-secret-0123456789abcdef', ORCHARD_DATA_DIR: options.dir, LOG_LEVEL: 'warn' },
       baseUrl: `http://127.0.0.1:${port}`,
       readyPath: '/readyz',

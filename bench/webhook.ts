@@ -11,6 +11,7 @@
 // Settings (environment): BENCH_DURATION_S (default 10), BENCH_CONNECTIONS (default 50),
 // BENCH_CPU_PROF=1 (run Orchard with --cpu-prof; the profile lands in .bench/cpu-prof/ and the
 // figures of that run are not comparable).
+// BENCH_NODE_FLAGS: Node flags for Orchard's process (space-separated).
 
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { freePort } from '../test/helpers/free-port.ts';
 import { hashTagOf } from '../src/sink/append-script.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import {
+  benchNodeFlags,
   bytesToMb,
   Cleanup,
   envNumber,
@@ -272,7 +274,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const orchard = await startChildServer(
     {
       name: 'orchard',
-      args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), 'bin/orchard.js', 'serve'],
+      args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
       env: {
         ...baseEnv(),
         REDIS_URL: redis.url,

@@ -10,11 +10,12 @@ export type RespArgument = string | Buffer | number;
 /** Room kept in front of the arguments: `*<count>\r\n`, the command name and one more argument (a SHA). */
 const headroom = 128;
 
+const crlf = 0x0a0d; // "\r\n" as a little-endian uint16
+
 /** Buffer's own UTF-8 writer, without `write`'s argument juggling (a measurable share of a page's encoding). */
 interface Utf8Writer {
   utf8Write(text: string, offset: number): number;
 }
-const crlf = 0x0a0d; // "\r\n" as a little-endian uint16
 
 export class RespArguments {
   #buf: Buffer;
@@ -38,22 +39,19 @@ export class RespArguments {
       // tighter than that (its end), the exact length is taken first instead, so it grows only when
       // the arguments do not fit.
       const start = this.#end;
-      const utf8 = this.#buf as unknown as Utf8Writer;
       if (this.#buf.length - start >= arg.length * 3 + 16) {
         this.#header(arg.length);
-        const written = utf8.utf8Write(arg, this.#end);
-        if (written === arg.length) {
-          this.#end += written;
-        } else {
+        const written = this.#writeUtf8(arg);
+        if (written !== arg.length) {
           this.#end = start;
           this.#header(written);
-          this.#end += utf8.utf8Write(arg, this.#end);
+          this.#writeUtf8(arg);
         }
       } else {
         const length = Buffer.byteLength(arg, 'utf8');
         this.#reserve(length + 16);
         this.#header(length);
-        this.#end += (this.#buf as unknown as Utf8Writer).utf8Write(arg, this.#end);
+        this.#writeUtf8(arg);
       }
     } else if (typeof arg === 'number') {
       return this.push(String(arg));
@@ -80,6 +78,13 @@ export class RespArguments {
     const start = headroom - size;
     this.#buf.write(parts, start, 'utf8');
     return this.#buf.subarray(start, this.#end);
+  }
+
+  /** Writes `text` at the end (the room is there) and moves the end past it; returns the bytes written. */
+  #writeUtf8(text: string): number {
+    const written = (this.#buf as unknown as Utf8Writer).utf8Write(text, this.#end);
+    this.#end += written;
+    return written;
   }
 
   /** `$<length>\r\n` */

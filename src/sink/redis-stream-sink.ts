@@ -114,6 +114,13 @@ export interface PageSink {
   resetCheckpoint(keys: ConnectorKeys, writer: string, checkpoint: string): Promise<number>;
 }
 
+/** About the bytes a page's script arguments take: its records' texts and the checkpoint. */
+function pageSizeHint(records: readonly PageRecord[], commit: PageCommit): number {
+  let bytes = commit.checkpoint.length + 1024;
+  for (const { record } of records) bytes += record.payload.length + record.indicators.length + record.id.length + 256;
+  return bytes;
+}
+
 /** The sink as the configuration describes it. */
 export function sinkFromConfig(config: Config, redis: Redis, observers: { metrics?: Metrics; logger?: Logger } = {}): RedisStreamSink {
   return new RedisStreamSink({
@@ -374,9 +381,7 @@ export class RedisStreamSink implements EventSink, PageSink {
     const extraStreams = [...streams.keys()].slice(1);
     const dedupKeys: string[] = [];
     for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.dedupKey(record.source, record.id));
-    let sizeHint = commit.checkpoint.length + 1024;
-    for (const { record } of records) sizeHint += record.payload.length + record.indicators.length + record.id.length + 256;
-    const args = new RespArguments(sizeHint);
+    const args = new RespArguments(pageSizeHint(records, commit));
     args.push(4 + extraStreams.length + dedupKeys.length).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
     for (const key of extraStreams) args.push(key);
     for (const key of dedupKeys) args.push(key);
@@ -408,13 +413,11 @@ export class RedisStreamSink implements EventSink, PageSink {
   #uniformPageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments | undefined {
     const first = records[0]?.record;
     if (!first) return undefined;
-    let sizeHint = commit.checkpoint.length + 1024;
     for (const { record, versionField, append, stream, dedup } of records) {
       if (versionField !== undefined || append === false || dedup || (stream !== undefined && stream !== this.#options.stream)) return undefined;
       for (const field of pageWideFields) if (record[field] !== first[field]) return undefined;
-      sizeHint += record.payload.length + record.indicators.length + record.id.length + 128;
     }
-    const args = new RespArguments(sizeHint);
+    const args = new RespArguments(pageSizeHint(records, commit));
     args.push(4).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
     args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint).push(records.length);
     for (const field of pageWideFields) args.push(first[field]);

@@ -45,7 +45,6 @@ interface DirectoryInsightsSettings {
   readonly stream_per_service: boolean;
 }
 
-
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor> {
   readonly credentialKeys = ['api_key'] as const;
   readonly #config: ConnectorConfig;
