@@ -1,7 +1,9 @@
 // `npm run bench`: the webhook path against a bare Fastify route, on this machine, in one run.
 //
 // Starts a private redis-server (persistence off), Orchard (`node bin/orchard.js serve`) and a bare
-// Fastify server (bench/bare-server.ts) as child processes, loads each in turn with autocannon (a 2 s
+// Fastify server (bench/bare-server.ts) as child processes; the bare server runs twice, as the bare
+// route (the target's baseline) and as the durable floor (the bare route plus one auto-pipelined XADD
+// a request: the least any route that stores before it answers can do). Loads each in turn with autocannon (a 2 s
 // warm-up that is not counted, then BENCH_DURATION_S seconds), every request with a different Jamf Pro
 // ComputerCheckIn body, and reports req/s, latency, errors and the server's peak RSS against the
 // targets in DESIGN.md ("Performance targets"). It then checks that the stream holds exactly the
@@ -46,6 +48,8 @@ const webhookPath = '/jamf-pro-events';
 const secretHeader = 'X-Orchard-Secret';
 const stream = 'orchard:events';
 const rejectedStream = 'orchard:rejected';
+/** Where the durable floor appends; deleted before Orchard runs. */
+const floorStream = 'bench:floor';
 const fixture = join(repoRoot, 'test/fixtures/jamf_pro/webhook-templates-camelcase/ComputerCheckIn.json');
 
 interface Settings {
@@ -269,6 +273,23 @@ async function main(cleanup: Cleanup): Promise<void> {
   const bareFigures = await measure(bare, redisPid, settings, { url: `${bare.baseUrl}${webhookPath}`, method: 'POST', headers, body: bareBodies.next });
   await bare.stop();
 
+  const floorPort = await freePort();
+  const floor = await startChildServer(
+    {
+      name: 'durable floor',
+      args: ['--import', 'tsx', 'bench/bare-server.ts'],
+      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(floorPort), BENCH_PATH: webhookPath, REDIS_URL: redis.url, BENCH_STREAM: floorStream },
+      baseUrl: `http://127.0.0.1:${floorPort}`,
+      readyPath: '/',
+    },
+    cleanup,
+  );
+  const floorBodies = webhookBodies();
+  const floorFigures = await measure(floor, redisPid, settings, { url: `${floor.baseUrl}${webhookPath}`, method: 'POST', headers, body: floorBodies.next });
+  await floor.stop();
+  const floorEntries = await client.xlen(floorStream);
+  await client.del(floorStream);
+
   const orchardPort = await freePort();
   const profileDir = join(repoRoot, '.bench', 'cpu-prof');
   const orchard = await startChildServer(
@@ -298,6 +319,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   const check = await checkStream(client, orchardFigures);
 
   const ratio = orchardFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
+  const floorRatio = floorFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
+  const floorAnswered = floorFigures.warmup.answered2xx + floorFigures.run.answered2xx;
   const orchardRssMb = bytesToMb(orchardFigures.peakRssBytes);
   const met = {
     ratio: ratio >= targets.minRatio,
@@ -311,15 +334,17 @@ async function main(cleanup: Cleanup): Promise<void> {
       `${settings.durationS} s measured after a ${settings.warmupS} s warm-up; ComputerCheckIn bodies of ${orchardBodies.bodyBytes} bytes, each different.`,
     settings.cpuProfile ? `Orchard ran with --cpu-prof (profile in ${profileDir}): its figures are not comparable.` : '',
     '',
-    formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors/timeouts', 'idle RSS MB', 'peak RSS MB'], [row(bareFigures), row(orchardFigures)]),
+    formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors/timeouts', 'idle RSS MB', 'peak RSS MB'], [row(bareFigures), row(floorFigures), row(orchardFigures)]),
     '',
     `CPU during the measured run, in % of one core (${bareFigures.cpu.cores} cores):`,
-    formatTable(['target', 'server', 'load generator', 'redis', 'other processes', 'machine'], [cpuRow(bareFigures), cpuRow(orchardFigures)]),
-    ...[bareFigures, orchardFigures]
+    formatTable(['target', 'server', 'load generator', 'redis', 'other processes', 'machine'], [cpuRow(bareFigures), cpuRow(floorFigures), cpuRow(orchardFigures)]),
+    ...[bareFigures, floorFigures, orchardFigures]
       .filter((t) => (t.cpu.other ?? 0) > noisyOtherPercent)
       .map((t) => `NOISY: other processes used ${fmt(t.cpu.other)} % of a core during the ${t.name} run; its figures understate what this machine can do.`),
     '',
     `orchard / bare req/s: ${fmt(ratio, 3)}   target >= ${targets.minRatio}: ${metOrMissed(met.ratio)}`,
+    `durable floor / bare: ${fmt(floorRatio, 3)}   (bare route + one auto-pipelined XADD a request, no auth, validation or dedup; ${floorEntries} entries for ${floorAnswered} 2xx)`,
+    `orchard / floor:      ${fmt(orchardFigures.run.requestsPerSecond / floorFigures.run.requestsPerSecond, 3)}`,
     `orchard p99:          ${fmt(orchardFigures.run.latencyMs.p99, 2)} ms   target < ${targets.maxP99Ms} ms: ${metOrMissed(met.p99)}`,
     `orchard peak RSS:     ${fmt(orchardRssMb, 1)} MB   target < ${targets.maxRssMb} MB: ${metOrMissed(met.rss)}`,
     '',
@@ -331,7 +356,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       : "Orchard's /metrics could not be read.",
     check.ok ? `Correctness ${check.verdict}` : `\n!!!!!!!!!! CORRECTNESS ${check.verdict} !!!!!!!!!!\n`,
   ];
-  for (const t of [bareFigures, orchardFigures]) {
+  for (const t of [bareFigures, floorFigures, orchardFigures]) {
     const statuses = Object.entries(t.run.statuses).map(([s, n]) => `${s}: ${n}`).join(', ');
     if (t.run.non2xx > 0 || t.run.errors > 0) out.push(`${t.name} answers by status: ${statuses}.`);
     if (t.output.length > 0) out.push(`${t.name} wrote (last ${t.output.length} lines):`, ...t.output.map((l) => `  ${l}`));
@@ -343,8 +368,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine: machineFacts(),
     settings: { ...settings, path: webhookPath, bodyBytes: orchardBodies.bodyBytes },
     targets,
-    results: { bare: targetJson(bareFigures), orchard: targetJson(orchardFigures) },
+    results: { bare: targetJson(bareFigures), floor: targetJson(floorFigures), orchard: targetJson(orchardFigures) },
     ratio,
+    floorRatio,
     met,
     stream: check,
     orchardAppends: appends,
