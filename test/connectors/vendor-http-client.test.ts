@@ -523,6 +523,47 @@ test('json() of a body that is not JSON throws VendorResponseError naming the pa
   });
 });
 
+test('the body is read as UTF-8 across chunk boundaries, a leading byte-order mark dropped; ASCII bodies read the same', async (t) => {
+  const text = JSON.stringify([{ name: 'Zoë Ångström', city: 'Zürich', note: '日本語 🍏' }]);
+  const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+  const ascii = JSON.stringify([{ name: 'plain', n: 1 }]);
+  const v = await vendor(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    if (req.url === '/ascii') return res.end(ascii);
+    // One byte at a time across the multi-byte characters: each chunk splits a character.
+    let i = 0;
+    const next = () => {
+      if (i >= bytes.length) return res.end();
+      res.write(bytes.subarray(i, i + 3));
+      i += 3;
+      setImmediate(next);
+    };
+    next();
+  });
+  const { c } = client(t, { baseUrl: v.url });
+  const res = await c.request({ method: 'GET', path: '/utf8' });
+  assert.equal(res.body, text);
+  assert.deepEqual(res.json(), JSON.parse(text));
+  assert.equal((await c.request({ method: 'GET', path: '/ascii' })).body, ascii);
+});
+
+test('an answer larger than maxResponseBytes fails with VendorResponseError naming the size, not retried', async (t) => {
+  const v = await vendor(t, (req, res) => {
+    if (req.url === '/small') return send(res, 200, [1]);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(`[${'"x",'.repeat(600_000)}"x"]`);
+  });
+  const { c, attempts } = client(t, { baseUrl: v.url, maxResponseBytes: 2 * 1024 * 1024 });
+  await assert.rejects(c.request({ method: 'POST', path: '/insights/directory/v1/events', body: '{}' }), (err: unknown) => {
+    assert.ok(err instanceof VendorResponseError);
+    assert.match(err.message, /POST \/insights\/directory\/v1\/events .*larger than 2 MiB.*limit or page_size/);
+    return true;
+  });
+  assert.equal(attempts.length, 1);
+  // The client goes on: the oversized answer's socket was given up, not left half-read.
+  assert.deepEqual((await c.request({ method: 'GET', path: '/small' })).json(), [1]);
+});
+
 test('close() leaves a passed-in dispatcher open', async (t) => {
   const v = await vendor(t, (_req, res) => send(res, 200, {}));
   const agent = new Agent();
