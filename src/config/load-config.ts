@@ -213,6 +213,22 @@ const connectorValueRules: Record<string, string> = {
   start: 'must be an RFC 3339 time such as 2026-11-01T00:00:00Z',
 };
 
+/**
+ * The API paths Orchard appends to each type's base_url: a base_url copied from an API address with
+ * one of them (https://console.jumpcloud.com/api, https://acme.jamfcloud.com/api/v1) would ask for
+ * the path twice. Other paths stay allowed: Jamf Pro may sit behind a proxy under a prefix.
+ */
+const apiPaths: Record<string, RegExp> = {
+  'jamf_pro.inventory': /\/(?:api(?:\/v\d+(?:\/.*)?)?|JSSResource(?:\/.*)?)\/*$/i,
+  'jamf_protect.alerts': /\/(?:graphql(?:\/.*)?|token)\/*$/i,
+  'jumpcloud.directory_insights': /\/(?:api(?:\/v\d+(?:\/.*)?|\/systemusers(?:\/.*)?)?|insights(?:\/.*)?)\/*$/i,
+  'jumpcloud.system_users': /\/(?:api(?:\/v\d+(?:\/.*)?|\/systemusers(?:\/.*)?)?|insights(?:\/.*)?)\/*$/i,
+};
+
+function apiPathOf(type: string, url: URL): string | undefined {
+  return apiPaths[type]?.exec(url.pathname)?.[0];
+}
+
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
   return {
     name: entry.name,
@@ -368,6 +384,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         }
         if (url && (url.username || url.password || url.search || url.hash)) {
           problems.push(`${entry}.base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)`);
+        }
+        const apiPath = url && typeof c.type === 'string' ? apiPathOf(c.type, url) : undefined;
+        if (url && apiPath) {
+          const suggested = `${url.origin}${url.pathname.slice(0, url.pathname.length - apiPath.length).replace(/\/+$/, '')}`;
+          problems.push(`${entry}.base_url: ends in ${apiPath}, a path of the API itself: Orchard puts the paths it asks for after base_url, and the vendor would answer 404; use ${suggested}`);
         }
       }
     });

@@ -195,6 +195,37 @@ describe('loadConfig', () => {
     });
   });
 
+  test('connectors: a base_url copied from an API address is refused with the base to use; a proxy prefix is kept', () => {
+    const entries: Array<[string, string, string]> = [
+      ['jumpcloud.directory_insights', 'https://console.jumpcloud.com/api', 'https://console.jumpcloud.com'],
+      ['jumpcloud.directory_insights', 'https://console.eu.jumpcloud.com/insights/directory/v1/events', 'https://console.eu.jumpcloud.com'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/systemusers', 'https://console.jumpcloud.com'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/v2/', 'https://console.jumpcloud.com'],
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/api/v1/computers-inventory', 'https://acme.jamfcloud.com'],
+      ['jamf_pro.inventory', 'https://proxy.example.com/jamf/JSSResource', 'https://proxy.example.com/jamf'],
+      ['jamf_protect.alerts', 'https://acme.protect.jamfcloud.com/graphql', 'https://acme.protect.jamfcloud.com'],
+    ];
+    const credentials: Record<string, string> = {
+      'jumpcloud.directory_insights': '    api_key: k\n',
+      'jumpcloud.system_users': '    api_key: k\n',
+      'jamf_pro.inventory': '    client_id: a\n    client_secret: b\n',
+      'jamf_protect.alerts': '    client_id: a\n    password: b\n',
+    };
+    for (const [type, url, base] of entries) {
+      withFile(`connectors:\n  - name: c\n    type: ${type}\n    base_url: ${url}\n${credentials[type]}`, (file) => {
+        const found = problems({ ORCHARD_CONFIG: file });
+        assert.equal(found.length, 1, `${type} ${url}: ${found.join('; ')}`);
+        assert.match(found[0]!, /^connectors\[0\] \(c\)\.base_url: ends in \/\S+, a path of the API itself: .* use (\S+)$/);
+        assert.equal(found[0]!.split(' use ').pop(), base, url);
+      });
+    }
+    for (const url of ['https://proxy.example.com/jamf', 'https://gateway.example.com/api/jamf', 'https://acme.jamfcloud.com/']) {
+      withFile(`connectors:\n  - name: c\n    type: jamf_pro.inventory\n    base_url: ${url}\n    client_id: a\n    client_secret: b\n`, (file) => {
+        assert.equal(loadConfig({ ORCHARD_CONFIG: file }, '/srv').connectors[0]!.baseUrl, url.replace(/\/+$/, ''));
+      });
+    }
+  });
+
   test('connectors: defaults per type, interval in ms, base_url without a trailing slash, secrets from the environment', () => {
     withFile(
       'connectors:\n  - name: fleet\n    type: jamf_pro.inventory\n    base_url: https://acme.jamfcloud.com/\n    client_id: abc\n    client_secret: ${JAMF_SECRET}\n  - name: users\n    type: jumpcloud.system_users\n    api_key: ${JC_KEY}\n    enabled: false\n',
