@@ -39,6 +39,8 @@ export interface Config {
   readonly adminHost: string;
   readonly stream: string;
   readonly rejectedStream: string;
+  /** Approximate cap of the rejected stream (XADD MAXLEN ~); 0: none. */
+  readonly rejectedStreamMaxLen: number;
   /** Retention (src/consumer/stream-trimmer.ts): never trims what a consumer group has not acknowledged. */
   readonly streamMaxLen: number | undefined;
   readonly streamMaxAge: string | undefined;

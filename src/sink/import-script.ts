@@ -37,7 +37,8 @@ import { LuaScript } from '../redis/lua-script.ts';
 // events stream's hash tag (`hashTagOf`), and the rejected stream must carry the same tag
 // (`{orchard}:events`, `{orchard}:rejected`).
 // ARGV: 1 expected `lines`, 2 new `lines`, 3 writer nonce, 4 file name, 5 now (RFC 3339), 6 done flag
-// ('1' when this batch ends the file), 7 record count, 8 rejected count, then the fields of each record
+// ('1' when this batch ends the file), 7 record count, 8 rejected count, 9 the rejected stream's
+// approximate cap (XADD MAXLEN ~; '0': none), then the fields of each record
 // in `recordFields` order, then for each refused line: reason, source, received, remote, payload.
 // Returns { outcome, lines, duplicates }: {'ok', new lines, duplicates of the batch}, {'done', new
 // lines, duplicates of the batch}, {'stale', lines found, 0}.
@@ -55,7 +56,8 @@ if current ~= ARGV[1] then
 end
 local n = tonumber(ARGV[7])
 local m = tonumber(ARGV[8])
-local b = 8
+local cap = tonumber(ARGV[9])
+local b = 9
 local dup = 0
 for i = 1, n do
   if redis.call('EXISTS', KEYS[${importFixedKeys} + i]) == 1 then
@@ -66,8 +68,14 @@ ${recordFields.map((f, i) => `      '${f}', ARGV[b + ${i + 1}]`).join(',\n')})
   end
   b = b + ${importRecordStride}
 end
+local function addRejected(...)
+  if cap > 0 then
+    return redis.call('XADD', KEYS[2], 'MAXLEN', '~', cap, '*', ...)
+  end
+  return redis.call('XADD', KEYS[2], '*', ...)
+end
 for i = 1, m do
-  redis.call('XADD', KEYS[2], '*', 'v', '${contractVersion}',
+  addRejected('v', '${contractVersion}',
     'reason', ARGV[b + 1],
     'source', ARGV[b + 2],
     'received', ARGV[b + 3],

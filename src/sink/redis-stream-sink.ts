@@ -38,6 +38,8 @@ export interface RedisStreamSinkOptions {
   readonly redis: Redis;
   readonly stream: string;
   readonly rejectedStream: string;
+  /** Approximate cap of the rejected stream (XADD MAXLEN ~). Default 0: none. */
+  readonly rejectedMaxLen?: number;
   readonly dedupWindowSeconds: number;
   /** An append not acknowledged within this time fails with SinkUnavailableError. */
   readonly appendTimeoutMs: number;
@@ -127,6 +129,7 @@ export function sinkFromConfig(config: Config, redis: Redis, observers: { metric
     redis,
     stream: config.stream,
     rejectedStream: config.rejectedStream,
+    rejectedMaxLen: config.rejectedStreamMaxLen,
     dedupWindowSeconds: config.dedupWindowSeconds,
     appendTimeoutMs: config.appendTimeoutMs,
     waitReplicas: config.redisWaitReplicas,
@@ -165,6 +168,7 @@ export class RedisStreamSink implements EventSink, PageSink {
     this.#options = {
       stream: options.stream,
       rejectedStream: options.rejectedStream,
+      rejectedMaxLen: options.rejectedMaxLen ?? 0,
       dedupWindowSeconds: options.dedupWindowSeconds,
       appendTimeoutMs: options.appendTimeoutMs,
       waitReplicas: options.waitReplicas ?? 0,
@@ -324,8 +328,11 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   async appendRejected(record: RejectedRecord): Promise<string> {
     this.#assertReady();
-    const xadd = this.#redis.xadd(
+    const cap = this.#options.rejectedMaxLen;
+    const xadd = this.#redis.call(
+      'XADD',
       this.#options.rejectedStream,
+      ...(cap > 0 ? ['MAXLEN', '~', cap] : []),
       '*',
       'v',
       contractVersion,

@@ -273,6 +273,18 @@ describe('orchard import: every line lands once, with the right source, type and
 });
 
 describe('orchard import: refused lines are kept with their reason, file and line', () => {
+  test('refused lines keep the rejected stream near ORCHARD_REJECTED_STREAM_MAX_LEN, the newest last', async () => {
+    const s = freshStreams();
+    const file = join(dir, 'refused.log');
+    writeFileSync(file, Array.from({ length: 400 }, (_v, i) => `[FOO] line ${i}`).join('\n'));
+    const r = await orchardImport(s, [file], { ORCHARD_REJECTED_STREAM_MAX_LEN: '10' });
+    assert.equal(r.code, 1, r.err); // every line of the file was refused
+    assert.match(summaryOf(r.out, file), /: 400 lines: 0 appended, 0 already in the stream, 400 rejected/);
+    const length = await redis.xlen(s.rejected);
+    assert.ok(length >= 10 && length <= 110, `XLEN ${length}`);
+    assert.equal((await entries(s.rejected)).at(-1)!.payload, '[FOO] line 399');
+  });
+
   test('malformed lines, an unknown tag and a 2 MB line are rejected, empty lines ignored, the good lines land', async () => {
     const s = freshStreams();
     const file = join(dir, 'mixed.log');

@@ -338,6 +338,20 @@ describe('refused requests', () => {
     }
   });
 
+  test('the rejected stream keeps about ORCHARD_REJECTED_STREAM_MAX_LEN entries, the newest last', async () => {
+    const capped = await buildTestApp(ctx.server, { ORCHARD_REJECTED_STREAM_MAX_LEN: '10', ORCHARD_REJECTED_STREAM: 'orchard:rejected-capped' });
+    try {
+      for (let i = 0; i < 350; i++) assert.equal((await post(`{"not json ${i}`, authed, capped)).statusCode, 400);
+      // MAXLEN ~ trims whole stream nodes (100 entries each by default): about the cap, never below it.
+      const length = await capped.redis.xlen(capped.config.rejectedStream);
+      assert.ok(length >= 10 && length <= 110, `XLEN ${length}`);
+      const kept = await readStream(capped.redis, capped.config.rejectedStream);
+      assert.equal(kept.at(-1)!.fields.payload, '{"not json 349');
+    } finally {
+      await capped.close();
+    }
+  });
+
   test('an unauthenticated oversized body is 401, not read, not stored', async () => {
     const res = await post('x'.repeat(2 * 1024 * 1024), json);
     assert.equal(res.statusCode, 401);
