@@ -544,7 +544,7 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     const call = (expected: string, next: string, writer: string) => {
       const record = recordFields.map((f) => `${f}-${writer}`);
       return (redis as unknown as { orchardImportTest: (...a: string[]) => Promise<[string, string, string]> }).orchardImportTest(
-        s.stream, s.rejected, key, dedup(writer), expected, next, writer, 'f.log', '2026-01-01T00:00:00.000Z', '0', '1', '1', ...record, '{"code":"X"}', 'jamf_pro.logs', 'r', 'import', 'bad line',
+        s.stream, s.rejected, key, dedup(writer), expected, next, writer, 'f.log', '2026-01-01T00:00:00.000Z', '0', '1', '1', '0', ...record, '{"code":"X"}', 'jamf_pro.logs', 'r', 'import', 'bad line',
       );
     };
     assert.deepEqual(await call('0', '2', 'w1'), ['ok', '2', '0']);

@@ -4,6 +4,7 @@ import { readCheckpoint, resetCheckpoint } from '../../src/connectors/checkpoint
 import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { TestRedis, useTestRedis } from '../helpers/redis-server.ts';
+import type { PageSink, RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
 
 import { MockJamfPro, type MockJamfProOptions } from '../mocks/jamf-pro-server.ts';
 
@@ -115,6 +116,49 @@ test('shutdown in the middle of a run finishes the page being written, keeps the
   const ids = await again.ids();
   assert.equal(ids.length, 1000);
   assert.equal(new Set(ids).size, 1000);
+});
+
+test('a page written ahead of the one before it (that write was sent again) is sent again, not taken for a reset', async (t) => {
+  // A page's write goes out before the previous page's write is confirmed. When the previous write
+  // reaches Redis later (its script had to be loaded again), the next one runs first and is fenced
+  // out as stale; the runner must send it again once the previous one is in, and lose nothing.
+  const mock = await mockOf(t, { computers: 50 });
+  const calls: Array<{ expectedSeq: number; outcome?: string }> = [];
+  const h = await startConnector(shared.server, entry(mock, { page_size: 10 }), {
+    wrapSink: (sink: RedisStreamSink): PageSink => {
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      return {
+        resetCheckpoint: (...args) => sink.resetCheckpoint(...args),
+        async appendPage(records, commit) {
+          const call: { expectedSeq: number; outcome?: string } = { expectedSeq: commit.expectedSeq };
+          calls.push(call);
+          const n = calls.length;
+          // The first page waits until the second page's write has been answered.
+          if (n === 1) await gate;
+          const result = sink.appendPage(records, commit);
+          result.then((r) => (call.outcome = r.outcome), () => {}).finally(() => n === 2 && openGate());
+          return result;
+        },
+      };
+    },
+  });
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.equal(s.totals.runs, 1, 'no interrupted run before it');
+  assert.equal(s.lastRun?.appended, 50);
+  // The second page's first write was fenced out (a page after it may have been too); every page's
+  // write then went in once, in order.
+  assert.deepEqual([calls[1]!.expectedSeq, calls[1]!.outcome], [1, 'stale']);
+  assert.deepEqual(
+    calls.filter((c) => c.outcome === 'ok').map((c) => c.expectedSeq),
+    [0, 1, 2, 3, 4],
+  );
+  const ids = await h.ids();
+  assert.equal(ids.length, 50);
+  assert.equal(new Set(ids).size, 50);
+  assert.equal((await readCheckpoint(shared.redis, connectorKeys(h.stream, 'inv'))).seq, 5);
 });
 
 test('Redis unavailable during a run: the run fails as retryable (shared.redis) and completes once Redis is back', async (t) => {

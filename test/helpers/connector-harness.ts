@@ -9,7 +9,7 @@ import { createSource } from '../../src/connectors/source-registry.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
-import { sinkFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { sinkFromConfig, type PageSink, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
 import type { TestRedis } from './redis-server.ts';
 import { captureLogs, readStream, waitForReady } from './test-app.ts';
 
@@ -42,7 +42,11 @@ export interface ConnectorHarness {
 }
 
 /** One connector's runner on a real Redis, with its own stream keys; started at once. */
-export async function startConnector(server: TestRedis, entry: Record<string, unknown>, options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number } = {}): Promise<ConnectorHarness> {
+export async function startConnector(
+  server: TestRedis,
+  entry: Record<string, unknown>,
+  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisStreamSink) => PageSink } = {},
+): Promise<ConnectorHarness> {
   const stream = options.stream ?? `c${Math.random().toString(36).slice(2, 10)}:events`;
   const config = configWithConnectors([entry], {
     REDIS_URL: server.url,
@@ -62,7 +66,7 @@ export async function startConnector(server: TestRedis, entry: Record<string, un
   const runner = new ConnectorRunner({
     config: connector,
     source,
-    sink,
+    sink: options.wrapSink ? options.wrapSink(sink) : sink,
     redis,
     stream,
     leaseTtlMs: config.connectorLeaseTtlMs,
