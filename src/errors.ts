@@ -246,6 +246,34 @@ export class VendorResponseError extends OrchardError {
   }
 }
 
+/**
+ * A vendor API answered 2xx with a body larger than Orchard reads of one answer (the client's
+ * maxResponseBytes): a page too big to hold, not schema drift. Not retried: the same request gets
+ * the same answer; smaller pages are the remedy.
+ */
+export class VendorResponseTooLargeError extends OrchardError {
+  readonly connector: string;
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly limitBytes: number;
+
+  constructor(connector: string, fields: { method: string; path: string; status: number; limitBytes: number }) {
+    const path = withoutQuery(fields.path);
+    super(
+      'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE',
+      502,
+      `${connector}: ${fields.method} ${path} answered HTTP ${fields.status} with more than ${fields.limitBytes} bytes, the most Orchard reads of one answer; ask for smaller pages.`,
+    );
+    this.name = 'VendorResponseTooLargeError';
+    this.connector = connector;
+    this.method = fields.method;
+    this.path = path;
+    this.status = fields.status;
+    this.limitBytes = fields.limitBytes;
+  }
+}
+
 export interface GraphqlErrorItem {
   readonly message: string;
   readonly errorType?: string;

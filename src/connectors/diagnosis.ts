@@ -19,7 +19,7 @@
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
 
-import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorResponseError } from '../errors.ts';
+import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../errors.ts';
 
 export type DiagnosisCategory =
   | 'configuration'
@@ -55,6 +55,8 @@ export interface DiagnosisContext {
     credentials: string[];
     /** Names of the settings that shape its requests, e.g. ['sections', 'page_size', 'start'] (named for a 400). */
     request?: string[];
+    /** The setting that sets how many items a page holds (`limit`, `page_size`), when the type has one. */
+    pageSize?: string;
   };
 }
 
@@ -141,6 +143,7 @@ function classify(err: unknown): Classified {
   if (err instanceof VendorHttpError) return classifyStatus(err.status, err);
   if (err instanceof VendorGraphqlError) return classifyGraphql(err);
   if (err instanceof VendorResponseError) return { category: 'response', retryable: false };
+  if (err instanceof VendorResponseTooLargeError) return { category: 'configuration', retryable: false };
   if (err instanceof OrchardError) {
     if (err.code === 'ORCHARD_ERR_SINK_UNAVAILABLE') return { category: 'redis', retryable: true };
     if (err instanceof ConfigInvalidError) return { category: 'configuration', retryable: false };
@@ -165,8 +168,13 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /** `diagnose` for a configured connector and its source (the runner and `orchard test`). */
-export function diagnoseConnector(err: unknown, config: { name: string; baseUrl: string }, source: { credentialKeys: readonly string[] }): Diagnosis {
-  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys] } });
+export function diagnoseConnector(
+  err: unknown,
+  config: { name: string; baseUrl: string; settings?: Readonly<Record<string, unknown>> },
+  source: { credentialKeys: readonly string[] },
+): Diagnosis {
+  const pageSize = ['limit', 'page_size'].find((key) => config.settings?.[key] !== undefined);
+  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize } });
 }
 
 /** Cause and remedy of a connector error, for `orchard test`, `/status` and the log. */
@@ -196,6 +204,15 @@ type Texts = (input: TextInput) => { cause: string; remedy: string };
 
 const TEXTS: Record<DiagnosisCategory, Texts> = {
   configuration: ({ err, name, setting, baseUrl, what, status, context }) => {
+    if (err instanceof VendorResponseTooLargeError) {
+      const pageSize = context.settings.pageSize;
+      return {
+        cause: `The answer to ${what} (HTTP ${err.status}) of connector ${name} is larger than ${err.limitBytes} bytes, the most Orchard reads of one answer.`,
+        remedy: pageSize
+          ? `Ask for fewer items per page: lower ${setting(pageSize)}, then run \`orchard test ${name}\`. The connector stays parked until then.`
+          : `Connector ${name}'s pages have a fixed size, so the vendor's items are far larger than usual: report it with this message. The connector stays parked until then.`,
+      };
+    }
     if (status === undefined) {
       const problems = err instanceof ConfigInvalidError ? err.problems.join('; ') : 'a setting has a value it cannot take';
       return {
@@ -329,6 +346,7 @@ function graphqlMessage(err: unknown): string {
 function describeRequest(err: unknown): string {
   if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError) return `${err.method} ${err.path}`;
   if (err instanceof VendorResponseError && err.path !== undefined) return `${err.method ?? ''} ${err.path}`.trim();
+  if (err instanceof VendorResponseTooLargeError) return `${err.method} ${err.path}`;
   return 'the request';
 }
 

@@ -8,7 +8,7 @@
 import { isAscii } from 'node:buffer';
 import type { ConnectorConfig } from '../config/load-config.ts';
 import { Pool, type Dispatcher } from 'undici';
-import { VendorHttpError, VendorNetworkError, VendorResponseError } from '../errors.ts';
+import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../errors.ts';
 import { fullJitterDelayMs, parseRetryAfterMs } from './backoff.ts';
 import { isRetryable, isTlsErrorCode, networkErrorCode } from './diagnosis.ts';
 
@@ -93,6 +93,14 @@ export interface VendorHttpClientOptions {
 }
 
 const defaultMaxResponseBytes = 256 * 1024 * 1024;
+/** What is kept of an oversized answer that is not 2xx: enough for an error's excerpt. */
+const errorBodyKeptBytes = 64 * 1024;
+
+function decodeText(bytes: Buffer): string {
+  if (isAscii(bytes)) return bytes.toString('latin1');
+  const start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  return bytes.toString('utf8', start);
+}
 
 const REDACTED = '[REDACTED]';
 
@@ -290,12 +298,17 @@ export class VendorHttpClient {
         bodyTimeout: this.#timeoutMs,
       });
       // Read to the end whatever the status: an unread body holds its socket.
-      const text = await this.#readBody(res.body, method, pathOnly);
+      const text = await this.#readBody(res.body, res.statusCode, method, pathOnly);
       this.#onAttempt?.({ method, path: pathOnly, status: res.statusCode, durationMs: performance.now() - startedAt, attempt });
       return { status: res.statusCode, headers: res.headers, body: text };
     } catch (err) {
-      const error = signal?.aborted ? 'ABORTED' : (networkErrorCode(err) ?? 'INTERNAL');
-      this.#onAttempt?.({ method, path: pathOnly, durationMs: performance.now() - startedAt, attempt, error });
+      const durationMs = performance.now() - startedAt;
+      if (err instanceof VendorResponseTooLargeError) {
+        this.#onAttempt?.({ method, path: pathOnly, status: err.status, durationMs, attempt, error: 'TOO_LARGE' });
+      } else {
+        const error = signal?.aborted ? 'ABORTED' : (networkErrorCode(err) ?? 'INTERNAL');
+        this.#onAttempt?.({ method, path: pathOnly, durationMs, attempt, error });
+      }
       throw err;
     } finally {
       this.#slots.release();
@@ -304,24 +317,28 @@ export class VendorHttpClient {
 
   /**
    * The body as text, UTF-8 with a leading byte-order mark dropped (as undici's text()), at most
-   * maxResponseBytes. A body of ASCII alone (the usual vendor JSON) is copied as Latin-1, which is the
-   * same text and about three times cheaper to decode than UTF-8 for a 10 MB page.
+   * maxResponseBytes. Beyond that, a 2xx answer fails with VendorResponseTooLargeError; any other
+   * answer keeps its first 64 KiB, enough for the error's excerpt, and is judged by its status. A body
+   * of ASCII alone (the usual vendor JSON) is copied as Latin-1: the same text, and about three times
+   * cheaper to decode than UTF-8 for a 10 MB page.
    */
-  async #readBody(body: Dispatcher.ResponseData['body'], method: string, path: string): Promise<string> {
+  async #readBody(body: Dispatcher.ResponseData['body'], status: number, method: string, path: string): Promise<string> {
     const chunks: Buffer[] = [];
     let length = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      length += chunk.length;
-      if (length > this.#maxResponseBytes) {
+      if (length + chunk.length > this.#maxResponseBytes) {
         body.destroy();
-        const mib = Math.round(this.#maxResponseBytes / 1024 / 1024);
-        throw new VendorResponseError(this.connector, `the answer is larger than ${mib} MiB; ask for smaller pages (the connector's limit or page_size setting).`, { method, path });
+        if (status >= 200 && status < 300) {
+          throw new VendorResponseTooLargeError(this.connector, { method, path, status, limitBytes: this.#maxResponseBytes });
+        }
+        chunks.push(chunk);
+        length += chunk.length;
+        return decodeText(Buffer.concat(chunks, length).subarray(0, errorBodyKeptBytes));
       }
       chunks.push(chunk);
+      length += chunk.length;
     }
-    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-    const start = all.length >= 3 && all[0] === 0xef && all[1] === 0xbb && all[2] === 0xbf ? 3 : 0;
-    return isAscii(all) ? all.toString('latin1') : all.toString('utf8', start);
+    return decodeText(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
   }
 
   #response(method: string, path: string, answer: Answer): VendorResponse {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { diagnose, isRetryable, type Diagnosis, type DiagnosisContext } from '../../src/connectors/diagnosis.ts';
+import { diagnose, diagnoseConnector, isRetryable, type Diagnosis, type DiagnosisContext } from '../../src/connectors/diagnosis.ts';
 import {
   ConfigInvalidError,
   SinkUnavailableError,
   VendorHttpError,
   VendorNetworkError,
   VendorResponseError,
+  VendorResponseTooLargeError,
 } from '../../src/errors.ts';
 
 const context: DiagnosisContext = {
@@ -122,6 +123,20 @@ test('a bad response is schema drift: response, not retried', () => {
   });
   assert.match(d.cause, /schema drift/);
   assert.match(d.remedy, /connectors\[jamf-prod\]\.base_url/);
+});
+
+test('an answer too large to read is configuration, not retried, and the remedy names the page-size setting of the type', () => {
+  const err = new VendorResponseTooLargeError('di', { method: 'POST', path: '/insights/directory/v1/events', status: 200, limitBytes: 268435456 });
+  check(err, { category: 'configuration', retryable: false });
+  const source = { credentialKeys: ['api_key'] };
+  const di = diagnoseConnector(err, { name: 'di', baseUrl: 'https://console.jumpcloud.com', settings: { limit: 10000 } }, source);
+  assert.match(di.cause, /POST \/insights\/directory\/v1\/events \(HTTP 200\) of connector di is larger than 268435456 bytes/);
+  assert.match(di.remedy, /lower connectors\[di\]\.limit/);
+  const inventory = diagnoseConnector(err, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com', settings: { page_size: 100 } }, source);
+  assert.match(inventory.remedy, /lower connectors\[inv\]\.page_size/);
+  const users = diagnoseConnector(err, { name: 'users', baseUrl: 'https://console.jumpcloud.com', settings: {} }, source);
+  assert.match(users.remedy, /fixed size.*report it/);
+  assert.doesNotMatch(users.remedy, /schema drift|limit|page_size/);
 });
 
 test('SinkUnavailableError is redis and retried', () => {

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Agent } from 'undici';
 import { VendorHttpClient, type TokenProvider, type VendorAttempt, type VendorHttpClientOptions } from '../../src/connectors/vendor-http-client.ts';
-import { VendorHttpError, VendorNetworkError, VendorResponseError } from '../../src/errors.ts';
+import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../../src/errors.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 // Every test talks to a real node:http server on 127.0.0.1, port 0, that plays the vendor.
@@ -530,7 +530,7 @@ test('the body is read as UTF-8 across chunk boundaries, a leading byte-order ma
   const v = await vendor(t, (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     if (req.url === '/ascii') return res.end(ascii);
-    // One byte at a time across the multi-byte characters: each chunk splits a character.
+    // Three bytes at a time after the byte-order mark: chunks split the multi-byte characters.
     let i = 0;
     const next = () => {
       if (i >= bytes.length) return res.end();
@@ -547,21 +547,47 @@ test('the body is read as UTF-8 across chunk boundaries, a leading byte-order ma
   assert.equal((await c.request({ method: 'GET', path: '/ascii' })).body, ascii);
 });
 
-test('an answer larger than maxResponseBytes fails with VendorResponseError naming the size, not retried', async (t) => {
+test('a 2xx answer larger than maxResponseBytes fails with VendorResponseTooLargeError, not retried; one of exactly that size is read', async (t) => {
+  const limit = 2 * 1024 * 1024;
+  const exact = `"${'x'.repeat(limit - 2)}"`;
   const v = await vendor(t, (req, res) => {
-    if (req.url === '/small') return send(res, 200, [1]);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(`[${'"x",'.repeat(600_000)}"x"]`);
+    res.end(req.url === '/exact' ? exact : `${exact} `);
   });
-  const { c, attempts } = client(t, { baseUrl: v.url, maxResponseBytes: 2 * 1024 * 1024 });
+  assert.equal(Buffer.byteLength(exact), limit);
+  const { c, attempts } = client(t, { baseUrl: v.url, maxResponseBytes: limit });
   await assert.rejects(c.request({ method: 'POST', path: '/insights/directory/v1/events', body: '{}' }), (err: unknown) => {
-    assert.ok(err instanceof VendorResponseError);
-    assert.match(err.message, /POST \/insights\/directory\/v1\/events .*larger than 2 MiB.*limit or page_size/);
+    assert.ok(err instanceof VendorResponseTooLargeError);
+    assert.equal(err.code, 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE');
+    assert.equal(err.status, 200);
+    assert.match(err.message, /POST \/insights\/directory\/v1\/events answered HTTP 200 with more than 2097152 bytes/);
     return true;
   });
-  assert.equal(attempts.length, 1);
+  assert.deepEqual(
+    attempts.map((a) => [a.status, a.error]),
+    [[200, 'TOO_LARGE']],
+  );
   // The client goes on: the oversized answer's socket was given up, not left half-read.
-  assert.deepEqual((await c.request({ method: 'GET', path: '/small' })).json(), [1]);
+  assert.equal((await c.request({ method: 'GET', path: '/exact' })).body, exact);
+});
+
+test('a 5xx answer larger than maxResponseBytes keeps an excerpt and is retried as a 5xx', async (t) => {
+  const v = await vendor(t, (_req, res) => {
+    res.writeHead(503, { 'content-type': 'text/html' });
+    res.end(`<html>maintenance${' '.repeat(3 * 1024 * 1024)}</html>`);
+  });
+  const { c, attempts } = client(t, { baseUrl: v.url, maxResponseBytes: 1024 * 1024, maxAttempts: 2 });
+  await assert.rejects(c.request({ method: 'GET', path: '/api/v1/computers-inventory' }), (err: unknown) => {
+    assert.ok(err instanceof VendorHttpError);
+    assert.equal(err.status, 503);
+    assert.match(err.bodyExcerpt, /^<html>maintenance/);
+    assert.ok(err.bodyExcerpt.length <= 64 * 1024);
+    return true;
+  });
+  assert.deepEqual(
+    attempts.map((a) => a.status),
+    [503, 503],
+  );
 });
 
 test('close() leaves a passed-in dispatcher open', async (t) => {
