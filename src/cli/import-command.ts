@@ -58,7 +58,7 @@ export interface ImportCommandOptions {
   /** In a Redis Cluster it must share the events stream's hash tag (`{orchard}:events`, `{orchard}:rejected`). */
   readonly rejectedStream: string;
   /** The rejected stream's approximate cap (XADD MAXLEN ~); 0 or unset: none. */
-  readonly rejectedMaxLen?: number;
+  readonly rejectedStreamMaxLen?: number;
   /** Aborting it (SIGINT, SIGTERM) stops after the batch being built, which is committed first. */
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
@@ -367,7 +367,7 @@ class Committer {
       done ? '1' : '0',
       batch.records.length,
       batch.rejected.length,
-      this.options.rejectedMaxLen ?? 0,
+      this.options.rejectedStreamMaxLen ?? 0,
     );
     for (const record of batch.records) for (const field of recordFields) args.push(record[field] as string);
     for (const r of batch.rejected) args.push(r.reason, r.source, r.received, importConnector, r.payload);

@@ -162,7 +162,7 @@ export async function main(argv: string[]): Promise<number> {
           importCommand(args, io, redis, {
             stream: config.stream,
             rejectedStream: config.rejectedStream,
-            rejectedMaxLen: config.rejectedStreamMaxLen,
+            rejectedStreamMaxLen: config.rejectedStreamMaxLen,
             signal: stop.signal,
             logger,
             tty: process.stderr.isTTY === true,

@@ -39,7 +39,7 @@ export interface RedisStreamSinkOptions {
   readonly stream: string;
   readonly rejectedStream: string;
   /** Approximate cap of the rejected stream (XADD MAXLEN ~). Default 0: none. */
-  readonly rejectedMaxLen?: number;
+  readonly rejectedStreamMaxLen?: number;
   readonly dedupWindowSeconds: number;
   /** An append not acknowledged within this time fails with SinkUnavailableError. */
   readonly appendTimeoutMs: number;
@@ -129,7 +129,7 @@ export function sinkFromConfig(config: Config, redis: Redis, observers: { metric
     redis,
     stream: config.stream,
     rejectedStream: config.rejectedStream,
-    rejectedMaxLen: config.rejectedStreamMaxLen,
+    rejectedStreamMaxLen: config.rejectedStreamMaxLen,
     dedupWindowSeconds: config.dedupWindowSeconds,
     appendTimeoutMs: config.appendTimeoutMs,
     waitReplicas: config.redisWaitReplicas,
@@ -168,7 +168,7 @@ export class RedisStreamSink implements EventSink, PageSink {
     this.#options = {
       stream: options.stream,
       rejectedStream: options.rejectedStream,
-      rejectedMaxLen: options.rejectedMaxLen ?? 0,
+      rejectedStreamMaxLen: options.rejectedStreamMaxLen ?? 0,
       dedupWindowSeconds: options.dedupWindowSeconds,
       appendTimeoutMs: options.appendTimeoutMs,
       waitReplicas: options.waitReplicas ?? 0,
@@ -328,7 +328,7 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   async appendRejected(record: RejectedRecord): Promise<string> {
     this.#assertReady();
-    const cap = this.#options.rejectedMaxLen;
+    const cap = this.#options.rejectedStreamMaxLen;
     const xadd = this.#redis.call(
       'XADD',
       this.#options.rejectedStream,

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
     assert.equal(c.port, 9202);
     assert.equal(c.stream, 'orchard:events');
     assert.equal(c.rejectedStream, 'orchard:rejected');
+    assert.equal(c.rejectedStreamMaxLen, 0, 'every refused body kept unless a cap is set');
     assert.equal(c.webhookPath, '/jamf-pro-events');
     assert.equal(c.webhookHeader, 'X-Orchard-Secret');
     assert.equal(c.webhookSecrets, undefined);

@@ -338,10 +338,15 @@ describe('refused requests', () => {
     }
   });
 
-  test('the rejected stream keeps about ORCHARD_REJECTED_STREAM_MAX_LEN entries, the newest last', async () => {
-    const capped = await buildTestApp(ctx.server, { ORCHARD_REJECTED_STREAM_MAX_LEN: '10', ORCHARD_REJECTED_STREAM: 'orchard:rejected-capped' });
+  test('the rejected stream keeps every body by default, about ORCHARD_REJECTED_STREAM_MAX_LEN when set, the newest last', async () => {
+    const uncapped = await buildTestApp(ctx.server);
+    const capped = await buildTestApp(ctx.server, { ORCHARD_REJECTED_STREAM_MAX_LEN: '10' });
     try {
-      for (let i = 0; i < 350; i++) assert.equal((await post(`{"not json ${i}`, authed, capped)).statusCode, 400);
+      for (let i = 0; i < 350; i++) {
+        assert.equal((await post(`{"not json ${i}`, authed, capped)).statusCode, 400);
+        assert.equal((await post(`{"not json ${i}`, authed, uncapped)).statusCode, 400);
+      }
+      assert.equal(await uncapped.redis.xlen(uncapped.config.rejectedStream), 350);
       // MAXLEN ~ trims whole stream nodes (100 entries each by default): about the cap, never below it.
       const length = await capped.redis.xlen(capped.config.rejectedStream);
       assert.ok(length >= 10 && length <= 110, `XLEN ${length}`);
@@ -349,6 +354,7 @@ describe('refused requests', () => {
       assert.equal(kept.at(-1)!.fields.payload, '{"not json 349');
     } finally {
       await capped.close();
+      await uncapped.close();
     }
   });
 
