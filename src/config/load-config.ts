@@ -216,19 +216,38 @@ const connectorValueRules: Record<string, string> = {
 };
 
 /**
- * The API paths Orchard appends to each type's base_url: a base_url copied from an API address with
- * one of them (https://console.jumpcloud.com/api, https://acme.jamfcloud.com/api/v1) would ask for
- * the path twice. Other paths stay allowed: Jamf Pro may sit behind a proxy under a prefix.
+ * Paths a connector's base_url must not end in: the paths Orchard asks for after it, their leading
+ * parts, and the vendor addresses most often pasted instead of the base (API docs, the Classic API).
+ * Any other path is a prefix (Jamf Pro behind a proxy) and stays. The sources' own paths are checked
+ * against these lists by test/config/load-config.test.ts.
  */
-const apiPaths: Record<string, RegExp> = {
-  'jamf_pro.inventory': /\/(?:api(?:\/v\d+(?:\/.*)?)?|JSSResource(?:\/.*)?)\/*$/i,
-  'jamf_protect.alerts': /\/(?:graphql(?:\/.*)?|token)\/*$/i,
-  'jumpcloud.directory_insights': /\/(?:api(?:\/v\d+(?:\/.*)?|\/systemusers(?:\/.*)?)?|insights(?:\/.*)?)\/*$/i,
-  'jumpcloud.system_users': /\/(?:api(?:\/v\d+(?:\/.*)?|\/systemusers(?:\/.*)?)?|insights(?:\/.*)?)\/*$/i,
+const jumpCloudApiPaths = [
+  '/insights/directory/v1/events',
+  '/insights/directory/v1',
+  '/insights/directory',
+  '/insights',
+  '/api/systemusers',
+  '/api/systems',
+  '/api/organizations',
+  '/api/v2',
+  '/api',
+];
+export const apiPathsByType: Record<ConnectorType, readonly string[]> = {
+  'jamf_pro.inventory': ['/api/v1/computers-inventory', '/api/oauth/token', '/api/oauth', '/api/v1', '/api/v2', '/api/doc', '/api', '/uapi', '/JSSResource', '/classicapi/doc', '/classicapi'],
+  'jamf_protect.alerts': ['/graphql', '/token'],
+  'jumpcloud.directory_insights': jumpCloudApiPaths,
+  'jumpcloud.system_users': jumpCloudApiPaths,
 };
 
+/** The longest API path `url`'s path ends in (trailing slashes aside), as written there. */
 function apiPathOf(type: string, url: URL): string | undefined {
-  return apiPaths[type]?.exec(url.pathname)?.[0];
+  const path = url.pathname.replace(/\/+$/, '');
+  const lower = path.toLowerCase();
+  let found: string | undefined;
+  for (const candidate of apiPathsByType[type as ConnectorType] ?? []) {
+    if (lower.endsWith(candidate.toLowerCase()) && (found === undefined || candidate.length > found.length)) found = candidate;
+  }
+  return found === undefined ? undefined : path.slice(path.length - found.length);
 }
 
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
@@ -389,7 +408,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         }
         const apiPath = url && typeof c.type === 'string' ? apiPathOf(c.type, url) : undefined;
         if (url && apiPath) {
-          const suggested = `${url.origin}${url.pathname.slice(0, url.pathname.length - apiPath.length).replace(/\/+$/, '')}`;
+          const path = url.pathname.replace(/\/+$/, '');
+          const suggested = `${url.origin}${path.slice(0, path.length - apiPath.length)}`;
           problems.push(`${entry}.base_url: ends in ${apiPath}, a path of the API itself: Orchard puts the paths it asks for after base_url, and the vendor would answer 404; use ${suggested}`);
         }
       }

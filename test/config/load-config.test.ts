@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../../src/config/load-config.ts';
+import { apiPathsByType, connectorTypes, loadConfig, type ConnectorType } from '../../src/config/load-config.ts';
+import { inventoryPath, inventoryTokenPath } from '../../src/sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
+import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect/jamf-protect-alerts-source.ts';
+import { eventsPath } from '../../src/sources/jumpcloud/directory-insights-source.ts';
+import { systemUsersPath } from '../../src/sources/jumpcloud/system-users-source.ts';
 import { ConfigInvalidError } from '../../src/errors.ts';
 
 function problems(env: Record<string, string>): string[] {
@@ -197,33 +201,64 @@ describe('loadConfig', () => {
   });
 
   test('connectors: a base_url copied from an API address is refused with the base to use; a proxy prefix is kept', () => {
-    const entries: Array<[string, string, string]> = [
-      ['jumpcloud.directory_insights', 'https://console.jumpcloud.com/api', 'https://console.jumpcloud.com'],
-      ['jumpcloud.directory_insights', 'https://console.eu.jumpcloud.com/insights/directory/v1/events', 'https://console.eu.jumpcloud.com'],
-      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/systemusers', 'https://console.jumpcloud.com'],
-      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/v2/', 'https://console.jumpcloud.com'],
-      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/api/v1/computers-inventory', 'https://acme.jamfcloud.com'],
-      ['jamf_pro.inventory', 'https://proxy.example.com/jamf/JSSResource', 'https://proxy.example.com/jamf'],
-      ['jamf_protect.alerts', 'https://acme.protect.jamfcloud.com/graphql', 'https://acme.protect.jamfcloud.com'],
-    ];
     const credentials: Record<string, string> = {
       'jumpcloud.directory_insights': '    api_key: k\n',
       'jumpcloud.system_users': '    api_key: k\n',
       'jamf_pro.inventory': '    client_id: a\n    client_secret: b\n',
       'jamf_protect.alerts': '    client_id: a\n    password: b\n',
     };
-    for (const [type, url, base] of entries) {
-      withFile(`connectors:\n  - name: c\n    type: ${type}\n    base_url: ${url}\n${credentials[type]}`, (file) => {
-        const found = problems({ ORCHARD_CONFIG: file });
+    const file = (type: string, url: string) => `connectors:\n  - name: c\n    type: ${type}\n    base_url: ${url}\n${credentials[type]}`;
+    const refused: Array<[string, string, string]> = [
+      ['jumpcloud.directory_insights', 'https://console.jumpcloud.com/api', 'https://console.jumpcloud.com'],
+      ['jumpcloud.directory_insights', 'https://console.eu.jumpcloud.com/insights/directory/v1/events', 'https://console.eu.jumpcloud.com'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/systemusers', 'https://console.jumpcloud.com'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/v2/', 'https://console.jumpcloud.com'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/api/systems', 'https://console.jumpcloud.com'],
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/api/v1/computers-inventory', 'https://acme.jamfcloud.com'],
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/api/oauth/token', 'https://acme.jamfcloud.com'],
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/api/doc/', 'https://acme.jamfcloud.com'],
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/uapi', 'https://acme.jamfcloud.com'],
+      ['jamf_pro.inventory', 'https://proxy.example.com/jamf/JSSResource', 'https://proxy.example.com/jamf'],
+      ['jamf_pro.inventory', 'https://gw.example.com/api/v1/jamf/api/v1/computers-inventory', 'https://gw.example.com/api/v1/jamf'],
+      ['jamf_protect.alerts', 'https://acme.protect.jamfcloud.com/graphql', 'https://acme.protect.jamfcloud.com'],
+      ['jamf_protect.alerts', 'https://acme.protect.jamfcloud.com/token', 'https://acme.protect.jamfcloud.com'],
+    ];
+    for (const [type, url, base] of refused) {
+      withFile(file(type, url), (f) => {
+        const found = problems({ ORCHARD_CONFIG: f });
         assert.equal(found.length, 1, `${type} ${url}: ${found.join('; ')}`);
         assert.match(found[0]!, /^connectors\[0\] \(c\)\.base_url: ends in \/\S+, a path of the API itself: .* use (\S+)$/);
         assert.equal(found[0]!.split(' use ').pop(), base, url);
       });
     }
-    for (const url of ['https://proxy.example.com/jamf', 'https://gateway.example.com/api/jamf', 'https://acme.jamfcloud.com/']) {
-      withFile(`connectors:\n  - name: c\n    type: jamf_pro.inventory\n    base_url: ${url}\n    client_id: a\n    client_secret: b\n`, (file) => {
-        assert.equal(loadConfig({ ORCHARD_CONFIG: file }, '/srv').connectors[0]!.baseUrl, url.replace(/\/+$/, ''));
+    const accepted: Array<[string, string]> = [
+      ['jamf_pro.inventory', 'https://acme.jamfcloud.com/'],
+      ['jamf_pro.inventory', 'https://proxy.example.com/jamf'],
+      ['jamf_pro.inventory', 'https://gateway.example.com/api/jamf'],
+      ['jamf_pro.inventory', 'https://gateway.example.com/api/v1/jamf'],
+      ['jamf_protect.alerts', 'https://proxy.example.com/protect'],
+      ['jumpcloud.directory_insights', 'https://console.eu.jumpcloud.com'],
+      ['jumpcloud.directory_insights', 'https://proxy.example.com/security/insights/jumpcloud'],
+      ['jumpcloud.system_users', 'https://console.jumpcloud.com/'],
+      ['jumpcloud.system_users', 'https://proxy.example.com/myapi'],
+    ];
+    for (const [type, url] of accepted) {
+      withFile(file(type, url), (f) => {
+        assert.equal(loadConfig({ ORCHARD_CONFIG: f }, '/srv').connectors[0]!.baseUrl, url.replace(/\/+$/, ''), url);
       });
+    }
+  });
+
+  test('connectors: every path a source asks for is one a base_url may not end in', () => {
+    const asked: Record<string, string[]> = {
+      'jamf_pro.inventory': [inventoryPath, inventoryTokenPath],
+      'jamf_protect.alerts': [graphqlPath, tokenPath],
+      'jumpcloud.directory_insights': [eventsPath],
+      'jumpcloud.system_users': [systemUsersPath],
+    };
+    assert.deepEqual(Object.keys(asked).sort(), [...connectorTypes].sort());
+    for (const [type, paths] of Object.entries(asked)) {
+      for (const path of paths) assert.ok(apiPathsByType[type as ConnectorType].includes(path), `${type}: ${path}`);
     }
   });
 

@@ -24,7 +24,8 @@ export interface InventorySettings {
   readonly page_size: number;
 }
 
-const inventoryPath = '/api/v1/computers-inventory';
+export const inventoryPath = '/api/v1/computers-inventory';
+export const inventoryTokenPath = '/api/oauth/token';
 
 /** Numeric ids compare as numbers (Jamf sends them as strings), others as text. */
 function idAfter(id: string, lastId: string | null): boolean {
@@ -50,7 +51,7 @@ export class JamfProInventorySource implements PullSource<InventoryCursor> {
     const { client_id, client_secret } = this.#settings;
     this.tokens = new AccessTokenProvider(this.#client, {
       method: 'POST',
-      path: '/api/oauth/token',
+      path: inventoryTokenPath,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }).toString(),
     });
