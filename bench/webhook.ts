@@ -257,36 +257,25 @@ async function main(cleanup: Cleanup): Promise<void> {
   const client = redis.client();
   const redisPid = await redisPidOf(client);
 
-  // Baseline first, then Orchard; only one server runs at a time.
-  const barePort = await freePort();
-  const bare = await startChildServer(
-    {
-      name: 'bare fastify',
-      args: ['--import', 'tsx', 'bench/bare-server.ts'],
-      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(barePort), BENCH_PATH: webhookPath },
-      baseUrl: `http://127.0.0.1:${barePort}`,
-      readyPath: '/',
-    },
-    cleanup,
-  );
-  const bareBodies = webhookBodies();
-  const bareFigures = await measure(bare, redisPid, settings, { url: `${bare.baseUrl}${webhookPath}`, method: 'POST', headers, body: bareBodies.next });
-  await bare.stop();
-
-  const floorPort = await freePort();
-  const floor = await startChildServer(
-    {
-      name: 'durable floor',
-      args: ['--import', 'tsx', 'bench/bare-server.ts'],
-      env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(floorPort), BENCH_PATH: webhookPath, REDIS_URL: redis.url, BENCH_STREAM: floorStream },
-      baseUrl: `http://127.0.0.1:${floorPort}`,
-      readyPath: '/',
-    },
-    cleanup,
-  );
-  const floorBodies = webhookBodies();
-  const floorFigures = await measure(floor, redisPid, settings, { url: `${floor.baseUrl}${webhookPath}`, method: 'POST', headers, body: floorBodies.next });
-  await floor.stop();
+  // The baselines first, then Orchard; only one server runs at a time.
+  const measureBareServer = async (name: string, env: NodeJS.ProcessEnv): Promise<TargetFigures> => {
+    const port = await freePort();
+    const server = await startChildServer(
+      {
+        name,
+        args: ['--import', 'tsx', 'bench/bare-server.ts'],
+        env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(port), BENCH_PATH: webhookPath, ...env },
+        baseUrl: `http://127.0.0.1:${port}`,
+        readyPath: '/',
+      },
+      cleanup,
+    );
+    const figures = await measure(server, redisPid, settings, { url: `${server.baseUrl}${webhookPath}`, method: 'POST', headers, body: webhookBodies().next });
+    await server.stop();
+    return figures;
+  };
+  const bareFigures = await measureBareServer('bare fastify', {});
+  const floorFigures = await measureBareServer('durable floor', { REDIS_URL: redis.url, BENCH_STREAM: floorStream });
   const floorEntries = await client.xlen(floorStream);
   await client.del(floorStream);
 
@@ -321,6 +310,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   const ratio = orchardFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
   const floorRatio = floorFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
   const floorAnswered = floorFigures.warmup.answered2xx + floorFigures.run.answered2xx;
+  const floorUnanswered = floorFigures.warmup.unanswered + floorFigures.run.unanswered;
+  const floorOk = floorEntries >= floorAnswered && floorEntries <= floorAnswered + floorUnanswered;
   const orchardRssMb = bytesToMb(orchardFigures.peakRssBytes);
   const met = {
     ratio: ratio >= targets.minRatio,
@@ -343,7 +334,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       .map((t) => `NOISY: other processes used ${fmt(t.cpu.other)} % of a core during the ${t.name} run; its figures understate what this machine can do.`),
     '',
     `orchard / bare req/s: ${fmt(ratio, 3)}   target >= ${targets.minRatio}: ${metOrMissed(met.ratio)}`,
-    `durable floor / bare: ${fmt(floorRatio, 3)}   (bare route + one auto-pipelined XADD a request, no auth, validation or dedup; ${floorEntries} entries for ${floorAnswered} 2xx)`,
+    `durable floor / bare: ${fmt(floorRatio, 3)}   (bare route + one auto-pipelined XADD a request, no auth, validation or dedup; ${floorEntries} entries for ${floorAnswered} 2xx and ${floorUnanswered} unanswered: ${floorOk ? 'ok' : 'MISMATCH'})`,
     `orchard / floor:      ${fmt(orchardFigures.run.requestsPerSecond / floorFigures.run.requestsPerSecond, 3)}`,
     `orchard p99:          ${fmt(orchardFigures.run.latencyMs.p99, 2)} ms   target < ${targets.maxP99Ms} ms: ${metOrMissed(met.p99)}`,
     `orchard peak RSS:     ${fmt(orchardRssMb, 1)} MB   target < ${targets.maxRssMb} MB: ${metOrMissed(met.rss)}`,
