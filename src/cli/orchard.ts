@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'secret':
         return secret();
       case 'test': {
-        const config = loadConfig();
+        const config = loadConfig(process.env, process.cwd(), { onlyConnector: positionals[1] });
         const aborted = new AbortController();
         process.once('SIGINT', () => aborted.abort());
         return await testCommand(config, positionals[1], io, aborted.signal);
@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
           process.stderr.write(`orchard checkpoint: ${(err as Error).message}\nUsage: orchard checkpoint show|reset <connector> [--since TIME]\n`);
           return 2;
         }
-        const config = loadConfig();
+        const config = loadConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
       }
       case 'consume': {

@@ -125,24 +125,36 @@ function fromEnv(raw: string, setting: SettingSchema): unknown {
 /**
  * Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables,
  * and the JSON pointers of the values that held them (their validation errors would say it twice).
+ * `quiet` entries (connectors a command does not use) note their unset references without a problem.
  */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], unset: Set<string>, pointer = ''): unknown {
+interface Substitution {
+  readonly env: NodeJS.ProcessEnv;
+  readonly problems: string[];
+  readonly unset: Set<string>;
+  /** Connector entries whose unset references are not problems. */
+  readonly quiet: (entry: unknown) => boolean;
+}
+
+function substituteEnv(value: unknown, s: Substitution, path: string, pointer = '', quiet = false): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-      const v = env[name];
+      const v = s.env[name];
       if (v === undefined) {
-        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
-        unset.add(pointer);
+        if (!quiet) s.problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        s.unset.add(pointer);
         return '';
       }
       return v;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, `${path}[${i}]`, problems, unset, `${pointer}/${i}`));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems, unset, `${pointer}/${k}`)]),
+  if (Array.isArray(value)) {
+    const connectors = pointer === '/connectors';
+    return value.map((v, i) =>
+      substituteEnv(v, s, connectors ? connectorLabel(i, v) : `${path}[${i}]`, `${pointer}/${i}`, quiet || (connectors && s.quiet(v))),
     );
+  }
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, s, path ? `${path}.${k}` : k, `${pointer}/${k}`, quiet)]));
   }
   return value;
 }
@@ -272,7 +284,16 @@ const validateSettings = createAjv({ useDefaults: true }).compile(configSchema);
  * Builds the configuration from schema defaults ← optional YAML file (ORCHARD_CONFIG) ← environment.
  * Every problem is collected and thrown together as ConfigInvalidError; the result is frozen.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export interface LoadConfigOptions {
+  /**
+   * A command about one connector (`orchard test`, `orchard checkpoint`): the other entries may refer
+   * to environment variables that are not set, since their secrets are not needed. When no entry has
+   * this name, every entry is checked as usual.
+   */
+  readonly onlyConnector?: string;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const unsetReferences = new Set<string>();
   let settings: Record<string, unknown> = {};
@@ -290,7 +311,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         const doc: unknown = parseYaml(text, { prettyErrors: true });
         if (doc === null || doc === undefined) settings = {};
         else if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`ORCHARD_CONFIG: ${configFile} must hold a YAML mapping of settings`);
-        else settings = substituteEnv(doc, env, '', problems, unsetReferences) as Record<string, unknown>;
+        else {
+          const only = options.onlyConnector;
+          const entries = (doc as { connectors?: unknown }).connectors;
+          const named = only !== undefined && Array.isArray(entries) && entries.some((e) => (e as { name?: unknown } | null)?.name === only);
+          const quiet = (entry: unknown) => named && (entry as { name?: unknown } | null)?.name !== only;
+          settings = substituteEnv(doc, { env, problems, unset: unsetReferences, quiet }, '') as Record<string, unknown>;
+        }
       } catch (err) {
         problems.push(`ORCHARD_CONFIG: ${configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
       }

@@ -55,6 +55,25 @@ test('orchard test: credentials, permissions and a one-page dry run that writes 
   assert.equal(mock.requests.slice(before).filter((x) => x.route === 'inventory').length, 2);
 });
 
+test('orchard test <name> needs only that connector\'s secrets; serve needs them all', async () => {
+  const file = join(dir, `orchard-two-${Math.random().toString(36).slice(2)}.yml`);
+  writeFileSync(
+    file,
+    stringify({
+      connectors: [
+        { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', page_size: 10 },
+        { name: 'directory', type: 'jumpcloud.directory_insights', api_key: '${JUMPCLOUD_KEY}' },
+      ],
+    }),
+  );
+  const r = await orchard(['test', 'fleet'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'orchard-test-secret', REDIS_URL: server.url });
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /ok {4}credentials and permissions/);
+  const other = await orchard(['test', 'directory'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'orchard-test-secret', REDIS_URL: server.url });
+  assert.equal(other.code, 2);
+  assert.match(other.err, /connectors\[1\] \(directory\)\.api_key: refers to \$\{JUMPCLOUD_KEY\}/);
+});
+
 test('orchard test: a wrong secret prints the credentials diagnosis and remedy, never the secret, and exits 1', async () => {
   const r = await orchard(['test', 'fleet'], { ORCHARD_CONFIG: configFile({}), JAMF_SECRET: 'not-the-right-secret' });
   assert.equal(r.code, 1);

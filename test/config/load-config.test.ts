@@ -181,7 +181,33 @@ describe('loadConfig', () => {
 
   test('a ${VAR} that is not set is one problem, not also "must NOT have fewer than 1 characters"', () => {
     withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
-      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0].password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
+      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0] (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
+    });
+  });
+
+  test('onlyConnector (orchard test, checkpoint): the other entries may refer to unset variables; the named one may not', () => {
+    const text = [
+      'connectors:',
+      '  - name: acme-jamf',
+      '    type: jamf_pro.inventory',
+      '    base_url: https://acme.jamfcloud.com',
+      '    client_id: abc',
+      '    client_secret: ${ACME_JAMF_CLIENT_SECRET}',
+      '  - name: acme-jumpcloud',
+      '    type: jumpcloud.directory_insights',
+      '    api_key: ${ACME_JUMPCLOUD_KEY}',
+      '',
+    ].join('\n');
+    withFile(text, (file) => {
+      const env = { ORCHARD_CONFIG: file, ACME_JAMF_CLIENT_SECRET: 's3cret' };
+      assert.equal(loadConfig(env, '/srv', { onlyConnector: 'acme-jamf' }).connectors[0]!.settings.client_secret, 's3cret');
+      assert.throws(
+        () => loadConfig({ ORCHARD_CONFIG: file, ACME_JUMPCLOUD_KEY: 'k' }, '/srv', { onlyConnector: 'acme-jamf' }),
+        (err: unknown) => err instanceof ConfigInvalidError && err.problems.length === 1 && err.problems[0]!.startsWith('connectors[0] (acme-jamf).client_secret: refers to ${ACME_JAMF_CLIENT_SECRET}'),
+      );
+      // Every entry counts for serve, and for a name no entry has.
+      assert.deepEqual(problems(env), ['connectors[1] (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set']);
+      assert.throws(() => loadConfig(env, '/srv', { onlyConnector: 'nope' }), ConfigInvalidError);
     });
   });
 
