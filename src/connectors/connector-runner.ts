@@ -4,14 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectorConfig } from '../config/load-config.ts';
 import { OrchardError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PageCommit, PageOutcome, PageSink } from '../sink/redis-stream-sink.ts';
+import type { PageSink } from '../sink/redis-stream-sink.ts';
 import { fullJitterDelayMs } from './backoff.ts';
 import { emptyCheckpoint, readCheckpoint, resetCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint-store.ts';
 import { connectorKeys, type ConnectorKeys } from './connector-keys.ts';
 import { ConnectorLease } from './connector-lease.ts';
 import { pruneVersions } from './prune-versions.ts';
 import { diagnoseConnector, type Diagnosis } from './diagnosis.ts';
-import type { Page, PullSource } from './pull-source.ts';
+import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
 // wait until the run is due → fetch a page → append page + checkpoint atomically → next page at
@@ -80,18 +80,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** How often a connector waiting for its next run looks at its checkpoint (a reset starts the run at once). */
 const checkpointPollMs = 2000;
-
-/** A page whose write was sent and not yet confirmed. */
-interface SentPage {
-  readonly page: Page<unknown>;
-  readonly written: Checkpoint;
-  readonly result: Promise<PageOutcome>;
-  /** Sends the same write again. */
-  readonly send: () => Promise<PageOutcome>;
-  readonly expectedSeq: number;
-  /** Sent while the previous page's write was not yet confirmed. */
-  readonly afterUnconfirmed: boolean;
-}
 
 export class ConnectorRunner {
   readonly #o: ConnectorRunnerOptions;
@@ -334,38 +322,6 @@ export class ConnectorRunner {
       return page;
     };
     let outcome: RunStatistics['outcome'] = 'failed';
-    // A page's write is sent as soon as the page is read, before the previous page's write is
-    // confirmed: Redis runs the two in order on one connection, and the second is fenced on the
-    // sequence the first sets, so it commits only if the first did. Redis writes one page while
-    // Orchard reads the next, and neither waits on the other's round trip.
-    let sentCp = cp;
-    let sentSeq = seq;
-    let unconfirmed: SentPage | undefined;
-    const confirm = async (sent: SentPage): Promise<void> => {
-      let result = await sent.result;
-      if (sent.afterUnconfirmed && result.outcome === 'stale' && result.seq === sent.expectedSeq - 1) {
-        // It ran before the write it follows, which Redis took later: the page script had to be
-        // loaded again (a new or flushed Redis) and that write was sent again after this one. That
-        // write is confirmed now, so this one goes again; a reset would have failed that one too.
-        result = await sent.send();
-      }
-      if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
-      if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
-      const { page } = sent;
-      seq += 1;
-      cp = sent.written;
-      this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0 };
-      stats.pages += 1;
-      stats.received += page.received;
-      stats.duplicates += result.duplicates + (page.duplicates ?? 0);
-      stats.appended += result.appended;
-      this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
-      this.#lastRun = statistics('running');
-      if (page.pruneBelowStamp !== undefined) {
-        const pruned = await pruneVersions(this.#o.redis, this.#keys, page.pruneBelowStamp);
-        if (pruned > 0) this.#log.info({ pruned }, 'Forgot the versions of objects the vendor no longer lists.');
-      }
-    };
     try {
       let next = fetch(cp.cursor);
       for (;;) {
@@ -375,36 +331,37 @@ export class ConnectorRunner {
         if (page.more) next = fetch(page.cursor);
         const endedMs = Date.now();
         const written: Checkpoint = {
-          ...sentCp,
+          ...cp,
           cursor: page.cursor,
           runOpen: page.more,
           runStartedAt,
-          lastRunEndedAt: page.more ? sentCp.lastRunEndedAt : iso(endedMs),
-          pages: sentCp.pages + 1,
+          lastRunEndedAt: page.more ? cp.lastRunEndedAt : iso(endedMs),
+          pages: cp.pages + 1,
           updatedAt: iso(endedMs),
         };
-        const commit: PageCommit = {
+        const result = await this.#o.sink.appendPage(page.records, {
           keys: this.#keys,
           leaseToken: this.#lease.token,
-          expectedSeq: sentSeq,
+          expectedSeq: seq,
           writer: writerId(),
           checkpoint: JSON.stringify(written),
           stamp: page.versionStamp,
           dedupWindowSeconds: page.dedupWindowSeconds,
-        };
-        const send = () => this.#o.sink.appendPage(page.records, commit);
-        const result = send();
-        result.catch(() => {});
-        const previous = unconfirmed;
-        unconfirmed = { page, written, result, send, expectedSeq: sentSeq, afterUnconfirmed: previous !== undefined };
-        sentSeq += 1;
-        sentCp = written;
-        if (previous) await confirm(previous);
-        // Pruning, the run's last page and a shutdown wait for this page's write.
-        if (page.pruneBelowStamp !== undefined || !page.more || this.#stopping) {
-          const last = unconfirmed;
-          unconfirmed = undefined;
-          await confirm(last);
+        });
+        if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
+        if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
+        seq += 1;
+        cp = written;
+        this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0 };
+        stats.pages += 1;
+        stats.received += page.received;
+        stats.duplicates += result.duplicates + (page.duplicates ?? 0);
+        stats.appended += result.appended;
+        this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
+        this.#lastRun = statistics('running');
+        if (page.pruneBelowStamp !== undefined) {
+          const pruned = await pruneVersions(this.#o.redis, this.#keys, page.pruneBelowStamp);
+          if (pruned > 0) this.#log.info({ pruned }, 'Forgot the versions of objects the vendor no longer lists.');
         }
         if (!page.more) break;
         if (this.#stopping) {
@@ -419,8 +376,6 @@ export class ConnectorRunner {
       throw err;
     } finally {
       fetchAbort.abort();
-      // A write is always awaited; one sent after a failed write is fenced out (stale) and not counted.
-      if (unconfirmed) await unconfirmed.result.catch(() => {});
       if (outcome === 'failed' && this.#stopping) outcome = 'interrupted';
       const run = statistics(outcome);
       this.#lastRun = run;
