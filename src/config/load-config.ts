@@ -262,6 +262,36 @@ function apiPathOf(type: string, url: URL): string | undefined {
   return found === undefined ? undefined : path.slice(path.length - found.length);
 }
 
+/** The known name a mistyped one most likely meant: at most two edits away (one for short names), else undefined. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  const limit = name.length <= 4 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of known) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_v, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
   return {
     name: entry.name,
@@ -352,7 +382,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       } else if (e.keyword === 'additionalProperties') {
         const extra = (e.params as { additionalProperty: string }).additionalProperty;
         const table = typeof type === 'string' ? `the README's connector settings for ${type}` : "the README's table of settings";
-        problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (check the spelling; see ${table})`);
+        const known = typeof type === 'string' ? Object.keys(configSchema.definitions[type as ConnectorType]?.properties ?? {}) : e.instancePath === '' ? Object.keys(configSchema.properties) : [];
+        const near = closestName(extra, known);
+        problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (${near ? `did you mean ${near}? ` : ''}check the spelling; see ${table})`);
       } else if (e.keyword === 'enum') {
         problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
       } else if (connector && (e.keyword === 'pattern' || e.keyword === 'format')) {
@@ -428,7 +460,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         try {
           url = new URL(c.base_url);
         } catch {
-          problems.push(`${entry}.base_url: is not a valid URL`);
+          // One problem for base_url: the schema's pattern may have reported it already.
+          const hint = /^[\w.-]+\.[a-z]{2,}(?::\d+)?(?:\/\S*)?$/i.test(c.base_url) ? `; did you mean https://${c.base_url}?` : '';
+          const reported = problems.findIndex((p) => p.startsWith(`${entry}.base_url: `));
+          if (reported === -1) problems.push(`${entry}.base_url: is not a valid URL${hint}`);
+          else problems[reported] += hint;
         }
         if (url && (url.username || url.password || url.search || url.hash)) {
           problems.push(`${entry}.base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)`);

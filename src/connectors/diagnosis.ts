@@ -274,7 +274,7 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     const code = networkCodeOf(err);
     return {
       cause: `Connector ${name} could not reach ${shownUrl}: ${NETWORK_PROBLEMS[code ?? ''] ?? `the connection failed (${code})`}.`,
-      remedy: `Orchard retries with backoff. If it persists, check ${baseUrl} (host and port) and that a firewall or proxy lets this machine reach that host over HTTPS.`,
+      remedy: `Network failures are retried with backoff (max_attempts per request, then again at the next run). If it persists, check ${baseUrl} (host and port) and that a firewall or proxy lets this machine reach that host${shownUrl.startsWith('https:') ? ' over HTTPS' : ''}.`,
     };
   },
   tls: ({ err, name, baseUrl, shownUrl }) => {

@@ -48,7 +48,7 @@ test('orchard test on Jamf Protect: token, listAlerts permission and a one-page 
     const r = await orchardTest(mock);
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /ok {4}credentials and permissions: The API client is accepted .*7 alerts/);
-    assert.match(r.out, /ok {4}one-page dry run: 7 received, 7 record\(s\) would be appended/);
+    assert.match(r.out, /ok {4}one-page dry run: 7 received, 7 record\(s\) made from the first page/);
     assert.match(r.out, /first record: id [0-9a-fA-F-]{36}, type GP\w+Event/);
     assert.ok(!(r.out + r.err).includes(password));
   });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { apiPathsByType, connectorTypes, loadConfig, type ConnectorType } from '../../src/config/load-config.ts';
+import { apiPathsByType, closestName, connectorTypes, loadConfig, type ConnectorType } from '../../src/config/load-config.ts';
 import { inventoryPath, inventoryTokenPath } from '../../src/sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
 import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect/jamf-protect-alerts-source.ts';
 import { eventsPath } from '../../src/sources/jumpcloud/directory-insights-source.ts';
@@ -168,7 +168,7 @@ describe('loadConfig', () => {
         const found = problems({ ORCHARD_CONFIG: file, JAMF_SECRET: 's' });
         assert.deepEqual(found.sort(), [
           'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
-          "connectors[0] (acme-jamf).client_secrt: unknown setting (check the spelling; see the README's connector settings for jamf_pro.inventory)",
+          "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see the README's connector settings for jamf_pro.inventory)",
           'connectors[0] (acme-jamf).page_size: must be <= 1000',
           `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
           'connectors[1] (acme-jamf).interval: must be longer than 0',
@@ -183,6 +183,21 @@ describe('loadConfig', () => {
     withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
       assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0] (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
     });
+  });
+
+  test('a misspelt setting gets the nearest known name; a base_url without a scheme gets https://', () => {
+    const text = ['log_levle: info', 'connectors:', '  - name: inv', '    type: jamf_pro.inventory', '    base_url: acme.jamfcloud.com', '    client_id: a', '    client_secret: b', '    page_sise: 100', '    zzz: 1', ''].join('\n');
+    withFile(text, (file) => {
+      assert.deepEqual(problems({ ORCHARD_CONFIG: file }).sort(), [
+        'connectors[0] (inv).base_url: must be an http:// or https:// URL without spaces, a query or a fragment; did you mean https://acme.jamfcloud.com?',
+        "connectors[0] (inv).page_sise: unknown setting (did you mean page_size? check the spelling; see the README's connector settings for jamf_pro.inventory)",
+        "connectors[0] (inv).zzz: unknown setting (check the spelling; see the README's connector settings for jamf_pro.inventory)",
+        "log_levle: unknown setting (did you mean log_level? check the spelling; see the README's table of settings)",
+      ]);
+    });
+    assert.equal(closestName('sectoins', ['sections', 'start']), 'sections');
+    assert.equal(closestName('tpye', ['type', 'name']), 'type');
+    assert.equal(closestName('url', ['base_url', 'name']), undefined);
   });
 
   test('onlyConnector (orchard test, checkpoint): the other entries may refer to unset variables; the named one may not', () => {
