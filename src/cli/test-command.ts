@@ -30,7 +30,7 @@ export async function testCommand(config: Config, name: string | undefined, io: 
     step = 'one-page dry run';
     const page = await source.fetchPage(undefined, { since: connector.start, receivedMs: Date.now(), signal });
     const appendable = page.records.filter((r) => r.append !== false);
-    io.out(`  ok    ${step}: ${page.received} received, ${appendable.length} record(s) made from the first page, as a first run would make them${page.more ? ' (more pages follow)' : ''}; a run appends those not already in the stream.\n`);
+    io.out(`  ok    ${step}: ${page.received} received, ${appendable.length} record(s) made from the first page, as a first run would make them${page.more ? ' (more pages follow)' : ''}; a run appends only those its checkpoint has not seen.\n`);
     for (const warning of page.warnings ?? []) io.out(`  warn  ${warning}\n`);
     const first = appendable[0]?.record;
     if (first) io.out(`        first record: id ${first.id}, type ${first.type}, time ${first.time}, indicators ${first.indicators}\n`);

@@ -125,38 +125,50 @@ function fromEnv(raw: string, setting: SettingSchema): unknown {
 /**
  * Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables,
  * and the JSON pointers of the values that held them (their validation errors would say it twice).
- * `quiet` entries (connectors a command does not use) note their unset references without a problem.
  */
-interface Substitution {
-  readonly env: NodeJS.ProcessEnv;
-  readonly problems: string[];
-  readonly unset: Set<string>;
-  /** Connector entries whose unset references are not problems. */
-  readonly quiet: (entry: unknown) => boolean;
-}
-
-function substituteEnv(value: unknown, s: Substitution, path: string, pointer = '', quiet = false): unknown {
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], unset: Set<string>, pointer = ''): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
-      const v = s.env[name];
+      const v = env[name];
       if (v === undefined) {
-        if (!quiet) s.problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
-        s.unset.add(pointer);
+        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        unset.add(pointer);
         return '';
       }
       return v;
     });
   }
   if (Array.isArray(value)) {
-    const connectors = pointer === '/connectors';
-    return value.map((v, i) =>
-      substituteEnv(v, s, connectors ? connectorLabel(i, v) : `${path}[${i}]`, `${pointer}/${i}`, quiet || (connectors && s.quiet(v))),
-    );
+    // Connector entries are named by their index and name, as everywhere else.
+    const label = (i: number, v: unknown) => (pointer === '/connectors' ? connectorLabel(i, v) : `${path}[${i}]`);
+    return value.map((v, i) => substituteEnv(v, env, label(i, v), problems, unset, `${pointer}/${i}`));
   }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, s, path ? `${path}.${k}` : k, `${pointer}/${k}`, quiet)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, path ? `${path}.${k}` : k, problems, unset, `${pointer}/${k}`)]));
   }
   return value;
+}
+
+/**
+ * `onlyConnector`: the document with that connector as its only entry, so that the other entries'
+ * settings (and the variables they refer to) do not matter; a name no entry has is the one problem.
+ */
+function onlyTheConnector(doc: Record<string, unknown>, only: string, env: NodeJS.ProcessEnv, configFile: string | undefined): Record<string, unknown> {
+  const entries = doc.connectors;
+  if (!Array.isArray(entries)) return doc;
+  const nameOf = (entry: unknown) => {
+    const name = (entry as { name?: unknown } | null)?.name;
+    return typeof name === 'string' ? name.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => env[v] ?? '') : undefined;
+  };
+  const names = entries.map(nameOf).filter((n): n is string => n !== undefined && n !== '');
+  const index = entries.findIndex((entry) => nameOf(entry) === only);
+  if (index === -1) {
+    const near = closestName(only, names);
+    throw new ConfigInvalidError([
+      `No connector named "${only}" in ${configFile ?? 'the configuration'}.${names.length > 0 ? ` Configured: ${names.join(', ')}.` : ' It has no connectors.'}${near ? ` Did you mean ${near}?` : ''}`,
+    ]);
+  }
+  return { ...doc, connectors: [entries[index]] };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -292,6 +304,20 @@ function editDistance(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
+/** `; did you mean https://…?` for a base_url written without a scheme (`acme.jamfcloud.com`, `jamf.corp:8443`), without an API path. */
+function schemeHint(value: string, type: string): string {
+  if (!/^[\w-]+(?:\.[\w-]+)*(?::\d+)?(?:\/\S*)?$/.test(value) || !/[.:]/.test(value)) return '';
+  let url: URL;
+  try {
+    url = new URL(`https://${value}`);
+  } catch {
+    return '';
+  }
+  const apiPath = apiPathOf(type, url);
+  const path = url.pathname.replace(/\/+$/, '');
+  return `; did you mean ${url.origin}${apiPath ? path.slice(0, path.length - apiPath.length) : path}?`;
+}
+
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
   return {
     name: entry.name,
@@ -316,9 +342,9 @@ const validateSettings = createAjv({ useDefaults: true }).compile(configSchema);
  */
 export interface LoadConfigOptions {
   /**
-   * A command about one connector (`orchard test`, `orchard checkpoint`): the other entries may refer
-   * to environment variables that are not set, since their secrets are not needed. When no entry has
-   * this name, every entry is checked as usual.
+   * A command about one connector (`orchard test`, `orchard checkpoint`): only that entry is read and
+   * checked, so the others' secrets need not be set; the configuration holds it alone (as
+   * `connectors[0]`). A name no entry has throws ConfigInvalidError naming the configured ones.
    */
   readonly onlyConnector?: string;
 }
@@ -342,13 +368,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         if (doc === null || doc === undefined) settings = {};
         else if (typeof doc !== 'object' || Array.isArray(doc)) problems.push(`ORCHARD_CONFIG: ${configFile} must hold a YAML mapping of settings`);
         else {
-          const only = options.onlyConnector;
-          const entries = (doc as { connectors?: unknown }).connectors;
-          const named = only !== undefined && Array.isArray(entries) && entries.some((e) => (e as { name?: unknown } | null)?.name === only);
-          const quiet = (entry: unknown) => named && (entry as { name?: unknown } | null)?.name !== only;
-          settings = substituteEnv(doc, { env, problems, unset: unsetReferences, quiet }, '') as Record<string, unknown>;
+          const scoped = options.onlyConnector === undefined ? doc : onlyTheConnector(doc as Record<string, unknown>, options.onlyConnector, env, configFile);
+          settings = substituteEnv(scoped, env, '', problems, unsetReferences) as Record<string, unknown>;
         }
       } catch (err) {
+        if (err instanceof ConfigInvalidError) throw err;
         problems.push(`ORCHARD_CONFIG: ${configFile} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
       }
     }
@@ -460,11 +484,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         try {
           url = new URL(c.base_url);
         } catch {
-          // One problem for base_url: the schema's pattern may have reported it already.
-          const hint = /^[\w.-]+\.[a-z]{2,}(?::\d+)?(?:\/\S*)?$/i.test(c.base_url) ? `; did you mean https://${c.base_url}?` : '';
+          url = undefined;
+        }
+        if (!url || !/^https?:$/.test(url.protocol)) {
+          // One problem for base_url: the schema's pattern has reported it already when it is on the file.
+          const hint = schemeHint(c.base_url, typeof c.type === 'string' ? c.type : '');
           const reported = problems.findIndex((p) => p.startsWith(`${entry}.base_url: `));
-          if (reported === -1) problems.push(`${entry}.base_url: is not a valid URL${hint}`);
+          if (reported === -1) problems.push(`${entry}.base_url: is not an http:// or https:// URL${hint}`);
           else problems[reported] += hint;
+          url = undefined;
         }
         if (url && (url.username || url.password || url.search || url.hash)) {
           problems.push(`${entry}.base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)`);

@@ -206,6 +206,12 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
   configuration: ({ err, name, setting, baseUrl, what, status, context }) => {
     if (err instanceof VendorResponseTooLargeError) {
       const pageSize = context.settings.pageSize;
+      if (/\/token$/.test(err.path)) {
+        return {
+          cause: `The answer to ${what} (HTTP ${err.status}) of connector ${name} is larger than ${err.limitBytes} bytes: far more than a token, so it is not the vendor's token endpoint.`,
+          remedy: `Check that ${baseUrl} is the API's base URL (not a portal or a proxy's page), then run \`orchard test ${name}\`. The connector stays parked until then.`,
+        };
+      }
       return {
         cause: `The answer to ${what} (HTTP ${err.status}) of connector ${name} is larger than ${err.limitBytes} bytes, the most Orchard reads of one answer.`,
         remedy: pageSize
@@ -274,7 +280,7 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     const code = networkCodeOf(err);
     return {
       cause: `Connector ${name} could not reach ${shownUrl}: ${NETWORK_PROBLEMS[code ?? ''] ?? `the connection failed (${code})`}.`,
-      remedy: `Network failures are retried with backoff (max_attempts per request, then again at the next run). If it persists, check ${baseUrl} (host and port) and that a firewall or proxy lets this machine reach that host${shownUrl.startsWith('https:') ? ' over HTTPS' : ''}.`,
+      remedy: `Network failures are retried with backoff (max_attempts per request, then the whole run after a pause). If it persists, check ${baseUrl} (host and port) and that a firewall or proxy lets this machine reach that host${shownUrl.startsWith('https:') ? ' over HTTPS' : ''}.`,
     };
   },
   tls: ({ err, name, baseUrl, shownUrl }) => {

@@ -52,7 +52,7 @@ export interface VendorAttempt {
   durationMs: number;
   /** 1 for the first attempt of a request. */
   attempt: number;
-  /** The network error code, when the attempt failed without a response. */
+  /** The network error code when the attempt failed without a response; TOO_LARGE when the answer was over maxResponseBytes. */
   error?: string;
 }
 
@@ -323,22 +323,27 @@ export class VendorHttpClient {
    * cheaper to decode than UTF-8 for a 10 MB page.
    */
   async #readBody(body: Dispatcher.ResponseData['body'], status: number, method: string, path: string): Promise<string> {
+    // An error answer is only ever shown as an excerpt: past its first 64 KiB it is read and dropped.
+    const keep = status >= 200 && status < 300 ? Number.POSITIVE_INFINITY : errorBodyKeptBytes;
     const chunks: Buffer[] = [];
+    let kept = 0;
     let length = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (length + chunk.length > this.#maxResponseBytes) {
+      length += chunk.length;
+      if (length > this.#maxResponseBytes) {
         body.destroy();
-        if (status >= 200 && status < 300) {
+        if (keep === Number.POSITIVE_INFINITY) {
           throw new VendorResponseTooLargeError(this.connector, { method, path, status, limitBytes: this.#maxResponseBytes });
         }
-        chunks.push(chunk);
-        length += chunk.length;
-        return decodeText(Buffer.concat(chunks, length).subarray(0, errorBodyKeptBytes));
+        break;
       }
-      chunks.push(chunk);
-      length += chunk.length;
+      if (kept < keep) {
+        chunks.push(chunk);
+        kept += chunk.length;
+      }
     }
-    return decodeText(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, kept);
+    return decodeText(kept > keep ? all.subarray(0, keep) : all);
   }
 
   #response(method: string, path: string, answer: Answer): VendorResponse {

@@ -49,7 +49,7 @@ test('orchard test: credentials, permissions and a one-page dry run that writes 
   const r = await orchard(['test', 'fleet'], { ORCHARD_CONFIG: configFile({ page_size: 50 }), JAMF_SECRET: 'orchard-test-secret', REDIS_URL: server.url });
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /ok {4}credentials and permissions: Token granted for client_id orchard-test-client; reading computer inventory is permitted \(120 computers\)/);
-  assert.match(r.out, /ok {4}one-page dry run: 50 received, 50 record\(s\) made from the first page, as a first run would make them \(more pages follow\); a run appends those not already in the stream/);
+  assert.match(r.out, /ok {4}one-page dry run: 50 received, 50 record\(s\) made from the first page, as a first run would make them \(more pages follow\); a run appends only those its checkpoint has not seen/);
   assert.match(r.out, /first record: id 1:\d{4}-/);
   assert.match(r.out, /Nothing was written\./);
   assert.equal(mock.requests.slice(before).filter((x) => x.route === 'inventory').length, 2);
@@ -62,7 +62,7 @@ test('orchard test <name> needs only that connector\'s secrets; serve needs them
     stringify({
       connectors: [
         { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}', page_size: 10 },
-        { name: 'directory', type: 'jumpcloud.directory_insights', api_key: '${JUMPCLOUD_KEY}' },
+        { name: 'directory', type: '${JUMPCLOUD_TYPE}', base_url: '${JUMPCLOUD_URL}', api_key: '${JUMPCLOUD_KEY}' },
       ],
     }),
   );
@@ -71,7 +71,12 @@ test('orchard test <name> needs only that connector\'s secrets; serve needs them
   assert.match(r.out, /ok {4}credentials and permissions/);
   const other = await orchard(['test', 'directory'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'orchard-test-secret', REDIS_URL: server.url });
   assert.equal(other.code, 2);
-  assert.match(other.err, /connectors\[1\] \(directory\)\.api_key: refers to \$\{JUMPCLOUD_KEY\}/);
+  assert.match(other.err, /connectors\[0\] \(directory\)\.api_key: refers to \$\{JUMPCLOUD_KEY\}/);
+  const show = await orchard(['checkpoint', 'show', 'fleet'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'x', REDIS_URL: server.url });
+  assert.equal(show.code, 0, show.out + show.err);
+  const typo = await orchard(['test', 'flet'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'x' });
+  assert.equal(typo.code, 2);
+  assert.match(typo.err, /No connector named "flet" in .*Configured: fleet, directory\. Did you mean fleet\?/);
 });
 
 test('orchard test: a wrong secret prints the credentials diagnosis and remedy, never the secret, and exits 1', async () => {

@@ -195,12 +195,23 @@ describe('loadConfig', () => {
         "log_levle: unknown setting (did you mean log_level? check the spelling; see the README's table of settings)",
       ]);
     });
+    for (const [written, meant] of [
+      ['jamf.corp.example:8443', 'https://jamf.corp.example:8443'],
+      ['acme.jamfcloud.com/api/v1', 'https://acme.jamfcloud.com'],
+      ['proxy.example.com/jamf', 'https://proxy.example.com/jamf'],
+    ]) {
+      withFile(`connectors:\n  - name: inv\n    type: jamf_pro.inventory\n    base_url: ${written}\n    client_id: a\n    client_secret: b\n`, (file) => {
+        const found = problems({ ORCHARD_CONFIG: file });
+        assert.equal(found.length, 1, found.join('; '));
+        assert.ok(found[0]!.endsWith(`; did you mean ${meant}?`), found[0]);
+      });
+    }
     assert.equal(closestName('sectoins', ['sections', 'start']), 'sections');
     assert.equal(closestName('tpye', ['type', 'name']), 'type');
     assert.equal(closestName('url', ['base_url', 'name']), undefined);
   });
 
-  test('onlyConnector (orchard test, checkpoint): the other entries may refer to unset variables; the named one may not', () => {
+  test('onlyConnector (orchard test, checkpoint): only the named entry is read; a name no entry has is the one problem', () => {
     const text = [
       'connectors:',
       '  - name: acme-jamf',
@@ -209,20 +220,29 @@ describe('loadConfig', () => {
       '    client_id: abc',
       '    client_secret: ${ACME_JAMF_CLIENT_SECRET}',
       '  - name: acme-jumpcloud',
-      '    type: jumpcloud.directory_insights',
+      '    type: ${JC_TYPE}',
+      '    base_url: ${JC_URL}',
+      '    interval: ${JC_INTERVAL}',
       '    api_key: ${ACME_JUMPCLOUD_KEY}',
       '',
     ].join('\n');
     withFile(text, (file) => {
       const env = { ORCHARD_CONFIG: file, ACME_JAMF_CLIENT_SECRET: 's3cret' };
-      assert.equal(loadConfig(env, '/srv', { onlyConnector: 'acme-jamf' }).connectors[0]!.settings.client_secret, 's3cret');
+      const config = loadConfig(env, '/srv', { onlyConnector: 'acme-jamf' });
+      assert.deepEqual(
+        config.connectors.map((c) => [c.name, c.settings.client_secret]),
+        [['acme-jamf', 's3cret']],
+      );
       assert.throws(
         () => loadConfig({ ORCHARD_CONFIG: file, ACME_JUMPCLOUD_KEY: 'k' }, '/srv', { onlyConnector: 'acme-jamf' }),
         (err: unknown) => err instanceof ConfigInvalidError && err.problems.length === 1 && err.problems[0]!.startsWith('connectors[0] (acme-jamf).client_secret: refers to ${ACME_JAMF_CLIENT_SECRET}'),
       );
-      // Every entry counts for serve, and for a name no entry has.
-      assert.deepEqual(problems(env), ['connectors[1] (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set']);
-      assert.throws(() => loadConfig(env, '/srv', { onlyConnector: 'nope' }), ConfigInvalidError);
+      assert.throws(
+        () => loadConfig(env, '/srv', { onlyConnector: 'acme-jaf' }),
+        (err: unknown) => err instanceof ConfigInvalidError && err.problems[0] === `No connector named "acme-jaf" in ${file}. Configured: acme-jamf, acme-jumpcloud. Did you mean acme-jamf?`,
+      );
+      // Every entry counts for serve.
+      assert.ok(problems(env).includes('connectors[1] (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set'));
     });
   });
 

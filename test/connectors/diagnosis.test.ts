@@ -137,6 +137,11 @@ test('an answer too large to read is configuration, not retried, and the remedy 
   const users = diagnoseConnector(err, { name: 'users', baseUrl: 'https://console.jumpcloud.com', settings: {} }, source);
   assert.match(users.remedy, /fixed size.*report it/);
   assert.doesNotMatch(users.remedy, /schema drift|limit|page_size/);
+  const token = new VendorResponseTooLargeError('inv', { method: 'POST', path: '/api/oauth/token', status: 200, limitBytes: 268435456 });
+  const d = diagnoseConnector(token, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com', settings: { page_size: 100 } }, source);
+  assert.match(d.cause, /not the vendor's token endpoint/);
+  assert.match(d.remedy, /connectors\[inv\]\.base_url/);
+  assert.doesNotMatch(d.remedy, /page_size/);
 });
 
 test('SinkUnavailableError is redis and retried', () => {

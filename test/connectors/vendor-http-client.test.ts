@@ -581,7 +581,6 @@ test('a 5xx answer larger than maxResponseBytes keeps an excerpt and is retried 
     assert.ok(err instanceof VendorHttpError);
     assert.equal(err.status, 503);
     assert.match(err.bodyExcerpt, /^<html>maintenance/);
-    assert.ok(err.bodyExcerpt.length <= 64 * 1024);
     return true;
   });
   assert.deepEqual(
