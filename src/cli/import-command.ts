@@ -34,8 +34,8 @@ import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { ImportConflictError, ImportFileError, SinkUnavailableError } from '../errors.ts';
-import { hashTagOf } from '../sink/append-script.ts';
-import { importDedupKey, importProgressKey, importScript } from '../sink/import-script.ts';
+import { dedupKeyOf, hashTagOf } from '../sink/append-script.ts';
+import { importProgressKey, importScript } from '../sink/import-script.ts';
 import { formatTime, recordFields, type StreamRecord } from '../sink/stream-record.ts';
 import { withTimeout } from '../sink/with-timeout.ts';
 import { readDecoded, readLogFileBatches, type LogFileItem } from '../sources/jamf-pro-logs/log-file-reader.ts';
@@ -357,7 +357,7 @@ class Committer {
     const expected = this.#sentLines;
     this.#sentLines = batch.endLines;
     const args: (string | number)[] = [3 + batch.records.length, ...this.keys];
-    for (const record of batch.records) args.push(importDedupKey(this.hashTag, record.source, record.id));
+    for (const record of batch.records) args.push(dedupKeyOf(this.hashTag, record.source, record.id)); // read, never set, by an import
     args.push(
       String(expected),
       String(batch.endLines),

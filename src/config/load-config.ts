@@ -122,13 +122,16 @@ function fromEnv(raw: string, setting: SettingSchema): unknown {
   }
 }
 
+/** A `${NAME}` reference to an environment variable in a string of the file. */
+const envReference = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
 /**
  * Replace ${NAME} in every string of a parsed YAML document; collect references to unset variables,
  * and the JSON pointers of the values that held them (their validation errors would say it twice).
  */
 function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], unset: Set<string>, pointer = ''): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    return value.replace(envReference, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {
         problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
@@ -158,7 +161,7 @@ function onlyTheConnector(doc: Record<string, unknown>, only: string, env: NodeJ
   if (!Array.isArray(entries)) return doc;
   const nameOf = (entry: unknown) => {
     const name = (entry as { name?: unknown } | null)?.name;
-    return typeof name === 'string' ? name.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => env[v] ?? '') : undefined;
+    return typeof name === 'string' ? name.replace(envReference, (_m, v: string) => env[v] ?? '') : undefined;
   };
   const names = entries.map(nameOf).filter((n): n is string => n !== undefined && n !== '');
   const index = entries.findIndex((entry) => nameOf(entry) === only);
@@ -263,15 +266,19 @@ export const apiPathsByType: Record<ConnectorType, readonly string[]> = {
   'jumpcloud.system_users': jumpCloudApiPaths,
 };
 
-/** The longest API path `url`'s path ends in (trailing slashes aside), as written there. */
-function apiPathOf(type: string, url: URL): string | undefined {
+/**
+ * The longest API path `url`'s path ends in (trailing slashes aside), as written there, and the base
+ * URL without it (origin and the path before it); `apiPath` undefined when there is none.
+ */
+function splitApiPath(type: string, url: URL): { apiPath: string | undefined; base: string } {
   const path = url.pathname.replace(/\/+$/, '');
   const lower = path.toLowerCase();
   let found: string | undefined;
   for (const candidate of apiPathsByType[type as ConnectorType] ?? []) {
     if (lower.endsWith(candidate.toLowerCase()) && (found === undefined || candidate.length > found.length)) found = candidate;
   }
-  return found === undefined ? undefined : path.slice(path.length - found.length);
+  const cut = path.length - (found?.length ?? 0);
+  return { apiPath: found === undefined ? undefined : path.slice(cut), base: `${url.origin}${path.slice(0, cut)}` };
 }
 
 /** The known name a mistyped one most likely meant: at most two edits away (one for short names), else undefined. */
@@ -313,9 +320,7 @@ function schemeHint(value: string, type: string): string {
   } catch {
     return '';
   }
-  const apiPath = apiPathOf(type, url);
-  const path = url.pathname.replace(/\/+$/, '');
-  return `; did you mean ${url.origin}${apiPath ? path.slice(0, path.length - apiPath.length) : path}?`;
+  return `; did you mean ${splitApiPath(type, url).base}?`;
 }
 
 function connectorConfig(entry: Record<string, any>): ConnectorConfig {
@@ -497,11 +502,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         if (url && (url.username || url.password || url.search || url.hash)) {
           problems.push(`${entry}.base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)`);
         }
-        const apiPath = url && typeof c.type === 'string' ? apiPathOf(c.type, url) : undefined;
-        if (url && apiPath) {
-          const path = url.pathname.replace(/\/+$/, '');
-          const suggested = `${url.origin}${path.slice(0, path.length - apiPath.length)}`;
-          problems.push(`${entry}.base_url: ends in ${apiPath}, a path of the API itself: Orchard puts the paths it asks for after base_url, and the vendor would answer 404; use ${suggested}`);
+        const { apiPath, base } = url && typeof c.type === 'string' ? splitApiPath(c.type, url) : { apiPath: undefined, base: '' };
+        if (apiPath) {
+          problems.push(`${entry}.base_url: ends in ${apiPath}, a path of the API itself: Orchard puts the paths it asks for after base_url, and the vendor would answer 404; use ${base}`);
         }
       }
     });

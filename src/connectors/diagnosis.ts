@@ -350,9 +350,10 @@ function graphqlMessage(err: unknown): string {
 }
 
 function describeRequest(err: unknown): string {
-  if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError) return `${err.method} ${err.path}`;
+  if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError || err instanceof VendorResponseTooLargeError) {
+    return `${err.method} ${err.path}`;
+  }
   if (err instanceof VendorResponseError && err.path !== undefined) return `${err.method ?? ''} ${err.path}`.trim();
-  if (err instanceof VendorResponseTooLargeError) return `${err.method} ${err.path}`;
   return 'the request';
 }
 

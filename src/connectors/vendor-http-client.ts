@@ -88,7 +88,7 @@ export interface VendorHttpClientOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Called after every attempt, for statistics, metrics and logs. */
   onAttempt?: (info: VendorAttempt) => void;
-  /** A larger answer fails the request (VendorResponseError) rather than filling memory. Default 256 MiB. */
+  /** A larger 2xx answer fails the request (VendorResponseTooLargeError) rather than filling memory. Default 256 MiB. */
   maxResponseBytes?: number;
 }
 

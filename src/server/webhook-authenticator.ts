@@ -1,6 +1,7 @@
-import * as crypto from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from '../config/load-config.ts';
+import { sha256 } from '../sha256.ts';
 
 export type WebhookAuth =
   | { readonly mode: 'header'; readonly header: string; readonly secrets: readonly string[] }
@@ -23,25 +24,18 @@ export function webhookAuthFromConfig(config: Config): WebhookAuth | undefined {
 export type Authenticator = (headers: IncomingHttpHeaders) => boolean;
 
 /**
- * The sha256 of a credential as 'binary' (latin1) text, a character per byte: cheaper to take from
- * the hash than a Buffer. `crypto.hash` (Node 20.12 and later) makes no Hash object, which costs more
- * than the hashing; older Node 20 releases take the long way.
- */
-const digestText: (s: string) => string =
-  typeof crypto.hash === 'function' ? (s) => crypto.hash('sha256', s, 'binary') : (s) => crypto.createHash('sha256').update(s, 'utf8').digest('binary');
-
-/**
  * Checks a credential against every accepted digest (no early exit), so timing says nothing about
  * which matched. The digest of what was received goes into one Buffer that every check reuses (checks
  * are synchronous): a new Buffer per request cost more than the hash itself.
  */
 function matcher(secrets: readonly string[]): (got: string) => boolean {
-  const accepted = secrets.map((s) => Buffer.from(digestText(s), 'binary'));
+  // The digests as 'binary' text, a character per byte: cheaper to take from the hash than a Buffer.
+  const accepted = secrets.map((s) => Buffer.from(sha256(s, 'binary'), 'binary'));
   const received = Buffer.alloc(32);
   return (got) => {
-    received.write(digestText(got), 'binary');
+    received.write(sha256(got, 'binary'), 'binary');
     let ok = false;
-    for (const a of accepted) ok = crypto.timingSafeEqual(received, a) || ok;
+    for (const a of accepted) ok = timingSafeEqual(received, a) || ok;
     return ok;
   };
 }

@@ -61,3 +61,11 @@ export function hashTagOf(streamKey: string): string {
   }
   return `{${streamKey}}`;
 }
+
+/**
+ * The key that remembers an appended id for the dedup window, `<hash tag>:dedup:<source>:<id>`: set by
+ * the push routes (RedisStreamSink), read by `orchard import` (import-script.ts).
+ */
+export function dedupKeyOf(hashTag: string, source: string, id: string): string {
+  return `${hashTag}:dedup:${source}:${id}`;
+}

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { contractVersion, recordFields } from './stream-record.ts';
 import { LuaScript } from '../redis/lua-script.ts';
+import { sha256 } from '../sha256.ts';
 
 // One call commits one batch of a file import (`orchard import`): the batch's records go to the events
 // stream, its refused lines to the rejected stream, and the file's progress record moves on to the
@@ -15,7 +15,7 @@ import { LuaScript } from '../redis/lua-script.ts';
 //     is written, 'done', so a resend never appends twice.
 //
 // Records already in the stream: a record whose dedup key exists (`<hash tag>:dedup:<source>:<id>`, set
-// by the push routes for their dedup window: RedisStreamSink.dedupKey, append-script.ts) is not
+// by the push routes for their dedup window: dedupKeyOf in append-script.ts) is not
 // appended and counts as a duplicate. The import only reads these keys, it never sets them: a 1 GB file
 // would leave millions of them. So the import skips what was pushed (and is still remembered), while
 // the progress record alone keeps the import itself exactly once.
@@ -100,12 +100,7 @@ export const importScript = new LuaScript('orchardImport', body);
  * The progress record of a file import: one per decoded content (sha256), `--type` and `--tenant`
  * (the first 16 hex digits of the sha256 of the tenant, so that any tenant makes a tidy key).
  */
-export function importProgressKey(hashTag: string, sha256: string, type: string, tenant: string): string {
-  const tenantHash = createHash('sha256').update(tenant).digest('hex').slice(0, 16);
-  return `${hashTag}:import:${sha256}:${type}:${tenantHash}`;
-}
-
-/** The dedup key of a record, the one the push routes set (RedisStreamSink.dedupKey): read, never set, by an import. */
-export function importDedupKey(hashTag: string, source: string, id: string): string {
-  return `${hashTag}:dedup:${source}:${id}`;
+export function importProgressKey(hashTag: string, contentSha256: string, type: string, tenant: string): string {
+  const tenantHash = sha256(tenant, 'hex').slice(0, 16);
+  return `${hashTag}:import:${contentSha256}:${type}:${tenantHash}`;
 }

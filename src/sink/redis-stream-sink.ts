@@ -6,7 +6,7 @@ import { SinkUnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ConnectorKeys } from '../connectors/connector-keys.ts';
 import type { LuaScript, ScriptArg } from '../redis/lua-script.ts';
-import { appendScript, hashTagOf } from './append-script.ts';
+import { appendScript, dedupKeyOf, hashTagOf } from './append-script.ts';
 import { pageScript, pageWideFields, perRecordFields, resetScript, uniformPageScript } from './page-script.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from './stream-record.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -123,6 +123,11 @@ function pageSizeHint(records: readonly PageRecord[], commit: PageCommit): numbe
   return bytes;
 }
 
+/** ARGV 1 to 4 of both page scripts, which their shared fence and commit read (page-script.ts). */
+function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
+  return args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint);
+}
+
 /** The sink as the configuration describes it. */
 export function sinkFromConfig(config: Config, redis: Redis, observers: { metrics?: Metrics; logger?: Logger } = {}): RedisStreamSink {
   return new RedisStreamSink({
@@ -148,7 +153,8 @@ export class RedisStreamSink implements EventSink, PageSink {
   readonly #options: Required<Omit<RedisStreamSinkOptions, 'metrics' | 'logger' | 'redis'>>;
   readonly #metrics: Metrics | undefined;
   readonly #logger: Logger | undefined;
-  readonly #dedupPrefix: string;
+  /** The events stream's hash tag, which its dedup keys share. */
+  readonly #hashTag: string;
   #queue: Pending[] = [];
   #scheduled = false;
   /** Records and payload bytes accepted and not yet answered by Redis. */
@@ -177,7 +183,7 @@ export class RedisStreamSink implements EventSink, PageSink {
       maxPending: options.maxPending ?? 20_000,
       maxPendingBytes: options.maxPendingBytes ?? 64 * 1024 * 1024,
     };
-    this.#dedupPrefix = `${hashTagOf(options.stream)}:dedup:`;
+    this.#hashTag = hashTagOf(options.stream);
   }
 
   /** Runs one of the sink's scripts: `args` is the key count, the keys, then the arguments. */
@@ -187,7 +193,7 @@ export class RedisStreamSink implements EventSink, PageSink {
 
   /** The key that remembers an appended id for the dedup window. */
   dedupKey(source: string, id: string): string {
-    return `${this.#dedupPrefix}${source}:${id}`;
+    return dedupKeyOf(this.#hashTag, source, id);
   }
 
   /** Counts records against the backlog limits, or says why they cannot be taken. */
@@ -388,15 +394,10 @@ export class RedisStreamSink implements EventSink, PageSink {
     const extraStreams = [...streams.keys()].slice(1);
     const dedupKeys: string[] = [];
     for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.dedupKey(record.source, record.id));
-    const args = new RespArguments(pageSizeHint(records, commit));
-    args.push(4 + extraStreams.length + dedupKeys.length).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
+    const args = this.#pageKeys(records, commit, 4 + extraStreams.length + dedupKeys.length);
     for (const key of extraStreams) args.push(key);
     for (const key of dedupKeys) args.push(key);
-    args
-      .push(commit.leaseToken)
-      .push(commit.expectedSeq)
-      .push(commit.writer)
-      .push(commit.checkpoint)
+    pushFence(args, commit)
       .push(commit.stamp === undefined ? '' : commit.stamp)
       .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
       .push(records.length);
@@ -424,12 +425,21 @@ export class RedisStreamSink implements EventSink, PageSink {
       if (versionField !== undefined || append === false || dedup || (stream !== undefined && stream !== this.#options.stream)) return undefined;
       for (const field of pageWideFields) if (record[field] !== first[field]) return undefined;
     }
-    const args = new RespArguments(pageSizeHint(records, commit));
-    args.push(4).push(this.#options.stream).push(commit.keys.checkpoint).push(commit.keys.lease).push(commit.keys.versions);
-    args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint).push(records.length);
+    const args = this.#pageKeys(records, commit, 4);
+    pushFence(args, commit).push(records.length);
     for (const field of pageWideFields) args.push(first[field]);
     for (const { record } of records) for (const field of perRecordFields) args.push(record[field]);
     return args;
+  }
+
+  /** A page's arguments, begun: the key count, then KEYS 1 to 4 of both page scripts (page-script.ts). */
+  #pageKeys(records: readonly PageRecord[], commit: PageCommit, keyCount: number): RespArguments {
+    return new RespArguments(pageSizeHint(records, commit))
+      .push(keyCount)
+      .push(this.#options.stream)
+      .push(commit.keys.checkpoint)
+      .push(commit.keys.lease)
+      .push(commit.keys.versions);
   }
 
   /** A page of many records takes longer than one webhook: the append timeout, plus 1 ms per record, at least 10 s. */

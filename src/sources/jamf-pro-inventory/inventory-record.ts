@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
+import { sha256 } from '../../sha256.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { formatTime } from '../../sink/stream-record.ts';
 
@@ -35,7 +35,7 @@ export function computerIdentity(computer: Record<string, unknown>, payload: str
   const reportMs = parseReportDate(reportDate);
   if (reportMs !== undefined) return { computerId, id: `${computerId}:${reportDate as string}`, version: String(reportMs), reportMs };
   // No report date (GENERAL not requested, or a computer that never reported): the content is the version.
-  const hash = createHash('sha256').update(payload).digest('hex').slice(0, 32);
+  const hash = sha256(payload, 'hex').slice(0, 32);
   return { computerId, id: `${computerId}:sha256:${hash}`, version: `sha256:${hash}`, reportMs: undefined };
 }
 

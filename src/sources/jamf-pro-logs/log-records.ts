@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { ValidateFunction } from 'ajv';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
+import { sha256 } from '../../sha256.ts';
 import { createAjv } from '../../schema/ajv.ts';
 import { readSchema } from '../../schema/read-schema.ts';
 import { formatTime, type StreamRecord } from '../../sink/stream-record.ts';
@@ -393,7 +393,7 @@ export function logRecord(input: LogRecordInput): LogRecordResult {
   if (text.trim() === '') return fail(logErrorCodes.empty, 'empty line: nothing to record');
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxLogTextBytes) return fail(logErrorCodes.tooLarge, `line is ${bytes} bytes, more than the ${maxLogTextBytes} accepted`);
-  const common: Common = { id: createHash('sha256').update(text, 'utf8').digest('hex'), input };
+  const common: Common = { id: sha256(text, 'hex'), input };
   const start = text.trimStart();
   if (!start.startsWith('{') && !isJsonArrayStart(start)) {
     return lineRecord(common, text, false, undefined);

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
+import { sha256 } from '../../sha256.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { formatTime } from '../../sink/stream-record.ts';
 import { parseEventTimeMs } from '../event-time.ts';
@@ -80,7 +80,7 @@ export function readEventsPage(input: EventsPageInput): EventsPage {
     }
     const e = event as Record<string, unknown>;
     const payload = texts?.[index] ?? JSON.stringify(e);
-    const id = typeof e.id === 'string' && e.id !== '' ? e.id : `sha256:${createHash('sha256').update(payload).digest('hex')}`;
+    const id = typeof e.id === 'string' && e.id !== '' ? e.id : `sha256:${sha256(payload, 'hex')}`;
     const ms = parseEventTimeMs(e.timestamp);
     if (ms !== undefined) {
       lastMs = ms;

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { ConnectorConfig } from '../../config/load-config.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
 import { vendorClientFor, type VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
+import { sha256 } from '../../sha256.ts';
 import type { PageRecord } from '../../sink/redis-stream-sink.ts';
 import { formatTime } from '../../sink/stream-record.ts';
 
@@ -44,7 +44,7 @@ function canonicalJson(value: unknown): string {
 }
 
 export function systemUserVersion(user: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson(user)).digest('hex').slice(0, 32);
+  return sha256(canonicalJson(user), 'hex').slice(0, 32);
 }
 
 export class SystemUsersSource implements PullSource<SystemUsersCursor> {
