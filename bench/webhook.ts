@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from '../test/helpers/free-port.ts';
-import { hashTagOf } from '../src/sink/append-script.ts';
+import { hashTagOf } from '../src/redis/keyspace.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import {
   benchNodeFlags,

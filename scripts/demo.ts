@@ -284,14 +284,14 @@ async function run(orchard: RunningOrchard, dataDir: string, keep: boolean, mock
   say(`  ${rejected.status}  ComputerAdded with "jssID": {"id": 999} (the schema wants an integer or a string)`);
   say(`       ${rejected.body.code}: ${rejected.body.message}`);
   say(`       the body is kept in ${config.rejectedStream} with that reason`);
-  check(rejected.status === 400 && rejected.body.code === 'ORCHARD_ERR_WEBHOOK_SCHEMA', `the schema error was answered ${rejected.status} ${JSON.stringify(rejected.body)}, expected 400 ORCHARD_ERR_WEBHOOK_SCHEMA`);
+  check(rejected.status === 400 && rejected.body.code === 'ORCHARD_ERR_INTAKE_SCHEMA', `the schema error was answered ${rejected.status} ${JSON.stringify(rejected.body)}, expected 400 ORCHARD_ERR_INTAKE_SCHEMA`);
 
   const anonymousRaw = Buffer.from(JSON.stringify({ webhook: { id: 2, name: 'no secret', webhookEvent: 'JSSStartup', eventTimestamp: Date.now() }, event: {} }));
   const anonymous = await post(orchard, anonymousRaw, {});
   count(String(anonymous.status));
   say(`  ${anonymous.status}  a JSSStartup body without the ${config.webhookHeader} header`);
   say(`       ${anonymous.body.code}: ${anonymous.body.message} Not stored anywhere.`);
-  check(anonymous.status === 401 && anonymous.body.code === 'ORCHARD_ERR_WEBHOOK_UNAUTHORIZED', `the request without a secret was answered ${anonymous.status}, expected 401`);
+  check(anonymous.status === 401 && anonymous.body.code === 'ORCHARD_ERR_INTAKE_UNAUTHORIZED', `the request without a secret was answered ${anonymous.status}, expected 401`);
   say();
 
   // 3. What landed.

@@ -1,5 +1,37 @@
-// Every error Orchard raises, each with a stable code (ORCHARD_ERR_<AREA>_<CONDITION>) and, where it
-// has one, the HTTP status it is answered with. Match on `err.code`, never on the message.
+// Every error Orchard raises, and every error code it answers or writes, in one place, grouped by area.
+// Each code is ORCHARD_ERR_<AREA>_<CONDITION>; an error has the HTTP status it is answered with where
+// it has one, and `{ cause }` for the lower-level error. Match on `err.code`, never on the message.
+//
+// Codes shared by every push route (Jamf Pro webhooks, Jamf Protect alerts, logs) are named for
+// intake (ORCHARD_ERR_INTAKE_*); until version 0.2 they were named ORCHARD_ERR_WEBHOOK_* (the README
+// lists the renames).
+
+export type OrchardErrorCode =
+  // HTTP answers of either listener
+  | 'ORCHARD_ERR_NOT_FOUND' | 'ORCHARD_ERR_BAD_REQUEST' | 'ORCHARD_ERR_BAD_HTTP' | 'ORCHARD_ERR_REQUEST_TIMEOUT'
+  | 'ORCHARD_ERR_INTERNAL' | 'ORCHARD_ERR_RATE_LIMITED'
+  // push routes
+  | 'ORCHARD_ERR_INTAKE_UNAUTHORIZED' | 'ORCHARD_ERR_INTAKE_AUTH_THROTTLED' | 'ORCHARD_ERR_INTAKE_MEDIA_TYPE'
+  | 'ORCHARD_ERR_INTAKE_MALFORMED_JSON' | 'ORCHARD_ERR_INTAKE_EMPTY_BODY' | 'ORCHARD_ERR_INTAKE_SCHEMA'
+  | 'ORCHARD_ERR_INTAKE_BODY_TOO_LARGE' | 'ORCHARD_ERR_INTAKE_ENCODING' | 'ORCHARD_ERR_INTAKE_ENCODING_CORRUPT'
+  | 'ORCHARD_ERR_INTAKE_TOO_MANY_LINES' | 'ORCHARD_ERR_INTAKE_BATCH_REJECTED'
+  // log lines (push route and import): the `code` of a refused line's reason
+  | 'ORCHARD_ERR_LOG_EMPTY' | 'ORCHARD_ERR_LOG_TOO_LARGE' | 'ORCHARD_ERR_LOG_MALFORMED_JSON'
+  | 'ORCHARD_ERR_LOG_UNRECOGNISED' | 'ORCHARD_ERR_LOG_INVALID' | 'ORCHARD_ERR_LOG_WRONG_TYPE'
+  // configuration, start-up and the command line
+  | 'ORCHARD_ERR_CONFIG_INVALID' | 'ORCHARD_ERR_DATA_DIR' | 'ORCHARD_ERR_LISTEN' | 'ORCHARD_ERR_START_ABORTED'
+  | 'ORCHARD_ERR_CLI_REDIS'
+  // Redis
+  | 'ORCHARD_ERR_SINK_UNAVAILABLE' | 'ORCHARD_ERR_REDIS_EMBEDDED'
+  // pull connectors and vendor APIs
+  | 'ORCHARD_ERR_CONNECTOR_LEASE_LOST' | 'ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED'
+  | 'ORCHARD_ERR_VENDOR_HTTP_STATUS' | 'ORCHARD_ERR_VENDOR_NETWORK' | 'ORCHARD_ERR_VENDOR_BAD_RESPONSE'
+  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL'
+  // `orchard import`
+  | 'ORCHARD_ERR_IMPORT_FILE' | 'ORCHARD_ERR_IMPORT_CONFLICT' | 'ORCHARD_ERR_IMPORT_INTERRUPTED'
+  // the consumer library and retention
+  | 'ORCHARD_ERR_CONSUMER_OPTIONS' | 'ORCHARD_ERR_CONSUMER_MAX_DELIVERIES'
+  | 'ORCHARD_ERR_CONSUMER_READ_ABANDONED' | 'ORCHARD_ERR_TRIMMER_OPTIONS';
 
 export interface OrchardErrorOptions {
   cause?: unknown;
@@ -7,11 +39,11 @@ export interface OrchardErrorOptions {
 }
 
 export class OrchardError extends Error {
-  readonly code: string;
+  readonly code: OrchardErrorCode;
   readonly statusCode: number;
   readonly details: unknown[];
 
-  constructor(code: string, statusCode: number, message: string, options: OrchardErrorOptions = {}) {
+  constructor(code: OrchardErrorCode, statusCode: number, message: string, options: OrchardErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'OrchardError';
     this.code = code;
@@ -20,62 +52,57 @@ export class OrchardError extends Error {
   }
 }
 
-export class ConfigInvalidError extends OrchardError {
-  constructor(readonly problems: string[]) {
-    super(
-      'ORCHARD_ERR_CONFIG_INVALID',
-      500,
-      `Configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`,
-    );
-  }
-}
+// --- HTTP -------------------------------------------------------------------------------------------
 
-export class WebhookUnauthorizedError extends OrchardError {
-  constructor() {
-    super('ORCHARD_ERR_WEBHOOK_UNAUTHORIZED', 401, 'Missing or wrong webhook credentials.');
-  }
-}
-
-export class WebhookThrottledError extends OrchardError {
+/** More requests from one address than rate_limit_per_minute allows. */
+export class RateLimitedError extends OrchardError {
   constructor(readonly retryAfterSeconds: number) {
-    super(
-      'ORCHARD_ERR_WEBHOOK_AUTH_THROTTLED',
-      429,
-      `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s.`,
-    );
+    super('ORCHARD_ERR_RATE_LIMITED', 429, `Too many requests from this address; retry in ${retryAfterSeconds} s (rate_limit_per_minute).`);
+  }
+}
+
+// --- intake: every push route ----------------------------------------------------------------------
+
+export class IntakeUnauthorizedError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_INTAKE_UNAUTHORIZED', 401, 'Missing or wrong webhook credentials.');
+  }
+}
+
+export class IntakeThrottledError extends OrchardError {
+  constructor(readonly retryAfterSeconds: number) {
+    super('ORCHARD_ERR_INTAKE_AUTH_THROTTLED', 429, `Too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s.`);
   }
 }
 
 export class UnsupportedMediaTypeError extends OrchardError {
   /** `accepted`: what the route takes, as a phrase (default: the Jamf Pro webhook route's advice). */
   constructor(contentType: string | undefined, accepted = 'application/json (in Jamf Pro, set the webhook\'s Content Type to JSON)') {
-    super('ORCHARD_ERR_WEBHOOK_MEDIA_TYPE', 415, `Content-Type ${contentType ? `"${contentType}"` : '(none)'} is not accepted: send ${accepted}.`);
+    super('ORCHARD_ERR_INTAKE_MEDIA_TYPE', 415, `Content-Type ${contentType ? `"${contentType}"` : '(none)'} is not accepted: send ${accepted}.`);
   }
 }
 
 export class MalformedJsonError extends OrchardError {
   constructor(cause: unknown, what = 'Body') {
-    super('ORCHARD_ERR_WEBHOOK_MALFORMED_JSON', 400, `${what} is not valid JSON: ${(cause as Error)?.message ?? cause}`, {
-      cause,
-    });
+    super('ORCHARD_ERR_INTAKE_MALFORMED_JSON', 400, `${what} is not valid JSON: ${(cause as Error)?.message ?? cause}`, { cause });
   }
 }
 
 export class EmptyBodyError extends OrchardError {
   constructor(expected = 'a webhook carries a JSON object') {
-    super('ORCHARD_ERR_WEBHOOK_EMPTY_BODY', 400, `Body is empty: ${expected}.`);
+    super('ORCHARD_ERR_INTAKE_EMPTY_BODY', 400, `Body is empty: ${expected}.`);
   }
 }
 
 export class SchemaViolationError extends OrchardError {
   constructor(message: string, details: unknown[]) {
-    super('ORCHARD_ERR_WEBHOOK_SCHEMA', 400, message, { details });
+    super('ORCHARD_ERR_INTAKE_SCHEMA', 400, message, { details });
   }
 }
 
 export class BodyTooLargeError extends OrchardError {
   constructor(limitBytes: number) {
-    super('ORCHARD_ERR_WEBHOOK_BODY_TOO_LARGE', 413, `Body is larger than the limit of ${limitBytes} bytes (body_limit_bytes).`);
+    super('ORCHARD_ERR_INTAKE_BODY_TOO_LARGE', 413, `Body is larger than the limit of ${limitBytes} bytes (body_limit_bytes).`);
   }
 }
 
@@ -107,16 +134,22 @@ export class BatchRejectedError extends OrchardError {
   }
 }
 
-/** Redis did not acknowledge in time, or is unreachable: the event is not known to be stored. */
-export class SinkUnavailableError extends OrchardError {
-  constructor(message: string, cause?: unknown) {
-    super('ORCHARD_ERR_SINK_UNAVAILABLE', 503, message, { cause });
-  }
-}
+/** The `code` of a refused log line's reason (push route and `orchard import`). */
+export const logErrorCodes = {
+  empty: 'ORCHARD_ERR_LOG_EMPTY',
+  tooLarge: 'ORCHARD_ERR_LOG_TOO_LARGE',
+  malformedJson: 'ORCHARD_ERR_LOG_MALFORMED_JSON',
+  unrecognised: 'ORCHARD_ERR_LOG_UNRECOGNISED',
+  invalid: 'ORCHARD_ERR_LOG_INVALID',
+  /** `orchard import --type T`: a line of another kind than T. */
+  wrongType: 'ORCHARD_ERR_LOG_WRONG_TYPE',
+} as const satisfies Record<string, OrchardErrorCode>;
 
-export class EmbeddedRedisError extends OrchardError {
-  constructor(message: string, cause?: unknown) {
-    super('ORCHARD_ERR_REDIS_EMBEDDED', 500, message, { cause });
+// --- configuration, start-up, the command line ------------------------------------------------------
+
+export class ConfigInvalidError extends OrchardError {
+  constructor(readonly problems: string[]) {
+    super('ORCHARD_ERR_CONFIG_INVALID', 500, `Configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n  - ${problems.join('\n  - ')}`);
   }
 }
 
@@ -134,6 +167,50 @@ export class ListenError extends OrchardError {
   }
 }
 
+export class StartAbortedError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_START_ABORTED', 500, 'Start-up was interrupted by a signal; everything started so far was stopped.');
+  }
+}
+
+/** A CLI command cannot reach the Redis Orchard uses. */
+export class CliRedisError extends OrchardError {
+  constructor(message: string) {
+    super('ORCHARD_ERR_CLI_REDIS', 500, message);
+  }
+}
+
+// --- Redis ------------------------------------------------------------------------------------------
+
+/** Redis did not acknowledge in time, or is unreachable: the event is not known to be stored. */
+export class SinkUnavailableError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_SINK_UNAVAILABLE', 503, message, { cause });
+  }
+}
+
+export class EmbeddedRedisError extends OrchardError {
+  constructor(message: string, cause?: unknown) {
+    super('ORCHARD_ERR_REDIS_EMBEDDED', 500, message, { cause });
+  }
+}
+
+// --- pull connectors and vendor APIs ------------------------------------------------------------------
+
+/** The lease was lost (expired while Redis was unreachable, or taken over): this replica stops writing. */
+export class LeaseLostError extends OrchardError {
+  constructor(connector: string) {
+    super('ORCHARD_ERR_CONNECTOR_LEASE_LOST', 500, `${connector}: the lease was lost to another replica; this replica stops running the connector until it can take the lease again.`);
+  }
+}
+
+/** The checkpoint was written by someone else since it was read (`orchard checkpoint reset`). */
+export class CheckpointChangedError extends OrchardError {
+  constructor(connector: string) {
+    super('ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED', 500, `${connector}: the checkpoint changed under the run (reset?); starting again from the stored checkpoint.`);
+  }
+}
+
 /** Longest vendor response body excerpt kept in a VendorHttpError. */
 export const VENDOR_BODY_EXCERPT_CHARS = 500;
 
@@ -142,11 +219,14 @@ function withoutQuery(path: string): string {
   return end === -1 ? path : path.slice(0, end);
 }
 
-export interface VendorHttpErrorFields {
+/** Where a vendor request went: the connector, the method and the path (any query string is stripped). */
+interface VendorRequestFields {
   connector: string;
   method: string;
-  /** The request path; any query string is stripped. */
   path: string;
+}
+
+export interface VendorHttpErrorFields extends VendorRequestFields {
   status: number;
   /** The start of the response body, secrets already redacted by the caller; cut to 500 characters. */
   bodyExcerpt?: string;
@@ -166,11 +246,7 @@ export class VendorHttpError extends OrchardError {
   constructor(fields: VendorHttpErrorFields) {
     const path = withoutQuery(fields.path);
     const bodyExcerpt = (fields.bodyExcerpt ?? '').replace(/\s+/g, ' ').trim().slice(0, VENDOR_BODY_EXCERPT_CHARS);
-    super(
-      'ORCHARD_ERR_VENDOR_HTTP_STATUS',
-      502,
-      `${fields.connector}: ${fields.method} ${path} answered ${fields.status}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`,
-    );
+    super('ORCHARD_ERR_VENDOR_HTTP_STATUS', 502, `${fields.connector}: ${fields.method} ${path} answered ${fields.status}${bodyExcerpt ? `: ${bodyExcerpt}` : ''}`);
     this.name = 'VendorHttpError';
     this.connector = fields.connector;
     this.method = fields.method;
@@ -181,11 +257,7 @@ export class VendorHttpError extends OrchardError {
   }
 }
 
-export interface VendorNetworkErrorFields {
-  connector: string;
-  method: string;
-  /** The request path; any query string is stripped. */
-  path: string;
+export interface VendorNetworkErrorFields extends VendorRequestFields {
   /** The lower-level code: ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, CERT_HAS_EXPIRED, … */
   errorCode: string;
   /** True when the failure is in TLS (certificate, handshake). */
@@ -203,12 +275,7 @@ export class VendorNetworkError extends OrchardError {
 
   constructor(fields: VendorNetworkErrorFields) {
     const path = withoutQuery(fields.path);
-    super(
-      'ORCHARD_ERR_VENDOR_NETWORK',
-      502,
-      `${fields.connector}: ${fields.method} ${path} failed: ${fields.errorCode}${fields.tls ? ' (TLS)' : ''}`,
-      { cause: fields.cause },
-    );
+    super('ORCHARD_ERR_VENDOR_NETWORK', 502, `${fields.connector}: ${fields.method} ${path} failed: ${fields.errorCode}${fields.tls ? ' (TLS)' : ''}`, { cause: fields.cause });
     this.name = 'VendorNetworkError';
     this.connector = fields.connector;
     this.method = fields.method;
@@ -235,10 +302,7 @@ export class VendorResponseError extends OrchardError {
   constructor(connector: string, problem: string, options: VendorResponseErrorOptions = {}) {
     const path = options.path === undefined ? undefined : withoutQuery(options.path);
     const where = path === undefined ? '' : ` ${options.method ? `${options.method} ` : ''}${path}`;
-    super('ORCHARD_ERR_VENDOR_BAD_RESPONSE', 502, `${connector}:${where} unexpected response: ${problem}`, {
-      cause: options.cause,
-      details: options.details,
-    });
+    super('ORCHARD_ERR_VENDOR_BAD_RESPONSE', 502, `${connector}:${where} unexpected response: ${problem}`, { cause: options.cause, details: options.details });
     this.name = 'VendorResponseError';
     this.connector = connector;
     this.method = options.method;
@@ -307,7 +371,9 @@ export class VendorGraphqlError extends OrchardError {
   }
 }
 
-/** `orchard import`: a file cannot be read (missing, unreadable, damaged or truncated gzip data). */
+// --- `orchard import` ---------------------------------------------------------------------------------
+
+/** A file cannot be read (missing, unreadable, damaged or truncated gzip data). */
 export class ImportFileError extends OrchardError {
   constructor(
     readonly file: string,
@@ -320,8 +386,8 @@ export class ImportFileError extends OrchardError {
 }
 
 /**
- * `orchard import`: the file's progress record moved on while this import ran: another import of the
- * same file is running. This one stops, so that no line is appended twice.
+ * The file's progress record moved on while this import ran: another import of the same file is
+ * running. This one stops, so that no line is appended twice.
  */
 export class ImportConflictError extends OrchardError {
   constructor(
@@ -335,5 +401,38 @@ export class ImportConflictError extends OrchardError {
       `${file}: another import of the same file is running (its progress record is at line ${foundLines}, this import expected ${expectedLines}); this one stopped. Run the command again once the other import has finished: it continues where that one stopped.`,
     );
     this.name = 'ImportConflictError';
+  }
+}
+
+/** The import was stopped by a signal; what was committed stays, and the next run continues after it. */
+export class ImportInterruptedError extends OrchardError {
+  constructor() {
+    super('ORCHARD_ERR_IMPORT_INTERRUPTED', 500, 'The import was interrupted; run it again to continue where it stopped.');
+  }
+}
+
+// --- the consumer library and retention -----------------------------------------------------------------
+
+export class ConsumerOptionsError extends OrchardError {
+  constructor(problems: readonly string[]) {
+    super('ORCHARD_ERR_CONSUMER_OPTIONS', 500, `Invalid consumer options: ${problems.join('; ')}.`);
+  }
+}
+
+/** A blocking read given up by the consumer's watchdog: its connection is replaced and the PEL read again. */
+export class ReadAbandonedError extends OrchardError {
+  constructor(readonly why: string) {
+    super('ORCHARD_ERR_CONSUMER_READ_ABANDONED', 503, `Blocking read abandoned: ${why}.`);
+  }
+}
+
+/** The `code` in a dead-letter entry's `reason`. */
+export const deadLetterCodes = {
+  maxDeliveries: 'ORCHARD_ERR_CONSUMER_MAX_DELIVERIES',
+} as const satisfies Record<string, OrchardErrorCode>;
+
+export class TrimmerOptionsError extends OrchardError {
+  constructor(problems: readonly string[]) {
+    super('ORCHARD_ERR_TRIMMER_OPTIONS', 500, `Invalid trimmer options: ${problems.join('; ')}.`);
   }
 }

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DestinationStream, Logger } from 'pino';
-import { configSchema, loadConfig, type Config } from './config/load-config.ts';
+import type { Config } from './config/config-types.ts';
+import { unknownEnvironmentSettings } from './config/env-overlay.ts';
+import { configSchemaFor } from './config/load-config.ts';
+import { ConnectorStateStore } from './connector-state/connector-state-store.ts';
 import { lockDataDir } from './data-dir.ts';
-import { ListenError, OrchardError } from './errors.ts';
+import { ListenError, StartAbortedError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
@@ -12,11 +15,12 @@ import { buildAdminServer, buildServer } from './server/build-server.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
-import { sinkFromConfig } from './sink/redis-stream-sink.ts';
+import { sinksFromConfig } from './sink/redis-stream-sink.ts';
 import { ConnectorManager } from './connectors/connector-manager.ts';
 import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
 import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
-import { withTimeout } from './sink/with-timeout.ts';
+import { withTimeout } from './redis/with-timeout.ts';
+import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
@@ -41,14 +45,8 @@ export interface StartOptions {
   readonly logDestination?: DestinationStream;
   /** Where the generated-secret banner goes (stderr by default). */
   readonly announce?: (text: string) => void;
-  /** Aborting it during start-up undoes what was started and rejects with OrchardStartAbortedError. */
+  /** Aborting it during start-up undoes what was started and rejects with StartAbortedError. */
   readonly signal?: AbortSignal;
-}
-
-export class OrchardStartAbortedError extends OrchardError {
-  constructor() {
-    super('ORCHARD_ERR_START_ABORTED', 500, 'Start-up was interrupted by a signal; everything started so far was stopped.');
-  }
 }
 
 async function listen(app: FastifyInstance, host: string, port: number, hostName: string, portName: string): Promise<string> {
@@ -63,17 +61,6 @@ async function listen(app: FastifyInstance, host: string, port: number, hostName
     };
     throw new ListenError(`Cannot listen on ${host}:${port}: ${code && why[code] ? why[code] : (err as Error).message}.`, err);
   }
-}
-
-/** Environment variables that look like Orchard settings but are not: most often a typo. */
-export function unknownEnvironmentSettings(env: NodeJS.ProcessEnv): string[] {
-  const known = new Set(['ORCHARD_CONFIG', ...Object.values(configSchema.properties).map((s) => s['x-env']).filter((n): n is string => !!n)]);
-  return Object.keys(env)
-    .filter((name) => name.startsWith('ORCHARD_') && !known.has(name))
-    .map((name) => {
-      const near = [...known].find((k) => k.startsWith(name) || name.startsWith(k));
-      return `${name} is not an Orchard setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; the README lists the settings.`;
-    });
 }
 
 /** How long start-up waits for Redis before it listens anyway. */
@@ -111,13 +98,13 @@ function resolveAuth(config: Config, logger: Logger, announce: (text: string) =>
 
 /** The composition root: config → logger → redis → sink → server → listen, and the way back down. */
 export async function startOrchard(options: StartOptions = {}): Promise<RunningOrchard> {
-  const config = loadConfig(options.env ?? process.env, options.cwd);
+  const config = loadOrchardConfig(options.env ?? process.env, options.cwd);
   const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, moreSecretHeaders: [config.protectHeader, config.logsHeader], destination: options.logDestination });
   const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
   const metrics = new Metrics();
   const lifecycle: Lifecycle = { accepting: false, startedAtMs: Date.now() };
 
-  for (const warning of unknownEnvironmentSettings(options.env ?? process.env)) logger.warn(warning);
+  for (const warning of unknownEnvironmentSettings(options.env ?? process.env, configSchemaFor(sourceDescriptors).properties)) logger.warn(warning);
   const releaseDataDir = config.redisUrl ? undefined : lockDataDir(config.dataDir);
   let embedded: EmbeddedRedis | undefined;
   let auth: WebhookAuth;
@@ -130,7 +117,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   }
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
-  const sink = sinkFromConfig(config, redis, { metrics, logger });
+  const { events: sink, pages } = sinksFromConfig(config, redis, { metrics, logger });
   // Built inside the try below, so that a failure is undone by the same stopAll as any other.
   let connectors: ConnectorManager | undefined;
   // Retention that never trims what a consumer group has not acknowledged (src/consumer/stream-trimmer.ts).
@@ -208,10 +195,17 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     releaseDataDir?.();
   };
   const checkAborted = () => {
-    if (options.signal?.aborted) throw new OrchardStartAbortedError();
+    if (options.signal?.aborted) throw new StartAbortedError();
   };
   try {
-    const manager = new ConnectorManager({ config, redis, sink, logger, metrics });
+    const manager = new ConnectorManager({
+      config,
+      createSource: (c, m) => createSource(c, config, { metrics: m }),
+      sink: pages,
+      state: new ConnectorStateStore(redis, config.stream),
+      logger,
+      metrics,
+    });
     connectors = manager;
     checkAborted();
     // Listen once Redis answers, so the first webhooks are not refused; a Redis that stays away is

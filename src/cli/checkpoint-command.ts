@@ -1,11 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Config, ConnectorConfig } from '../config/load-config.ts';
-import { readCheckpoint, resetCheckpoint } from '../connectors/checkpoint-store.ts';
-import { connectorKeys } from '../connectors/connector-keys.ts';
-import { leaseHolder } from '../connectors/connector-lease.ts';
-import { isRunnableType } from '../connectors/source-registry.ts';
-import { sinkFromConfig } from '../sink/redis-stream-sink.ts';
+import type { Config, ConnectorConfig } from '../config/config-types.ts';
+import { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
 import { withCliRedis } from './cli-redis.ts';
 
 export interface CommandIo {
@@ -25,8 +21,9 @@ export function findConnector(config: Config, name: string | undefined, io: Comm
 }
 
 async function show(redis: Redis, config: Config, connector: ConnectorConfig, io: CommandIo): Promise<number> {
-  const keys = connectorKeys(config.stream, connector.name);
-  const [stored, lease] = await Promise.all([readCheckpoint(redis, keys), leaseHolder(redis, keys.lease)]);
+  const state = new ConnectorStateStore(redis, config.stream);
+  const keys = state.keys(connector.name);
+  const [stored, lease] = await Promise.all([state.read(connector.name), state.leaseHolder(connector.name)]);
   if (stored.seq === 0) {
     io.err(`No checkpoint is stored for ${connector.name} in this Redis (stream ${config.stream}): it has not run yet, or REDIS_URL / ORCHARD_STREAM differ from the running Orchard's.\n`);
   }
@@ -49,10 +46,9 @@ async function show(redis: Redis, config: Config, connector: ConnectorConfig, io
 }
 
 async function reset(redis: Redis, config: Config, connector: ConnectorConfig, since: string | undefined, io: CommandIo): Promise<number> {
-  const keys = connectorKeys(config.stream, connector.name);
-  const sink = sinkFromConfig(config, redis);
-  const before = await readCheckpoint(redis, keys);
-  const checkpoint = await resetCheckpoint(sink, keys, connector, since);
+  const state = new ConnectorStateStore(redis, config.stream);
+  const before = await state.read(connector.name);
+  const checkpoint = await state.reset(connector, since);
   io.out(
     `Reset the checkpoint of ${connector.name} (forgot ${before.versions} remembered version(s)). Its next run starts ` +
       `${checkpoint.since ? `from ${checkpoint.since}` : 'from the beginning'}${connector.type === 'jamf_pro.inventory' ? ' and reloads the whole fleet' : ''}.\n`,
@@ -81,6 +77,5 @@ export async function checkpointCommand(config: Config, logger: Logger, args: { 
   }
   const connector = findConnector(config, args.name, io);
   if (!connector) return 2;
-  if (!isRunnableType(connector.type)) io.err(`Note: type ${connector.type} is not run by this version yet; ${connector.name} has no progress to show or reset.\n`);
   return withCliRedis(config, logger, (redis) => (args.action === 'show' ? show(redis, config, connector, io) : reset(redis, config, connector, since, io)));
 }

@@ -3,15 +3,9 @@ import type { Logger } from 'pino';
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/load-config.ts';
 import { dataDirHolder, lockDataDir } from '../data-dir.ts';
-import { OrchardError } from '../errors.ts';
+import { CliRedisError } from '../errors.ts';
 import { createRedis, describeRedis, waitUntilReady } from '../redis/create-redis.ts';
 import { EmbeddedRedis, embeddedRedisDir, embeddedSocketPath, type RedisEndpoint } from '../redis/embedded-redis.ts';
-
-export class CliRedisError extends OrchardError {
-  constructor(message: string) {
-    super('ORCHARD_ERR_CLI_REDIS', 500, message);
-  }
-}
 
 /**
  * Runs `fn` with a Redis connection for a CLI command: REDIS_URL when set; else the embedded Redis of

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load-config.ts';
-import { ConfigInvalidError, OrchardError } from '../errors.ts';
-import { OrchardStartAbortedError, startOrchard, type RunningOrchard } from '../main.ts';
+import { ConfigInvalidError, OrchardError, StartAbortedError } from '../errors.ts';
+import { startOrchard, type RunningOrchard } from '../main.ts';
+import { loadOrchardConfig } from '../sources/index.ts';
 import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-secret-store.ts';
 import { createLogger } from '../logger.ts';
 import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
@@ -14,7 +14,7 @@ import { createRedis } from '../redis/create-redis.ts';
 const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 /** CLI commands log only warnings, to stderr, so their output stays readable. */
-function cliLogger(config: ReturnType<typeof loadConfig>) {
+function cliLogger(config: ReturnType<typeof loadOrchardConfig>) {
   return createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', secretHeader: config.webhookHeader, destination: process.stderr });
 }
 
@@ -82,7 +82,7 @@ async function serve(): Promise<number> {
   try {
     running = await startOrchard({ signal: starting.signal });
   } catch (err) {
-    if (err instanceof OrchardStartAbortedError) {
+    if (err instanceof StartAbortedError) {
       process.stderr.write(`orchard: ${err.message}\n`);
       return 143;
     }
@@ -92,7 +92,7 @@ async function serve(): Promise<number> {
 }
 
 function secret(): number {
-  const config = loadConfig();
+  const config = loadOrchardConfig();
   if (config.webhookAuth !== 'header') {
     process.stderr.write(`Webhook authentication is "${config.webhookAuth}", not a header secret.\n`);
     return 1;
@@ -122,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'secret':
         return secret();
       case 'test': {
-        const config = loadConfig(process.env, process.cwd(), { onlyConnector: positionals[1] });
+        const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: positionals[1] });
         const aborted = new AbortController();
         process.once('SIGINT', () => aborted.abort());
         return await testCommand(config, positionals[1], io, aborted.signal);
@@ -136,11 +136,11 @@ export async function main(argv: string[]): Promise<number> {
           process.stderr.write(`orchard checkpoint: ${(err as Error).message}\nUsage: orchard checkpoint show|reset <connector> [--since TIME]\n`);
           return 2;
         }
-        const config = loadConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
+        const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
       }
       case 'consume': {
-        const config = loadConfig();
+        const config = loadOrchardConfig();
         const logger = cliLogger(config);
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());
@@ -153,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
         const args = argv.slice(argv.indexOf('import') + 1);
         // Usage errors first: they need neither the configuration nor Redis.
         if (!parseImportArgs(args, io)) return 2;
-        const config = loadConfig();
+        const config = loadOrchardConfig();
         const logger = cliLogger(config);
         const stop = new AbortController();
         process.once('SIGINT', () => stop.abort());

@@ -1,6 +1,6 @@
-import type { Config } from '../config/load-config.ts';
+import type { Config } from '../config/config-types.ts';
 import { diagnoseConnector } from '../connectors/diagnosis.ts';
-import { createSource } from '../connectors/source-registry.ts';
+import { createSource } from '../sources/index.ts';
 import { findConnector, type CommandIo } from './checkpoint-command.ts';
 
 /**
@@ -11,17 +11,12 @@ export async function testCommand(config: Config, name: string | undefined, io: 
   const connector = findConnector(config, name, io);
   if (!connector) return 2;
   if (!connector.enabled) io.out(`Note: ${connector.name} has enabled: false; serve does not run it. Testing it anyway.\n`);
-  const source = createSource(connector, {
-    stream: config.stream,
+  const { source, info } = createSource(connector, config, {
     onAttempt: (a) => {
       if (a.status !== undefined && a.status < 400) return;
       io.out(`  ...   ${a.method} ${a.path}: ${a.status === undefined ? a.error ?? 'failed' : `HTTP ${a.status}`} after ${Math.round(a.durationMs)} ms (attempt ${a.attempt} of ${connector.maxAttempts}; timeout_ms ${connector.timeoutMs})\n`);
     },
   });
-  if (!source) {
-    io.err(`${connector.name}: type ${connector.type} is not available in this version yet.\n`);
-    return 2;
-  }
   io.out(`Testing ${connector.name} (${connector.type}) at ${connector.baseUrl}\n`);
   let step = 'credentials and permissions';
   try {
@@ -41,7 +36,7 @@ export async function testCommand(config: Config, name: string | undefined, io: 
       io.out('Interrupted; nothing was written.\n');
       return 130;
     }
-    const d = diagnoseConnector(err, connector, source);
+    const d = diagnoseConnector(err, connector, info);
     io.out(`  FAIL  ${step}: ${(err as Error)?.message ?? String(err)}\n`);
     io.out(`        diagnosis: ${d.category}${d.status ? ` (HTTP ${d.status})` : ''}\n        cause: ${d.cause}\n        remedy: ${d.remedy}\n`);
     return 1;

@@ -1,18 +1,31 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
-import type { Config } from '../config/load-config.ts';
+import type { Config, ConnectorConfig } from '../config/config-types.ts';
+import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PageSink } from '../sink/redis-stream-sink.ts';
+import type { PageSink } from '../sink/event-sink.ts';
 import { ConnectorRunner, type ConnectorStatus } from './connector-runner.ts';
-import { createSource } from './source-registry.ts';
+import type { SourceInfo } from './diagnosis.ts';
+import type { PullSource } from './pull-source.ts';
+
+/** How a connector entry becomes its source: the sources' registry (src/sources/index.ts), passed in by main.ts. */
+export type SourceFactory = (config: ConnectorConfig, metrics: Metrics | undefined) => { source: PullSource; info: SourceInfo };
+
+export interface ConnectorManagerOptions {
+  readonly config: Config;
+  readonly createSource: SourceFactory;
+  readonly sink: PageSink;
+  readonly state: ConnectorStateStore;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
 
 /** Every configured connector's loop: started after Orchard listens, stopped first on shutdown. */
 export class ConnectorManager {
   readonly #runners: ConnectorRunner[] = [];
   readonly #skipped: { name: string; type: string; reason: string }[] = [];
 
-  constructor(options: { config: Config; redis: Redis; sink: PageSink; logger: Logger; metrics?: Metrics }) {
+  constructor(options: ConnectorManagerOptions) {
     const { config, logger, metrics } = options;
     const holder = `${hostname()}:${process.pid}`;
     for (const c of config.connectors) {
@@ -21,14 +34,9 @@ export class ConnectorManager {
         logger.info({ connector: c.name, type: c.type }, 'Connector disabled in the configuration; not run.');
         continue;
       }
-      const source = createSource(c, { metrics, stream: config.stream, protectDedupWindowSeconds: config.protectDedupWindowSeconds });
-      if (!source) {
-        this.#skipped.push({ name: c.name, type: c.type, reason: 'type not available in this version' });
-        logger.warn({ connector: c.name, type: c.type }, 'This connector type is not available in this version yet; the connector is not run.');
-        continue;
-      }
+      const { source, info } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sink: options.sink, redis: options.redis, stream: config.stream, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

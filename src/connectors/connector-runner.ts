@@ -1,16 +1,15 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConnectorConfig } from '../config/load-config.ts';
-import { OrchardError } from '../errors.ts';
+import { fullJitterDelayMs } from '../backoff.ts';
+import type { ConnectorConfig } from '../config/config-types.ts';
+import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from '../connector-state/checkpoint.ts';
+import type { ConnectorLease } from '../connector-state/connector-lease.ts';
+import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
+import { CheckpointChangedError, LeaseLostError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PageSink } from '../sink/redis-stream-sink.ts';
-import { fullJitterDelayMs } from './backoff.ts';
-import { emptyCheckpoint, readCheckpoint, resetCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint-store.ts';
-import { connectorKeys, type ConnectorKeys } from './connector-keys.ts';
-import { ConnectorLease } from './connector-lease.ts';
-import { pruneVersions } from './prune-versions.ts';
-import { diagnoseConnector, type Diagnosis } from './diagnosis.ts';
+import type { ConnectorKeys } from '../redis/keyspace.ts';
+import type { PageSink } from '../sink/event-sink.ts';
+import { diagnoseConnector, type Diagnosis, type SourceInfo } from './diagnosis.ts';
 import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
@@ -47,26 +46,14 @@ export interface ConnectorStatus {
   readonly lastError: { readonly at: string; readonly message: string; readonly code: string | undefined; readonly diagnosis: Diagnosis } | null;
 }
 
-/** The lease was lost (expired while Redis was unreachable, or taken over): this replica stops writing. */
-export class LeaseLostError extends OrchardError {
-  constructor(connector: string) {
-    super('ORCHARD_ERR_CONNECTOR_LEASE_LOST', 500, `${connector}: the lease was lost to another replica; this replica stops running the connector until it can take the lease again.`);
-  }
-}
-
-/** The checkpoint was written by someone else since it was read (`orchard checkpoint reset`). */
-class CheckpointChangedError extends OrchardError {
-  constructor(connector: string) {
-    super('ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED', 500, `${connector}: the checkpoint changed under the run (reset?); starting again from the stored checkpoint.`);
-  }
-}
-
 export interface ConnectorRunnerOptions {
   readonly config: ConnectorConfig;
   readonly source: PullSource<unknown>;
+  /** What a diagnosis of the source's failures names (its descriptor's credential and page-size settings). */
+  readonly sourceInfo: SourceInfo;
   readonly sink: PageSink;
-  readonly redis: Redis;
-  readonly stream: string;
+  /** The connector's checkpoint, lease and versions. */
+  readonly state: ConnectorStateStore;
   readonly leaseTtlMs: number;
   /** Who this replica is (host, pid), stored in the lease. */
   readonly holder: string;
@@ -104,8 +91,8 @@ export class ConnectorRunner {
   constructor(options: ConnectorRunnerOptions) {
     this.#o = options;
     this.#config = options.config;
-    this.#keys = connectorKeys(options.stream, options.config.name);
-    this.#lease = new ConnectorLease({ redis: options.redis, key: this.#keys.lease, ttlMs: options.leaseTtlMs, holder: options.holder });
+    this.#keys = options.state.keys(options.config.name);
+    this.#lease = options.state.lease(options.config.name, options.leaseTtlMs, options.holder);
     this.#log = options.logger.child({ connector: options.config.name, type: options.config.type });
     this.#setState('starting');
   }
@@ -177,7 +164,7 @@ export class ConnectorRunner {
         const cp = stored.checkpoint;
         if (cp && (cp.start ?? null) !== (this.#config.start ?? null)) {
           this.#log.warn({ previousStart: cp.start, start: this.#config.start ?? null }, 'The connector\'s start changed in the configuration: its checkpoint is reset.');
-          await resetCheckpoint(this.#o.sink, this.#keys, this.#config);
+          await this.#o.state.reset(this.#config);
           continue;
         }
         const now = Date.now();
@@ -209,7 +196,7 @@ export class ConnectorRunner {
   }
 
   #onFailure(err: unknown): number {
-    const diagnosis = diagnoseConnector(err, this.#config, this.#o.source);
+    const diagnosis = diagnoseConnector(err, this.#config, this.#o.sourceInfo);
     this.#lastError = { at: iso(Date.now()), message: (err as Error)?.message ?? String(err), code: (err as { code?: string })?.code, diagnosis };
     this.#o.metrics?.connectorErrors.inc({ connector: this.#config.name, category: diagnosis.category });
     let delayMs: number;
@@ -263,7 +250,7 @@ export class ConnectorRunner {
   }
 
   async #readCheckpoint(): Promise<StoredCheckpoint> {
-    this.#checkpoint = await readCheckpoint(this.#o.redis, this.#keys);
+    this.#checkpoint = await this.#o.state.read(this.#config.name);
     return this.#checkpoint;
   }
 
@@ -360,7 +347,7 @@ export class ConnectorRunner {
         this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
         this.#lastRun = statistics('running');
         if (page.pruneBelowStamp !== undefined) {
-          const pruned = await pruneVersions(this.#o.redis, this.#keys, page.pruneBelowStamp);
+          const pruned = await this.#o.state.pruneVersions(this.#config.name, page.pruneBelowStamp);
           if (pruned > 0) this.#log.info({ pruned }, 'Forgot the versions of objects the vendor no longer lists.');
         }
         if (!page.more) break;
@@ -399,7 +386,7 @@ export class ConnectorRunner {
 
   /** The versions count shown in /status, refreshed after each run without holding the run up. */
   #refreshVersions(): void {
-    readCheckpoint(this.#o.redis, this.#keys).then(
+    this.#o.state.read(this.#config.name).then(
       (stored) => (this.#checkpoint = stored),
       () => {},
     );

@@ -167,14 +167,17 @@ export function isRetryable(err: unknown): boolean {
   return classify(err).retryable;
 }
 
+/** What a diagnosis names of a connector's source (its descriptor's, src/sources/source-descriptor.ts). */
+export interface SourceInfo {
+  /** The settings that hold its credentials. */
+  readonly credentialKeys: readonly string[];
+  /** The setting that sets how many items a page holds, when the type has one. */
+  readonly pageSizeSetting?: string;
+}
+
 /** `diagnose` for a configured connector and its source (the runner and `orchard test`). */
-export function diagnoseConnector(
-  err: unknown,
-  config: { name: string; baseUrl: string; settings?: Readonly<Record<string, unknown>> },
-  source: { credentialKeys: readonly string[] },
-): Diagnosis {
-  const pageSize = ['limit', 'page_size'].find((key) => config.settings?.[key] !== undefined);
-  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize } });
+export function diagnoseConnector(err: unknown, config: { name: string; baseUrl: string }, source: SourceInfo): Diagnosis {
+  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize: source.pageSizeSetting } });
 }
 
 /** Cause and remedy of a connector error, for `orchard test`, `/status` and the log. */

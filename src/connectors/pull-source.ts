@@ -1,4 +1,4 @@
-import type { PageRecord } from '../sink/redis-stream-sink.ts';
+import type { PageRecord } from '../sink/event-sink.ts';
 
 // The small interface each pull source plugs into the shared polling loop (connector-runner.ts). A
 // source knows its vendor API and its cursor; the runner owns scheduling, the lease, the atomic page
@@ -37,8 +37,6 @@ export interface Page<C> {
 }
 
 export interface PullSource<C = unknown> {
-  /** The settings that hold credentials, named in diagnoses (`client_id`, `client_secret`). */
-  readonly credentialKeys: readonly string[];
   /** Fetches the page that starts at `cursor` (undefined: the very first run). Never writes. */
   fetchPage(cursor: C | undefined, context: RunContext): Promise<Page<C>>;
   /** Checks credentials and permissions the cheapest way the API allows (`orchard test`). */

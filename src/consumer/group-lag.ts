@@ -15,8 +15,8 @@
 //   writes the dead letter, and this reads the hash.
 
 import type { Redis } from 'ioredis';
-import { LuaScript } from '../redis/lua-script.ts';
-import { deadLetterCountsKey } from './stream-consumer.ts';
+import { countAfterScript } from '../redis/scripts/count-after-script.ts';
+import { deadLetterCountsKey, defaultDeadLetterStream } from '../redis/keyspace.ts';
 
 export interface GroupLag {
   readonly group: string;
@@ -41,19 +41,6 @@ export interface ReadGroupLagOptions {
   readonly lagScanLimit?: number;
 }
 
-// KEYS[1] the stream. ARGV[1] the id after which to count, ARGV[2] the most entries to count.
-// Returns the number of entries with an id greater than ARGV[1], up to ARGV[2].
-const countAfterScript = new LuaScript('orchardCountAfter', `local limit = tonumber(ARGV[2])
-local counted = 0
-local cursor = '(' .. ARGV[1]
-while counted < limit do
-  local chunk = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', math.min(1000, limit - counted))
-  if #chunk == 0 then break end
-  counted = counted + #chunk
-  cursor = '(' .. chunk[#chunk][1]
-end
-return counted
-`);
 
 type FlatReply = (string | number | null)[];
 
@@ -72,7 +59,7 @@ function idTimeMs(id: string): number {
  * Per group of `stream`: consumers, pending, lag, last-delivered id, oldest pending entry and its age,
  * dead-lettered count. An empty list when the stream does not exist or has no group.
  */
-export async function readGroupLag(redis: Redis, stream: string, deadLetterStream = `${stream}:dead`, options: ReadGroupLagOptions = {}): Promise<GroupLag[]> {
+export async function readGroupLag(redis: Redis, stream: string, deadLetterStream = defaultDeadLetterStream(stream), options: ReadGroupLagOptions = {}): Promise<GroupLag[]> {
   const lagScanLimit = options.lagScanLimit ?? 100_000;
   let groups: FlatReply[];
   try {

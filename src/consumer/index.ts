@@ -5,8 +5,6 @@
 export {
   StreamConsumer,
   parseEntry,
-  deadLetterCodes,
-  deadLetterCountsKey,
   type StreamEntry,
   type StreamEntryHandler,
   type StreamConsumerOptions,
@@ -14,4 +12,6 @@ export {
   type DeadLetterReason,
 } from './stream-consumer.ts';
 export { StreamTrimmer, type StreamTrimmerOptions, type TrimResult, type TrimReason } from './stream-trimmer.ts';
+export { deadLetterCodes } from '../errors.ts';
+export { deadLetterCountsKey } from '../redis/keyspace.ts';
 export { readGroupLag, type GroupLag, type ReadGroupLagOptions } from './group-lag.ts';

@@ -34,188 +34,22 @@
 
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Backoff } from '../connectors/backoff.ts';
-import { OrchardError } from '../errors.ts';
-import type { StreamRecord } from '../sink/stream-record.ts';
-import { LuaScript } from '../redis/lua-script.ts';
+import { Backoff } from '../backoff.ts';
+import { deadLetterCodes, ReadAbandonedError } from '../errors.ts';
+import { BlockingReader, type RawEntry, type ReadReply } from './blocking-reader.ts';
+import { deadLetterCountsKey } from '../redis/keyspace.ts';
+import { deadLetterScript } from '../redis/scripts/dead-letter-script.ts';
+import { resolveConsumerOptions, type ResolvedConsumerOptions, type StreamConsumerOptions, type StreamConsumerStats } from './consumer-options.ts';
+import { parseEntry, type DeadLetterReason, type StreamEntry, type StreamEntryHandler } from './stream-entry.ts';
 
-/** An entry of the events stream as contract v1 describes it (StreamRecord), with its payload and indicators parsed. */
-export interface StreamEntry extends Omit<StreamRecord, 'payload' | 'indicators'> {
-  /** The stream entry id (`1700000000000-0`). */
-  readonly entryId: string;
-  readonly v: string;
-  /** The event, JSON.parse'd; the raw text when it is not JSON. */
-  readonly payload: unknown;
-  /** The indicators object; `{}` when the field is missing or not a JSON object. */
-  readonly indicators: Readonly<Record<string, readonly string[]>>;
-}
+export { parseEntry, type DeadLetterReason, type StreamEntry, type StreamEntryHandler } from './stream-entry.ts';
+export type { StreamConsumerOptions, StreamConsumerStats } from './consumer-options.ts';
 
-/**
- * Called for each entry, or for each batch read; an entry is acknowledged after the call resolved.
- * A batch that throws stays pending as a whole; its re-deliveries are handed to onBatch one entry at
- * a time, so only the entries that keep failing reach the dead-letter stream.
- */
-export type StreamEntryHandler =
-  | { readonly onEntry: (entry: StreamEntry) => Promise<void> | void }
-  | { readonly onBatch: (entries: readonly StreamEntry[]) => Promise<void> | void };
-
-export interface StreamConsumerOptions {
-  /** Used for every non-blocking command (PEL reads, XACK, XAUTOCLAIM, XPENDING, scripts). */
-  readonly redis: Redis;
-  /**
-   * Makes the dedicated connection for XREADGROUP … BLOCK. Called again whenever the watchdog drops
-   * one. The consumer disconnects the connections it made. Do not set ioredis's `blockingTimeout` on
-   * it: that answers a timed-out read with null, which looks like "no entries".
-   */
-  readonly createBlockingConnection: () => Redis;
-  /** Default `orchard:events`. */
-  readonly stream?: string;
-  readonly group: string;
-  /** Default `<hostname>-<pid>`. */
-  readonly consumer?: string;
-  /** Where a group created by this consumer starts: `$` (new entries, the default), `0` (all) or an entry id. */
-  readonly from?: string;
-  /** Entries per read. Default 100. */
-  readonly count?: number;
-  /** How long a read waits for new entries. Default 5000; 0 reads without blocking. */
-  readonly blockMs?: number;
-  readonly handler: StreamEntryHandler;
-  /** Deliveries after which an entry goes to the dead-letter stream. Default 5. */
-  readonly maxDeliveries?: number;
-  /** Default `<stream>:dead`. With Redis Cluster it must share the stream's hash tag (`{orchard}:events:dead`). */
-  readonly deadLetterStream?: string;
-  /** A pending entry idle this long is claimed by the janitor (its consumer is taken for dead). Default 60000. */
-  readonly claimIdleMs?: number;
-  /** Time between janitor runs. Default 30000; 0 turns the janitor off. */
-  readonly janitorIntervalMs?: number;
-  /** A non-blocking command unanswered this long counts as failed (and is retried). Default 10000. */
-  readonly commandTimeoutMs?: number;
-  /** Added to blockMs before the watchdog abandons a blocking read. Default max(1000, blockMs / 2). */
-  readonly watchdogMarginMs?: number;
-  /** Stop once this many entries were handled and acknowledged. */
-  readonly limit?: number;
-  /** Stop when a read of new entries finds none (after the PEL and the janitor had nothing left). */
-  readonly stopWhenIdle?: boolean;
-  readonly logger?: Logger;
-  /** Aborting it stops the consumer as stop() does. */
-  readonly signal?: AbortSignal;
-}
-
-export interface StreamConsumerStats {
-  /** Entries given to the handler (an entry delivered twice counts twice). */
-  readonly delivered: number;
-  readonly acknowledged: number;
-  /** Entries whose handler threw (they stay pending). */
-  readonly failed: number;
-  readonly deadLettered: number;
-  /** Entries found deleted while pending: acknowledged, not handled. */
-  readonly deletedWhilePending: number;
-  /** Entries taken over by the janitor (from dead consumers, or this one's failed entries). */
-  readonly claimed: number;
-}
-
-/** The `code` in a dead-letter entry's `reason`. */
-export const deadLetterCodes = {
-  maxDeliveries: 'ORCHARD_ERR_CONSUMER_MAX_DELIVERIES',
-} as const;
-
-/** What a dead-letter entry's `reason` field holds (JSON). */
-export interface DeadLetterReason {
-  readonly code: (typeof deadLetterCodes)[keyof typeof deadLetterCodes];
-  readonly message: string;
-  /** Deliveries that did not end in an acknowledgement. */
-  readonly deliveries: number;
-  readonly group: string;
-  /** The consumer that dead-lettered it. */
-  readonly consumer: string;
-}
-
-/** The hash of dead-lettered counts per group, kept beside the dead-letter stream. */
-export function deadLetterCountsKey(deadLetterStream: string): string {
-  return `${deadLetterStream}:counts`;
-}
-
-const contractFields = ['v', 'id', 'source', 'type', 'tenant', 'connector', 'time', 'received', 'payload', 'indicators'] as const;
-
-/** The contract v1 object of a stream entry; `fields` is the flat `[name, value, …]` list Redis returns. */
-export function parseEntry(entryId: string, fields: readonly string[]): StreamEntry {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (!map.has(fields[i]!)) map.set(fields[i]!, fields[i + 1]!);
-  }
-  const text = Object.fromEntries(contractFields.map((f) => [f, map.get(f) ?? ''])) as Record<(typeof contractFields)[number], string>;
-  return {
-    entryId,
-    v: text.v,
-    id: text.id,
-    source: text.source,
-    type: text.type,
-    tenant: text.tenant,
-    connector: text.connector,
-    time: text.time,
-    received: text.received,
-    payload: parseJsonOr(text.payload, text.payload),
-    indicators: parseIndicators(text.indicators),
-  };
-}
-
-function parseJsonOr(text: string, fallback: unknown): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return fallback;
-  }
-}
-
-function parseIndicators(text: string): Record<string, string[]> {
-  const value = parseJsonOr(text, undefined);
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, string[]>) : {};
-}
-
-
-// KEYS[1] the stream, KEYS[2] the dead-letter stream, KEYS[3] the counts hash.
-// ARGV[1] group, ARGV[2] entry id, ARGV[3] consumer, ARGV[4] reason (JSON).
-// Returns 1 dead-lettered, 0 not pending for this consumer any more (already done, or claimed by
-// another consumer), -1 deleted from the stream (acknowledged only).
-// The original fields follow the dead-letter header; an original field named like a header field
-// (`v`, `reason`, `original_id`, `stream`) is left out so each name appears once.
-const deadLetterScript = new LuaScript('orchardDeadLetter', `local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #pending == 0 or pending[1][2] ~= ARGV[3] then return 0 end
-local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
-if #found == 0 then
-  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-  return -1
-end
-local header = { v = true, reason = true, original_id = true, stream = true }
-local args = { 'XADD', KEYS[2], '*', 'v', '1', 'reason', ARGV[4], 'original_id', ARGV[2], 'stream', KEYS[1] }
-local fields = found[1][2]
-for i = 1, #fields, 2 do
-  if not header[fields[i]] then
-    args[#args + 1] = fields[i]
-    args[#args + 1] = fields[i + 1]
-  end
-end
-redis.call(unpack(args))
-redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-return 1
-`);
-
-/** `[entry id, fields]`; fields null when the entry was deleted while pending. */
-type RawEntry = [string, string[] | null];
-type ReadReply = [string, RawEntry[]][] | null;
 type Origin = 'new' | 'pending' | 'claimed';
 
 /** The last handler errors remembered per entry, for the dead-letter reason. */
 const maxRememberedErrors = 10_000;
-
-class ReadAbandonedError extends Error {
-  constructor(readonly why: string) {
-    super(`Blocking read abandoned: ${why}.`);
-  }
-}
 
 /**
  * Reads a stream with a consumer group and hands each entry to a handler, at least once. See the
@@ -223,30 +57,13 @@ class ReadAbandonedError extends Error {
  */
 export class StreamConsumer {
   readonly #redis: Redis;
-  readonly #createBlocking: () => Redis;
   readonly #handler: StreamEntryHandler;
   readonly #logger: Logger | undefined;
-  readonly #o: {
-    stream: string;
-    group: string;
-    consumer: string;
-    from: string;
-    count: number;
-    blockMs: number;
-    maxDeliveries: number;
-    deadLetterStream: string;
-    claimIdleMs: number;
-    janitorIntervalMs: number;
-    commandTimeoutMs: number;
-    watchdogMarginMs: number;
-    limit: number;
-    stopWhenIdle: boolean;
-  };
+  readonly #o: ResolvedConsumerOptions;
   readonly #stats = { delivered: 0, acknowledged: 0, failed: 0, deadLettered: 0, deletedWhilePending: 0, claimed: 0 };
   readonly #abort = new AbortController();
   readonly #lastErrors = new Map<string, string>();
-  #blocking: Redis | undefined;
-  #abandonRead: (() => void) | undefined;
+  readonly #blocking: BlockingReader;
   /** Set at start and after any failed read: the PEL may hold entries nobody is handling. */
   #recoverPending = true;
   #loop: Promise<void> | undefined;
@@ -259,43 +76,10 @@ export class StreamConsumer {
 
   constructor(options: StreamConsumerOptions) {
     this.#redis = options.redis;
-    this.#createBlocking = options.createBlockingConnection;
     this.#handler = options.handler;
     this.#logger = options.logger;
-    const stream = options.stream ?? 'orchard:events';
-    const blockMs = options.blockMs ?? 5000;
-    this.#o = {
-      stream,
-      group: options.group,
-      consumer: options.consumer ?? `${hostname()}-${process.pid}`,
-      from: options.from ?? '$',
-      count: options.count ?? 100,
-      blockMs,
-      maxDeliveries: options.maxDeliveries ?? 5,
-      deadLetterStream: options.deadLetterStream ?? `${stream}:dead`,
-      claimIdleMs: options.claimIdleMs ?? 60_000,
-      janitorIntervalMs: options.janitorIntervalMs ?? 30_000,
-      commandTimeoutMs: options.commandTimeoutMs ?? 10_000,
-      watchdogMarginMs: options.watchdogMarginMs ?? Math.max(1000, blockMs / 2),
-      limit: options.limit ?? Number.POSITIVE_INFINITY,
-      stopWhenIdle: options.stopWhenIdle ?? false,
-    };
-    const problems: string[] = [];
-    if (!this.#o.group) problems.push('group is empty');
-    if (!this.#o.consumer) problems.push('consumer is empty');
-    if (!/^(\$|0|\d+(-\d+)?)$/.test(this.#o.from)) problems.push(`from "${this.#o.from}" is not $, 0 or an entry id`);
-    for (const [name, value, min] of [
-      ['count', this.#o.count, 1],
-      ['blockMs', this.#o.blockMs, 0],
-      ['maxDeliveries', this.#o.maxDeliveries, 1],
-      ['claimIdleMs', this.#o.claimIdleMs, 1],
-      ['janitorIntervalMs', this.#o.janitorIntervalMs, 0],
-      ['commandTimeoutMs', this.#o.commandTimeoutMs, 1],
-    ] as const) {
-      if (!Number.isInteger(value) || value < min) problems.push(`${name} must be a whole number ≥ ${min} (got ${value})`);
-    }
-    if (this.#o.limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(this.#o.limit) || this.#o.limit < 1)) problems.push(`limit must be a whole number ≥ 1 (got ${this.#o.limit})`);
-    if (problems.length > 0) throw new OrchardError('ORCHARD_ERR_CONSUMER_OPTIONS', 500, `Invalid consumer options: ${problems.join('; ')}.`);
+    this.#o = resolveConsumerOptions(options);
+    this.#blocking = new BlockingReader(options.createBlockingConnection, this.#abort.signal, this.#o.watchdogMarginMs);
     if (options.signal) {
       if (options.signal.aborted) this.#abort.abort();
       else options.signal.addEventListener('abort', () => void this.stop(), { once: true });
@@ -331,7 +115,7 @@ export class StreamConsumer {
       this.#started = new Promise<void>((resolve) => (this.#markStarted = resolve));
       this.#loop = this.#run().finally(() => {
         this.#markStarted();
-        this.#dropBlocking();
+        this.#blocking.close();
       });
     }
     return this.#started;
@@ -345,9 +129,9 @@ export class StreamConsumer {
   /** Lets the handler in flight finish (and its entries be acknowledged), then returns. */
   async stop(): Promise<void> {
     if (!this.#abort.signal.aborted) this.#abort.abort();
-    this.#abandonRead?.();
+    this.#blocking.abandon('the consumer is stopping');
     await this.#loop;
-    this.#dropBlocking();
+    this.#blocking.close();
   }
 
   get #stopping(): boolean {
@@ -449,85 +233,16 @@ export class StreamConsumer {
   async #readNew(blockMs: number): Promise<number> {
     const args = ['GROUP', this.#o.group, this.#o.consumer, 'COUNT', this.#wanted] as (string | number)[];
     const reply = blockMs > 0
-      ? await this.#blockingRead([...args, 'BLOCK', blockMs, 'STREAMS', this.#o.stream, '>'], blockMs)
+      ? await this.#blocking.read([...args, 'BLOCK', blockMs, 'STREAMS', this.#o.stream, '>'], blockMs).catch((err: unknown) => {
+          // Redis may have served the abandoned read: its entries are in the PEL, read again next.
+          if (err instanceof ReadAbandonedError) this.#recoverPending = true;
+          throw err;
+        })
       : ((await this.#command(this.#redis.call('XREADGROUP', ...args, 'STREAMS', this.#o.stream, '>'))) as ReadReply);
     const entries = reply?.[0]?.[1] ?? [];
     if (entries.length === 0) return 0;
     const ok = await this.#process(entries, 'new');
     return ok ? entries.length : -1;
-  }
-
-  /**
-   * XREADGROUP … BLOCK on the dedicated connection, abandoned (connection dropped) when it outlives
-   * blockMs + the margin, when its connection closes or reconnects, or on stop.
-   */
-  async #blockingRead(args: (string | number)[], blockMs: number): Promise<ReadReply> {
-    const conn = await this.#blockingConnection(blockMs + this.#o.watchdogMarginMs);
-    return new Promise<ReadReply>((resolve, reject) => {
-      let settled = false;
-      const finish = (then: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        for (const event of ['close', 'end', 'reconnecting'] as const) conn.off(event, onTrouble);
-        this.#abandonRead = undefined;
-        then();
-      };
-      const abandon = (why: string) =>
-        finish(() => {
-          this.#dropBlocking(conn);
-          this.#recoverPending = true;
-          reject(new ReadAbandonedError(why));
-        });
-      const onTrouble = () => abandon('its connection was lost');
-      const timer = setTimeout(() => abandon(`no answer within ${blockMs + this.#o.watchdogMarginMs} ms`), blockMs + this.#o.watchdogMarginMs);
-      for (const event of ['close', 'end', 'reconnecting'] as const) conn.once(event, onTrouble);
-      this.#abandonRead = () => abandon('the consumer is stopping');
-      conn.call('XREADGROUP', ...args).then(
-        (reply) => finish(() => resolve(reply as ReadReply)),
-        (err: unknown) =>
-          finish(() => {
-            this.#dropBlocking(conn);
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }),
-      );
-    });
-  }
-
-  /** The blocking connection, created when missing; waits (bounded) until it is ready. */
-  async #blockingConnection(timeoutMs: number): Promise<Redis> {
-    let conn = this.#blocking;
-    if (!conn) {
-      conn = this.#createBlocking();
-      this.#blocking = conn;
-      if (conn.status === 'wait') conn.connect().catch(() => {});
-    }
-    if (conn.status === 'end') {
-      this.#dropBlocking(conn);
-      throw new ReadAbandonedError('the blocking connection had ended');
-    }
-    if (conn.status === 'ready') return conn;
-    const ready = await new Promise<boolean>((resolve) => {
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        conn.off('ready', onReady);
-        this.#abort.signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      };
-      const onReady = () => done(true);
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      conn.once('ready', onReady);
-      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    if (!ready) throw new ReadAbandonedError(this.#stopping ? 'the consumer is stopping' : `the blocking connection was not ready within ${timeoutMs} ms`);
-    return conn;
-  }
-
-  #dropBlocking(conn: Redis | undefined = this.#blocking): void {
-    if (!conn) return;
-    if (this.#blocking === conn) this.#blocking = undefined;
-    conn.disconnect();
   }
 
   /**

@@ -6,9 +6,9 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load-config.ts';
-import { ListenError, OrchardError } from '../errors.ts';
+import { ListenError, RateLimitedError } from '../errors.ts';
 import { labelCache, type Metrics } from '../metrics.ts';
-import type { EventSink } from '../sink/redis-stream-sink.ts';
+import type { EventSink } from '../sink/event-sink.ts';
 import { WebhookValidator } from '../sources/jamf-pro-webhooks/webhook-validator.ts';
 import { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import { installErrorHandler } from './error-handler.ts';
@@ -30,12 +30,6 @@ export interface ServerDependencies {
   readonly validator?: WebhookValidator;
   /** Facts for /status beyond what the server knows. */
   readonly status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
-}
-
-class RateLimitedError extends OrchardError {
-  constructor(readonly retryAfterSeconds: number) {
-    super('ORCHARD_ERR_RATE_LIMITED', 429, `Too many requests from this address; retry in ${retryAfterSeconds} s (rate_limit_per_minute).`);
-  }
 }
 
 /** Answers what Node's HTTP parser refuses (timeouts, malformed requests) in Orchard's error format. */

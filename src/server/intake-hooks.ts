@@ -1,9 +1,9 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { BodyTooLargeError, CorruptEncodingError, OrchardError, UnsupportedEncodingError, UnsupportedMediaTypeError, WebhookThrottledError, WebhookUnauthorizedError } from '../errors.ts';
+import { BodyTooLargeError, CorruptEncodingError, OrchardError, UnsupportedEncodingError, UnsupportedMediaTypeError, IntakeThrottledError, IntakeUnauthorizedError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import type { EventSink } from '../sink/redis-stream-sink.ts';
-import { formatTime } from '../sink/stream-record.ts';
+import type { EventSink } from '../sink/event-sink.ts';
+import { formatTime } from '../stream/stream-record.ts';
 import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
 import type { Authenticator } from './webhook-authenticator.ts';
 
@@ -42,9 +42,9 @@ export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): 
     if (authenticate(req.headers)) return done();
     metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);
-    if (retryAfter > 0) return done(new WebhookThrottledError(retryAfter));
+    if (retryAfter > 0) return done(new IntakeThrottledError(retryAfter));
     throttle.recordFailure(req.ip);
-    done(new WebhookUnauthorizedError());
+    done(new IntakeUnauthorizedError());
   });
 
   scope.removeAllContentTypeParsers();

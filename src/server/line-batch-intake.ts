@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BatchRejectedError, EmptyBodyError, OrchardError, TooManyLinesError } from '../errors.ts';
 import { labelCache } from '../metrics.ts';
 import { topLevelObjectSlices } from '../sources/json-array-slices.ts';
-import type { StreamRecord } from '../sink/stream-record.ts';
+import type { StreamRecord } from '../stream/stream-record.ts';
 import { addIntakeHooks, decodedBody, keepRejected, rejectIntake, unsupportedMediaType, type IntakeOptions } from './intake-hooks.ts';
 
 // What the routes that take batches of lines share (Jamf Protect alerts, Jamf Pro logs): the body,

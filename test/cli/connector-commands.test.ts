@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
-import { connectorKeys } from '../../src/connectors/connector-keys.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
@@ -127,7 +126,7 @@ test('orchard checkpoint show and reset [--since]: the next run reloads', async 
   const reset = await orchard(['checkpoint', 'reset', 'fleet', '--since', '2026-01-02T03:04:05Z'], env);
   assert.equal(reset.code, 0, reset.err);
   assert.match(reset.out, /Reset the checkpoint of fleet \(forgot 120 remembered version\(s\)\)\. Its next run starts from 2026-01-02T03:04:05.000Z and reloads the whole fleet\./);
-  const stored = await readCheckpoint(redis, connectorKeys(stream, 'fleet'));
+  const stored = await new ConnectorStateStore(redis, stream).read('fleet');
   assert.equal(stored.versions, 0);
   assert.equal(stored.checkpoint?.since, '2026-01-02T03:04:05.000Z');
   assert.equal(stored.checkpoint?.lastRunEndedAt, null, 'so the next run starts at once');
@@ -140,7 +139,7 @@ test('orchard checkpoint show and reset [--since]: the next run reloads', async 
     assert.equal(refused.code, 2, `${args.join(' ')} is refused, not taken as a reset to the beginning`);
     assert.match(refused.err, /Usage: orchard checkpoint/);
   }
-  assert.equal((await readCheckpoint(redis, connectorKeys(stream, 'fleet'))).checkpoint?.since, '2026-01-02T03:04:05.000Z', 'nothing reset by the refused commands');
+  assert.equal((await new ConnectorStateStore(redis, stream).read('fleet')).checkpoint?.since, '2026-01-02T03:04:05.000Z', 'nothing reset by the refused commands');
   const usage = await orchard(['checkpoint', 'drop', 'fleet'], env);
   assert.equal(usage.code, 2);
   assert.match(usage.err, /Usage: orchard checkpoint show\|reset/);

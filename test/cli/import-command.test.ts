@@ -8,12 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
-import { importCommand, logWrongTypeCode } from '../../src/cli/import-command.ts';
-import { hashTagOf } from '../../src/sink/append-script.ts';
-import { importProgressKey, importScript } from '../../src/sink/import-script.ts';
+import { importCommand } from '../../src/cli/import-command.ts';
+import { logErrorCodes } from '../../src/errors.ts';
+import { hashTagOf, Keyspace } from '../../src/redis/keyspace.ts';
+import { importScript } from '../../src/redis/scripts/import-script.ts';
 import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
-import { formatTime, recordFields } from '../../src/sink/stream-record.ts';
-import { logErrorCodes, logRecord } from '../../src/sources/jamf-pro-logs/log-records.ts';
+import { formatTime, recordFields } from '../../src/stream/stream-record.ts';
+import { logRecord } from '../../src/sources/jamf-pro-logs/log-records.ts';
 import { complianceReporterCorpus } from '../helpers/compliance-reporter-corpus.ts';
 import { fixtureBytes } from '../helpers/fixtures.ts';
 import { runOrchard, type OrchardProcess } from '../helpers/orchard-process.ts';
@@ -98,7 +99,7 @@ async function entries(stream: string): Promise<Fields[]> {
 
 /** The progress key of a file: its decoded content (raw bytes for damaged gzip data), --type and --tenant. */
 function progressKey(s: Streams, content: Buffer | string, type = 'auto', tenant = ''): string {
-  return importProgressKey(hashTagOf(s.stream), sha256(content), type, tenant);
+  return new Keyspace(s.stream).importProgress(sha256(content), type, tenant);
 }
 
 function summaryOf(out: string, file: string): string {
@@ -344,7 +345,7 @@ describe('orchard import: refused lines are kept with their reason, file and lin
     assert.match(
       summaryOf(r.out, file),
       new RegExp(
-        `: 30 lines: 0 appended, 0 already in the stream, 30 rejected \\(${logWrongTypeCode}: 30\\), .*; nothing imported: every line was refused \\(30 lines, kept in the rejected stream\\); ` +
+        `: 30 lines: 0 appended, 0 already in the stream, 30 rejected \\(${logErrorCodes.wrongType}: 30\\), .*; nothing imported: every line was refused \\(30 lines, kept in the rejected stream\\); ` +
           'they are jamf_pro\\.compliance_reporter lines: import the file again with --type jamf_pro\\.compliance_reporter$',
       ),
     );
@@ -353,7 +354,7 @@ describe('orchard import: refused lines are kept with their reason, file and lin
     assert.equal(rejected.length, 30);
     for (const [i, e] of rejected.entries()) {
       const reason = JSON.parse(e.reason!) as { code: string; message: string; details: { detected: string; expected: string }[]; line: number };
-      assert.equal(reason.code, logWrongTypeCode);
+      assert.equal(reason.code, logErrorCodes.wrongType);
       assert.equal(reason.line, i + 1);
       assert.deepEqual(reason.details, [{ detected: 'jamf_pro.compliance_reporter', expected: 'jamf_pro.login' }]);
       assert.match(reason.message, /jamf_pro\.compliance_reporter line, and --type jamf_pro\.login was given/);

@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { apiPathsByType, closestName, connectorTypes, loadConfig, type ConnectorType } from '../../src/config/load-config.ts';
+import { closestName } from '../../src/config/closest-name.ts';
+import { descriptorOf, loadOrchardConfig as loadConfig, sourceDescriptors } from '../../src/sources/index.ts';
 import { inventoryPath, inventoryTokenPath } from '../../src/sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
-import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect/jamf-protect-alerts-source.ts';
-import { eventsPath } from '../../src/sources/jumpcloud/directory-insights-source.ts';
-import { systemUsersPath } from '../../src/sources/jumpcloud/system-users-source.ts';
+import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect-alerts/jamf-protect-alerts-source.ts';
+import { eventsPath } from '../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
+import { systemUsersPath } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
 import { ConfigInvalidError } from '../../src/errors.ts';
 
 function problems(env: Record<string, string>): string[] {
@@ -317,9 +318,9 @@ describe('loadConfig', () => {
       'jumpcloud.directory_insights': [eventsPath],
       'jumpcloud.system_users': [systemUsersPath],
     };
-    assert.deepEqual(Object.keys(asked).sort(), [...connectorTypes].sort());
+    assert.deepEqual(Object.keys(asked).sort(), sourceDescriptors.map((d) => d.type).sort());
     for (const [type, paths] of Object.entries(asked)) {
-      for (const path of paths) assert.ok(apiPathsByType[type as ConnectorType].includes(path), `${type}: ${path}`);
+      for (const path of paths) assert.ok(descriptorOf(type).apiPaths.includes(path), `${type}: ${path}`);
     }
   });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { readCheckpoint, resetCheckpoint } from '../../src/connectors/checkpoint-store.ts';
-import { connectorKeys } from '../../src/connectors/connector-keys.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { TestRedis, useTestRedis } from '../helpers/redis-server.ts';
-import { sinkFromConfig, type PageSink, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import type { PageSink } from '../../src/sink/event-sink.ts';
+import type { RedisPageSink } from '../../src/sink/redis-page-sink.ts';
 
 import { MockJamfPro, type MockJamfProOptions } from '../mocks/jamf-pro-server.ts';
 
@@ -68,7 +68,7 @@ test('changing start in the configuration resets the checkpoint on the next star
   await second.waitForRuns(1);
   assert.ok(second.logs().some((l) => l.msg === "The connector's start changed in the configuration: its checkpoint is reset."));
   assert.equal((await second.ids()).length, 40, 'the whole fleet again, once');
-  const stored = await readCheckpoint(shared.redis, connectorKeys(stream, 'inv'));
+  const stored = await new ConnectorStateStore(shared.redis, stream).read('inv');
   assert.equal(stored.checkpoint?.start, '2000-01-01T00:00:00Z');
 });
 
@@ -76,16 +76,16 @@ test('a replica that lost its lease writes nothing and stands by', async (t) => 
   const mock = await mockOf(t, { computers: 400, latencyMs: 15 });
   const h = await startConnector(shared.server, entry(mock, { page_size: 10 }), { leaseTtlMs: 60_000 });
   t.after(() => h.stop());
-  const keys = connectorKeys(h.stream, 'inv');
+  const keys = h.state.keys('inv');
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 3, 'three pages');
   // Another replica took the lease (this one was paused past its expiry, say).
   await shared.redis.set(keys.lease, 'other-host:1 token', 'PX', 60_000);
   const s = await h.waitFor((x) => x.state === 'standby', 'standby');
   const written = (await h.ids()).length;
-  const seq = (await readCheckpoint(shared.redis, keys)).seq;
+  const seq = (await new ConnectorStateStore(shared.redis, h.stream).read('inv')).seq;
   await new Promise((r) => setTimeout(r, 300));
   assert.equal((await h.ids()).length, written, 'nothing written after the lease was lost');
-  assert.equal((await readCheckpoint(shared.redis, keys)).seq, seq);
+  assert.equal((await new ConnectorStateStore(shared.redis, h.stream).read('inv')).seq, seq);
   assert.equal(s.leaseHeld, false);
   assert.ok(h.logs().some((l) => /lease/.test(String(l.msg))));
   // The other replica's lease is left alone on shutdown.
@@ -97,13 +97,13 @@ test('shutdown in the middle of a run finishes the page being written, keeps the
   const mock = await mockOf(t, { computers: 1000, latencyMs: 10 });
   const h = await startConnector(shared.server, entry(mock, { page_size: 10 }));
   t.after(() => h.stop());
-  const keys = connectorKeys(h.stream, 'inv');
+  const keys = h.state.keys('inv');
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 5, 'five pages');
   await h.stop();
   const s = h.status();
   assert.equal(s.state, 'stopped');
   assert.equal(s.lastRun?.outcome, 'interrupted');
-  const stored = await readCheckpoint(shared.redis, keys);
+  const stored = await new ConnectorStateStore(shared.redis, h.stream).read('inv');
   assert.equal(stored.checkpoint?.runOpen, true);
   assert.equal((await h.ids()).length, stored.versions);
   assert.equal((await h.ids()).length, (stored.checkpoint?.cursor as { page: number }).page * 10);
@@ -126,10 +126,9 @@ test('an operator reset that lands between two page writes of a run is honoured,
   const mock = await mockOf(t, { computers: 50 });
   const outcomes: string[] = [];
   const h = await startConnector(shared.server, entry(mock, { page_size: 10 }), {
-    wrapSink: (sink: RedisStreamSink): PageSink => ({
-      resetCheckpoint: (...args) => sink.resetCheckpoint(...args),
+    wrapSink: (sink: RedisPageSink, state: ConnectorStateStore): PageSink => ({
       async appendPage(records, commit) {
-        if (outcomes.length === 1) await resetCheckpoint(sink, commit.keys, { type: 'jamf_pro.inventory', start: undefined });
+        if (outcomes.length === 1) await state.reset({ name: 'inv', type: 'jamf_pro.inventory', start: undefined });
         const result = await sink.appendPage(records, commit);
         outcomes.push(result.outcome);
         return result;
@@ -147,9 +146,8 @@ test('`orchard checkpoint reset` from another client during a multi-page run is 
   const mock = await mockOf(t, { computers: 200, latencyMs: 30 });
   const h = await startConnector(shared.server, entry(mock, { page_size: 10 }));
   t.after(() => h.stop());
-  const keys = connectorKeys(h.stream, 'inv');
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 3, 'three pages');
-  await resetCheckpoint(sinkFromConfig(h.config, shared.redis), keys, h.config.connectors[0]!);
+  await new ConnectorStateStore(shared.redis, h.stream).reset(h.config.connectors[0]!);
   await h.waitFor((s) => s.lastRun?.outcome === 'success', 'a successful run', 30_000);
   const computers = new Set((await h.ids()).map((id) => id.split(':')[0]));
   assert.equal(computers.size, 200, 'every computer is in the stream: the checkpoint never moved past a page that was not written');
@@ -178,7 +176,7 @@ test('a checkpoint reset while the connector waits for its next run starts the r
   t.after(() => h.stop());
   await h.waitForRuns(1);
   assert.equal(h.status().state, 'idle');
-  await resetCheckpoint(h.sink, connectorKeys(h.stream, 'inv'), h.config.connectors[0]!);
+  await h.state.reset(h.config.connectors[0]!);
   const s = await h.waitForRuns(2, 10_000);
   assert.equal(s.lastRun?.appended, 25, 'the whole fleet again after a reset');
   assert.equal(s.checkpoint?.versions, 25);

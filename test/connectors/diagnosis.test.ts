@@ -128,17 +128,16 @@ test('a bad response is schema drift: response, not retried', () => {
 test('an answer too large to read is configuration, not retried, and the remedy names the page-size setting of the type', () => {
   const err = new VendorResponseTooLargeError('di', { method: 'POST', path: '/insights/directory/v1/events', status: 200, limitBytes: 268435456 });
   check(err, { category: 'configuration', retryable: false });
-  const source = { credentialKeys: ['api_key'] };
-  const di = diagnoseConnector(err, { name: 'di', baseUrl: 'https://console.jumpcloud.com', settings: { limit: 10000 } }, source);
+  const di = diagnoseConnector(err, { name: 'di', baseUrl: 'https://console.jumpcloud.com' }, { credentialKeys: ['api_key'], pageSizeSetting: 'limit' });
   assert.match(di.cause, /POST \/insights\/directory\/v1\/events \(HTTP 200\) of connector di is larger than 268435456 bytes/);
   assert.match(di.remedy, /lower connectors\[di\]\.limit/);
-  const inventory = diagnoseConnector(err, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com', settings: { page_size: 100 } }, source);
+  const inventory = diagnoseConnector(err, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com' }, { credentialKeys: ['client_id', 'client_secret'], pageSizeSetting: 'page_size' });
   assert.match(inventory.remedy, /lower connectors\[inv\]\.page_size/);
-  const users = diagnoseConnector(err, { name: 'users', baseUrl: 'https://console.jumpcloud.com', settings: {} }, source);
+  const users = diagnoseConnector(err, { name: 'users', baseUrl: 'https://console.jumpcloud.com' }, { credentialKeys: ['api_key'] });
   assert.match(users.remedy, /fixed size.*report it/);
   assert.doesNotMatch(users.remedy, /schema drift|limit|page_size/);
   const token = new VendorResponseTooLargeError('inv', { method: 'POST', path: '/api/oauth/token', status: 200, limitBytes: 268435456 });
-  const d = diagnoseConnector(token, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com', settings: { page_size: 100 } }, source);
+  const d = diagnoseConnector(token, { name: 'inv', baseUrl: 'https://acme.jamfcloud.com' }, { credentialKeys: ['client_id', 'client_secret'], pageSizeSetting: 'page_size' });
   assert.match(d.cause, /not the vendor's token endpoint/);
   assert.match(d.remedy, /connectors\[inv\]\.base_url/);
   assert.doesNotMatch(d.remedy, /page_size/);

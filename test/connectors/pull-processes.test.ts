@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
-import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
-import { connectorKeys, type ConnectorKeys } from '../../src/connectors/connector-keys.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
@@ -49,7 +48,8 @@ async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud | M
     HOST: '127.0.0.1',
     PORT: String(await freePort()),
   });
-  return { stream, keys: connectorKeys(stream, 'fleet'), env };
+  const state = new ConnectorStateStore(shared.redis, stream);
+  return { stream, state, keys: state.keys('fleet'), env };
 }
 
 const inventoryRequests = (mock: MockJamfPro) => mock.requests.filter((r) => r.route === 'inventory').length;
@@ -67,7 +67,7 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
  * finished or 6 kills; then starts it once more and waits for the run to finish. Returns the pages
  * after which kills landed mid-run.
  */
-async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<string, string>>, keys: ConnectorKeys, requests: () => number, random: () => number): Promise<number[]> {
+async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<string, string>>, state: ConnectorStateStore, requests: () => number, random: () => number): Promise<number[]> {
   const killsMidRun: number[] = [];
   for (let kill = 0; kill < 6; kill++) {
     const before = requests();
@@ -78,7 +78,7 @@ async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<s
     await new Promise((r) => setTimeout(r, random() * 200));
     proc.child.kill('SIGKILL');
     await proc.exited;
-    const stored = await readCheckpoint(shared.redis, keys);
+    const stored = await state.read('fleet');
     if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
     if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
   }
@@ -86,7 +86,7 @@ async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<s
   const last = await startOrchardProcess(await env());
   t.after(() => killOrchard(last));
   await until(async () => {
-    const s = await readCheckpoint(shared.redis, keys);
+    const s = await state.read('fleet');
     return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
   }, 'the run to finish');
   await killOrchard(last);
@@ -99,8 +99,8 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   const random = mulberry32(seed);
   const mock = await MockJamfPro.start({ computers: 3000, latencyMs: 10 });
   t.after(() => mock.close());
-  const { stream, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
-  const killsMidRun = await killAtRandomUntilDone(t, env, keys, () => inventoryRequests(mock), random);
+  const { stream, state, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
+  const killsMidRun = await killAtRandomUntilDone(t, env, state, () => inventoryRequests(mock), random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
@@ -119,9 +119,9 @@ test('SIGKILL at random points of a Directory Insights backfill: after restarts 
   // Two days of events, and 40 of them sharing one millisecond (page boundaries fall inside the tie).
   mock.generateEvents(12_000, { fromMs: now - 2 * 86_400_000, toMs: now - 10 * 60_000, seed, nanos: true });
   mock.generateEvents(40, { fromMs: now - 86_400_000, toMs: now - 86_400_000 + 1, sameTimestamp: true, seed: seed + 1 });
-  const { stream, keys, env } = await environment(t, mock, { limit: 300, interval: '1h', start: new Date(now - 3 * 86_400_000).toISOString() });
+  const { stream, state, env } = await environment(t, mock, { limit: 300, interval: '1h', start: new Date(now - 3 * 86_400_000).toISOString() });
   const eventRequests = () => mock.requests.filter((r) => r.route === 'events').length;
-  const killsMidRun = await killAtRandomUntilDone(t, env, keys, eventRequests, random);
+  const killsMidRun = await killAtRandomUntilDone(t, env, state, eventRequests, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   const expected = mock.visibleEvents().map((e) => e.id);
@@ -139,9 +139,9 @@ test('SIGKILL at random points of a Jamf Protect alert pull (API order shuffled)
   t.after(() => mock.close());
   const now = Date.now();
   mock.addAlerts(mock.generateAlerts({ count: 4000, seed, fromMs: now - 86_400_000 + 60_000, toMs: now - 60_000 }));
-  const { stream, keys, env } = await environment(t, mock, { page_size: 50, interval: '1h' });
+  const { stream, state, env } = await environment(t, mock, { page_size: 50, interval: '1h' });
   const graphqlRequests = () => mock.requests.filter((r) => r.route === 'graphql').length;
-  const killsMidRun = await killAtRandomUntilDone(t, env, keys, graphqlRequests, random);
+  const killsMidRun = await killAtRandomUntilDone(t, env, state, graphqlRequests, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
   assert.equal(ids.length, 4000, `${ids.length - new Set(ids).size} duplicate(s)`);
@@ -156,11 +156,11 @@ async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ lease
 test('two replicas share one connector: one pulls, the other stands by and takes over when the first dies', async (t) => {
   const mock = await MockJamfPro.start({ computers: 600 });
   t.after(() => mock.close());
-  const { stream, keys, env } = await environment(t, mock, { page_size: 50, interval: '4s' });
+  const { stream, state, keys, env } = await environment(t, mock, { page_size: 50, interval: '4s' });
   const [a, b] = await Promise.all([startOrchardProcess(await env()), startOrchardProcess(await env())]);
   t.after(() => killOrchard(a));
   t.after(() => killOrchard(b));
-  await until(async () => (await readCheckpoint(shared.redis, keys)).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
+  await until(async () => (await state.read('fleet')).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
   assert.equal(inventoryRequests(mock), 12, 'each page read once, by one replica');
   assert.equal((await readStream(shared.redis, stream)).length, 600);
   const [sa, sb] = await Promise.all([statusOf(a), statusOf(b)]);

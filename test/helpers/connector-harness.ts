@@ -3,13 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { stringify } from 'yaml';
-import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/config-types.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { ConnectorRunner, type ConnectorStatus } from '../../src/connectors/connector-runner.ts';
-import { createSource } from '../../src/connectors/source-registry.ts';
+import { createSource, loadOrchardConfig } from '../../src/sources/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
-import { sinkFromConfig, type PageSink, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import type { PageSink } from '../../src/sink/event-sink.ts';
+import type { RedisPageSink } from '../../src/sink/redis-page-sink.ts';
+import { sinksFromConfig } from '../../src/sink/redis-stream-sink.ts';
 import type { TestRedis } from './redis-server.ts';
 import { captureLogs, readStream, waitForReady } from './test-app.ts';
 
@@ -19,7 +22,7 @@ export function configWithConnectors(entries: Record<string, unknown>[], env: Re
   try {
     const file = join(dir, 'orchard.yml');
     writeFileSync(file, stringify({ connectors: entries }));
-    return loadConfig({ ORCHARD_CONFIG: file, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789', ...env });
+    return loadOrchardConfig({ ORCHARD_CONFIG: file, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789', ...env });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -29,7 +32,10 @@ export interface ConnectorHarness {
   readonly config: Config;
   readonly runner: ConnectorRunner;
   readonly redis: Redis;
-  readonly sink: RedisStreamSink;
+  /** The page sink the runner writes through (before any wrapSink). */
+  readonly sink: RedisPageSink;
+  /** The connector's checkpoint, lease and versions. */
+  readonly state: ConnectorStateStore;
   readonly metrics: Metrics;
   readonly stream: string;
   logs(): Record<string, unknown>[];
@@ -45,7 +51,7 @@ export interface ConnectorHarness {
 export async function startConnector(
   server: TestRedis,
   entry: Record<string, unknown>,
-  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisStreamSink) => PageSink } = {},
+  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisPageSink, state: ConnectorStateStore) => PageSink } = {},
 ): Promise<ConnectorHarness> {
   const stream = options.stream ?? `c${Math.random().toString(36).slice(2, 10)}:events`;
   const config = configWithConnectors([entry], {
@@ -60,15 +66,16 @@ export async function startConnector(
   const metrics = new Metrics({ defaultMetrics: false });
   const redis = createRedis(config.redisUrl!, logger, metrics);
   await waitForReady(redis);
-  const sink = sinkFromConfig(config, redis, { metrics, logger });
+  const sink = sinksFromConfig(config, redis, { metrics, logger }).pages;
+  const state = new ConnectorStateStore(redis, stream);
   const connector = config.connectors[0]!;
-  const source = createSource(connector, { metrics, stream, protectDedupWindowSeconds: config.protectDedupWindowSeconds })!;
+  const { source, info } = createSource(connector, config, { metrics });
   const runner = new ConnectorRunner({
     config: connector,
     source,
-    sink: options.wrapSink ? options.wrapSink(sink) : sink,
-    redis,
-    stream,
+    sourceInfo: info,
+    sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
+    state,
     leaseTtlMs: config.connectorLeaseTtlMs,
     holder: 'test',
     logger,
@@ -93,6 +100,7 @@ export async function startConnector(
     runner,
     redis,
     sink,
+    state,
     metrics,
     stream,
     logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),

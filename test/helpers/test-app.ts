@@ -1,14 +1,15 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../../src/config/load-config.ts';
+import type { Config } from '../../src/config/config-types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
 import { buildServer } from '../../src/server/build-server.ts';
 import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from '../../src/server/webhook-authenticator.ts';
-import { sinkFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { sinksFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { after, before } from 'node:test';
 import { TestRedis, type TestRedisOptions } from './redis-server.ts';
 
@@ -52,7 +53,7 @@ export async function waitForReady(redis: Redis): Promise<void> {
  */
 export async function buildTestApp(server: TestRedis, env: Record<string, string> = {}, auth?: WebhookAuth): Promise<TestApp> {
   const unique = `t${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({
+  const config = loadOrchardConfig({
     REDIS_URL: server.url,
     ORCHARD_STREAM: `${unique}:events`,
     ORCHARD_REJECTED_STREAM: `${unique}:rejected`,
@@ -65,7 +66,7 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
   const metrics = new Metrics({ defaultMetrics: false });
   const redis = createRedis(config.redisUrl!, logger, metrics);
   await waitForReady(redis);
-  const sink = sinkFromConfig(config, redis, { metrics, logger });
+  const sink = sinksFromConfig(config, redis, { metrics, logger }).events;
   const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
   const resolvedAuth = auth ?? webhookAuthFromConfig(config)!;
   const app = await buildServer({ config, sink, metrics, logger, lifecycle, auth: resolvedAuth });

@@ -41,7 +41,7 @@ describe('operations routes', () => {
       'orchard_http_requests_total{route="/jamf-pro-events",method="POST",status="401"} 1',
       'orchard_events_appended_total{source="jamf_pro.events",type="JSSStartup"} 1',
       'orchard_events_duplicate_total{source="jamf_pro.events"} 1',
-      'orchard_events_rejected_total{source="jamf_pro.events",reason="ORCHARD_ERR_WEBHOOK_MALFORMED_JSON"} 1',
+      'orchard_events_rejected_total{source="jamf_pro.events",reason="ORCHARD_ERR_INTAKE_MALFORMED_JSON"} 1',
       'orchard_auth_failures_total{route="/jamf-pro-events"} 1',
       'orchard_append_duration_seconds_count 2',
       'orchard_redis_up 1',

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connectorKeys } from '../../src/connectors/connector-keys.ts';
-import { RedisStreamSink, type PageRecord } from '../../src/sink/redis-stream-sink.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
+import { Keyspace } from '../../src/redis/keyspace.ts';
+import type { PageRecord } from '../../src/sink/event-sink.ts';
+import { RedisPageSink } from '../../src/sink/redis-page-sink.ts';
 import { readStream } from '../helpers/test-app.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
 
@@ -10,9 +12,10 @@ const shared = useTestRedis();
 function setup() {
   const unique = `p${Math.random().toString(36).slice(2, 10)}`;
   const stream = `${unique}:events`;
-  const sink = new RedisStreamSink({ redis: shared.redis, stream, rejectedStream: `${unique}:rejected`, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
-  const keys = connectorKeys(stream, 'inv');
-  return { stream, sink, keys };
+  const sink = new RedisPageSink({ redis: shared.redis, stream, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
+  const keys = new Keyspace(stream).connector('inv');
+  const state = new ConnectorStateStore(shared.redis, stream);
+  return { stream, sink, keys, state };
 }
 
 function computer(id: string, version: string, append = true): PageRecord {
@@ -75,13 +78,15 @@ test('a page computed from an older checkpoint is refused (stale); the same writ
 });
 
 test('reset forgets the versions and moves the sequence on, so a run in flight is refused', async () => {
-  const { sink, keys } = setup();
+  const { sink, keys, state } = setup();
   await shared.redis.set(keys.lease, 'me');
   await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{"page":3}' });
-  const seq = await sink.resetCheckpoint(keys, 'r1', '{"page":0}');
-  assert.equal(seq, 2);
+  const reset = await state.reset({ name: 'inv', type: 'jamf_pro.inventory', start: undefined }, '2026-01-02T00:00:00.000Z');
+  assert.equal(await shared.redis.hget(keys.checkpoint, 'seq'), '2');
   assert.equal(await shared.redis.exists(keys.versions), 0);
-  assert.equal(await shared.redis.hget(keys.checkpoint, 'data'), '{"page":0}');
+  assert.deepEqual(JSON.parse((await shared.redis.hget(keys.checkpoint, 'data'))!), reset);
+  assert.equal(reset.cursor, null);
+  assert.equal(reset.since, '2026-01-02T00:00:00.000Z');
   const late = await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' });
   assert.equal(late.outcome, 'stale');
 });

@@ -3,9 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
-import { appendScript, hashTagOf } from '../../src/sink/append-script.ts';
+import { hashTagOf } from '../../src/redis/keyspace.ts';
+import { appendScript } from '../../src/redis/scripts/append-script.ts';
 import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
-import { recordFields, type StreamRecord } from '../../src/sink/stream-record.ts';
+import { recordFields, type StreamRecord } from '../../src/stream/stream-record.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, waitForReady } from '../helpers/test-app.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatTime } from '../../src/sink/stream-record.ts';
+import { formatTime } from '../../src/stream/stream-record.ts';
 
 test('property: formatTime writes what toISOString writes, whatever order the times come in', () => {
   const near = fc.tuple(fc.integer({ min: -62_000_000_000_000, max: 253_402_300_799_999 }), fc.array(fc.integer({ min: -90_000_000, max: 90_000_000 }), { maxLength: 30 }));

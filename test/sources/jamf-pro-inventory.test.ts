@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { readCheckpoint } from '../../src/connectors/checkpoint-store.ts';
 import { createAjv } from '../../src/schema/ajv.ts';
 import { readSchema } from '../../src/schema/read-schema.ts';
-import { connectorKeys } from '../../src/connectors/connector-keys.ts';
 import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { readStream } from '../helpers/test-app.ts';
@@ -113,7 +111,7 @@ test('computers deleted from Jamf Pro are forgotten after two scans: the state s
   mock.removeComputers(['10', '20', '30']);
   const runs = h.status().totals.runs;
   await h.waitForRuns(runs + 3);
-  const keys = connectorKeys(h.stream, 'acme-jamf');
+  const keys = h.state.keys('acme-jamf');
   assert.equal(await h.redis.hlen(keys.versions), 97);
   assert.equal(await h.redis.hexists(keys.versions, '20'), 0);
   assert.ok(h.logs().some((l) => l.msg === 'Forgot the versions of objects the vendor no longer lists.' && l.pruned === 3));
@@ -123,7 +121,7 @@ test('computers deleted from Jamf Pro are forgotten after two scans: the state s
 test('a report date written with 2 or 3 fraction digits is the same report (dates compared as dates)', async (t) => {
   const { mock, h } = await setup(t, { computers: 40 }, { page_size: 100 });
   await h.waitForRuns(1);
-  const keys = connectorKeys(h.stream, 'acme-jamf');
+  const keys = h.state.keys('acme-jamf');
   const versions = await h.redis.hgetall(keys.versions);
   for (const c of mock.computers()) {
     const reportDate = (c.general as { reportDate: string }).reportDate;
@@ -217,7 +215,7 @@ test('wrong credentials park the connector with a credentials diagnosis that nam
   assert.ok(!JSON.stringify(s).includes('wrong-secret-value'));
   assert.ok(!JSON.stringify(h.logs()).includes('wrong-secret-value'));
   assert.equal((await h.ids()).length, 0);
-  assert.equal((await readCheckpoint(h.redis, connectorKeys(h.stream, 'acme-jamf'))).seq, 0);
+  assert.equal((await h.state.read('acme-jamf')).seq, 0);
 });
 
 test('403 is a permissions diagnosis; 404 names base_url', async (t) => {

@@ -2,15 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { logErrorCodes } from '../../src/errors.ts';
 import { IndicatorExtractor } from '../../src/indicators/indicator-extractor.ts';
 import { readSchema } from '../../src/schema/read-schema.ts';
-import type { StreamRecord } from '../../src/sink/stream-record.ts';
+import type { StreamRecord } from '../../src/stream/stream-record.ts';
+import { changeManagementSource, complianceReporterSource, loginSource } from '../../src/sources/jamf-pro-logs/log-kinds.ts';
 import {
-  changeManagementSource,
-  complianceReporterSource,
-  logErrorCodes,
   logRecord,
-  loginSource,
   maxLogTextBytes,
   parseAccessLine,
   parseChangeManagementLine,

@@ -7,7 +7,7 @@ import { protectAlertLines } from '../helpers/fixtures.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { buildTestApp, readStream, testSecret } from '../helpers/test-app.ts';
 import { MockJamfProtect, type MockJamfProtectOptions } from '../mocks/jamf-protect-server.ts';
-import { JamfProtectAlertsSource } from '../../src/sources/jamf-protect/jamf-protect-alerts-source.ts';
+import { createSource } from '../../src/sources/index.ts';
 
 let server: TestRedis;
 before(async () => {
@@ -233,7 +233,7 @@ test('orchard test: checkAccess fetches a token and one alert', async (t) => {
   const mock = await startMock(t);
   mock.addAlerts(mock.generateAlerts({ count: 3, seed: 21 }));
   const config = configWithConnectors([entry(mock)]);
-  const source = new JamfProtectAlertsSource(config.connectors[0]!);
+  const { source } = createSource(config.connectors[0]!, config);
   t.after(() => source.close());
   const said = await source.checkAccess(AbortSignal.timeout(10_000));
   assert.match(said, /accepted/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { systemUserVersion } from '../../src/sources/jumpcloud/system-users-source.ts';
+import { systemUserVersion } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
 import { createAjv } from '../../src/schema/ajv.ts';
 import { readSchema } from '../../src/schema/read-schema.ts';
 import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { OrchardError } from '../../errors.ts';
+import { unknownLogSource } from '../../sources/jamf-pro-logs/log-kinds.ts';
 import { logRecord } from '../../sources/jamf-pro-logs/log-records.ts';
 import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake.ts';
 
@@ -9,14 +10,12 @@ import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake
 // or jamf_pro.compliance_reporter record (log-records.ts; `id` = sha256 of the line as received, so a
 // batch sent again within the dedup window lands once), or goes to the rejected stream with its reason.
 
-export const logsRejectedSource = 'jamf_pro.logs';
-
 export type JamfProLogsRouteOptions = Omit<LineBatchRouteOptions, 'source' | 'parse' | 'expected'>;
 
 export async function jamfProLogsRoute(scope: FastifyInstance, options: JamfProLogsRouteOptions): Promise<void> {
   await lineBatchRoute(scope, {
     ...options,
-    source: logsRejectedSource,
+    source: unknownLogSource,
     expected: 'send log lines, NDJSON or a JSON array',
     parse: ({ line, text }, { receivedMs }) => {
       const result = logRecord({ text, tenant: '', connector: 'webhook', receivedMs });

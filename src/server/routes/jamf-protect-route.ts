@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { MalformedJsonError, SchemaViolationError } from '../../errors.ts';
-import { alertRecord, asPushed, checkAlert, protectSource } from '../../sources/jamf-protect/alert-record.ts';
+import { alertRecord, asPushed, checkAlert, protectSource } from '../../sources/jamf-protect-alerts/alert-record.ts';
 import { lineBatchRoute, type LineBatchRouteOptions } from '../line-batch-intake.ts';
 
 // POST /jamf-protect-events: Jamf Protect's "Remote Alert Collection Endpoint". The agents post one

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../../metrics.ts';
-import type { EventSink } from '../../sink/redis-stream-sink.ts';
+import type { EventSink } from '../../sink/event-sink.ts';
 
 /** What /readyz and /status report beyond Redis: whether the process takes work, and a summary. */
 export interface Lifecycle {

@@ -1,8 +1,8 @@
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { readSchema } from '../../schema/read-schema.ts';
 import { sha256 } from '../../sha256.ts';
-import type { PageRecord } from '../../sink/redis-stream-sink.ts';
-import { formatTime } from '../../sink/stream-record.ts';
+import type { PageRecord } from '../../sink/event-sink.ts';
+import { formatTime } from '../../stream/stream-record.ts';
 
 export const inventorySource = 'jamf_pro.inventory';
 

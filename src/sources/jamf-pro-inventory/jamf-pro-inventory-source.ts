@@ -1,10 +1,11 @@
-import type { ConnectorConfig } from '../../config/load-config.ts';
-import type { PullSource, Page, RunContext } from '../../connectors/pull-source.ts';
-import { vendorClientFor, type VendorHttpClient, type VendorAttempt } from '../../connectors/vendor-http-client.ts';
+import type { ConnectorConfig } from '../../config/config-types.ts';
+import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
 import { VendorResponseError } from '../../errors.ts';
-import type { PageRecord } from '../../sink/redis-stream-sink.ts';
+import type { PageRecord } from '../../sink/event-sink.ts';
+import { AccessTokenProvider } from '../http/access-token-provider.ts';
+import { vendorClientFor, type VendorAttempt, type VendorHttpClient } from '../http/vendor-http-client.ts';
 import { computerRecord } from './inventory-record.ts';
-import { AccessTokenProvider } from '../../connectors/access-token-provider.ts';
+import type { InventorySettings } from './settings.ts';
 
 /**
  * Where a scan of the fleet is: scan number and the next page. Pages are read sorted by id (a stable
@@ -15,13 +16,6 @@ export interface InventoryCursor {
   readonly scan: number;
   readonly page: number;
   readonly lastId: string | null;
-}
-
-export interface InventorySettings {
-  readonly client_id: string;
-  readonly client_secret: string;
-  readonly sections: readonly string[];
-  readonly page_size: number;
 }
 
 export const inventoryPath = '/api/v1/computers-inventory';
@@ -38,15 +32,14 @@ function idAfter(id: string, lastId: string | null): boolean {
 
 /** Jamf Pro computer inventory (`type: jamf_pro.inventory`): every run scans the fleet; the versions hash keeps what is appended to the changed computers. */
 export class JamfProInventorySource implements PullSource<InventoryCursor> {
-  readonly credentialKeys = ['client_id', 'client_secret'] as const;
-  readonly #config: ConnectorConfig;
+  readonly #config: ConnectorConfig<InventorySettings>;
   readonly #settings: InventorySettings;
   readonly #client: VendorHttpClient;
   readonly tokens: AccessTokenProvider;
 
-  constructor(config: ConnectorConfig, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
+  constructor(config: ConnectorConfig<InventorySettings>, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
     this.#config = config;
-    this.#settings = config.settings as unknown as InventorySettings;
+    this.#settings = config.settings;
     this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.client_secret] });
     const { client_id, client_secret } = this.#settings;
     this.tokens = new AccessTokenProvider(this.#client, {

@@ -13,11 +13,11 @@
 //   - an item longer than `maxLineBytes` is not buffered beyond that: it comes out flagged `tooLong` with
 //     its first `keepBytes` bytes, and the items after it come through as usual.
 
-import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { readDecoded, type RawInputOptions } from './log-file-decoding.ts';
+import { logLinePrefixes } from './log-kinds.ts';
 import { maxLogTextBytes } from './log-records.ts';
+
+export { isGzip, readDecoded } from './log-file-decoding.ts';
 
 export interface LogFileItem {
   /** The line of the file where the item starts, from 1 (with gzip: of the decompressed text). */
@@ -32,19 +32,11 @@ export interface LogFileItem {
   readonly element?: number;
 }
 
-export interface LogFileReaderOptions {
+export interface LogFileReaderOptions extends RawInputOptions {
   /** Longest item kept whole, in bytes. Default 1 MiB (what logRecord accepts). */
   readonly maxLineBytes?: number;
   /** How much of a longer item is kept. Default 64 KiB. */
   readonly keepBytes?: number;
-  /** Reads only the first `end` bytes of the file (the bytes that were hashed). Not for stdin. */
-  readonly end?: number;
-  /** Called with the size of each raw chunk read (compressed bytes for gzip): progress. */
-  readonly onRawBytes?: (bytes: number) => void;
-  /** What `-` reads. Default process.stdin. */
-  readonly stdin?: NodeJS.ReadableStream;
-  /** Read size. Default 256 KiB. */
-  readonly chunkBytes?: number;
 }
 
 export const defaultKeepBytes = 64 * 1024;
@@ -62,90 +54,6 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
 const isSpace = (b: number) => b === SPACE || b === LF || b === CR || b === TAB;
-
-/** The raw bytes of a file, or of stdin for `-`. */
-export function openRawInput(path: string, options: Pick<LogFileReaderOptions, 'end' | 'stdin' | 'chunkBytes'> = {}): Readable {
-  if (path === '-') {
-    const stdin = options.stdin ?? process.stdin;
-    return stdin instanceof Readable ? stdin : Readable.from(stdin as AsyncIterable<Buffer>);
-  }
-  const highWaterMark = options.chunkBytes ?? 256 * 1024;
-  if (options.end === 0) return Readable.from([]);
-  return createReadStream(path, options.end === undefined ? { highWaterMark } : { highWaterMark, start: 0, end: options.end - 1 });
-}
-
-/** True when `bytes` start like a gzip member. */
-export function isGzip(bytes: Uint8Array): boolean {
-  return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
-}
-
-/**
- * The decoded bytes of `raw`: gunzipped when they start with the gzip magic bytes, else as they are.
- * A damaged or truncated gzip stream yields what decoded before the damage, then throws.
- */
-export async function* decodedChunks(raw: AsyncIterable<Buffer | string>, onRawBytes?: (bytes: number) => void): AsyncGenerator<Buffer> {
-  const it = raw[Symbol.asyncIterator]();
-  try {
-    let head: Buffer = Buffer.alloc(0);
-    let ended = false;
-    while (head.length < 2) {
-      const next = await it.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-      onRawBytes?.(chunk.length);
-      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
-    }
-    async function* all(): AsyncGenerator<Buffer> {
-      if (head.length > 0) yield head;
-      if (ended) return;
-      for (;;) {
-        const next = await it.next();
-        if (next.done) return;
-        const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-        onRawBytes?.(chunk.length);
-        yield chunk;
-      }
-    }
-    if (!isGzip(head)) {
-      yield* all();
-      return;
-    }
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    let failure: unknown;
-    const fed = pipeline(Readable.from(all()), gunzip).catch((err: unknown) => {
-      failure ??= err;
-    });
-    try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
-    } catch (err) {
-      failure ??= err;
-    }
-    await fed;
-    if (failure !== undefined) throw failure;
-  } finally {
-    await it.return?.();
-  }
-}
-
-/**
- * The decoded bytes of a file (`-`: stdin): gunzipped when gzip, else as they are, byte-order mark
- * included. What the items are read from, so what `orchard import` hashes to know a file: a file and
- * its gzip copy give the same bytes. Errors as decodedChunks (after the bytes decoded before them).
- */
-export async function* readDecoded(
-  path: string,
-  options: Pick<LogFileReaderOptions, 'end' | 'stdin' | 'chunkBytes' | 'onRawBytes'> = {},
-): AsyncGenerator<Buffer> {
-  const raw = openRawInput(path, options);
-  try {
-    yield* decodedChunks(raw, options.onRawBytes);
-  } finally {
-    if (path !== '-') raw.destroy();
-  }
-}
 
 /** The first bytes of `buf` up to `limit`, cut before a UTF-8 sequence that would be split. */
 function utf8Prefix(buf: Buffer, limit: number): string {
@@ -256,7 +164,7 @@ async function* splitLines(chunks: AsyncIterable<Buffer>, max: number, keep: num
   if (!pending.empty) yield [makeItem(line, pending.take(true), keep)];
 }
 
-const changePrefix = '[CHANGEMANAGEMENT]';
+const changePrefix = logLinePrefixes.change;
 
 /**
  * Lines, with the tab-indented detail lines that follow a raw `[CHANGEMANAGEMENT]` line joined to it

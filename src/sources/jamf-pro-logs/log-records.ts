@@ -1,10 +1,12 @@
 import type { ValidateFunction } from 'ajv';
+import { logErrorCodes } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { sha256 } from '../../sha256.ts';
 import { createAjv } from '../../schema/ajv.ts';
 import { readSchema } from '../../schema/read-schema.ts';
-import { formatTime, type StreamRecord } from '../../sink/stream-record.ts';
-import { schemaErrorDetails, type SchemaErrorDetail } from '../jamf-pro-webhooks/webhook-validator.ts';
+import { formatTime, type StreamRecord } from '../../stream/stream-record.ts';
+import { changeManagementSource, complianceReporterSource, literalPattern, logLinePrefixes, loginSource } from './log-kinds.ts';
+import { schemaErrorDetails, type SchemaErrorDetail } from '../../schema/schema-errors.ts';
 
 // Jamf Pro Log Stream lines (access log → Panther Jamfpro.Login, change management) and Jamf Compliance
 // Reporter events (Panther Jamfpro.ComplianceReporter) to stream records. Pure: no I/O after the schemas
@@ -15,21 +17,14 @@ import { schemaErrorDetails, type SchemaErrorDetail } from '../jamf-pro-webhooks
 //   {"time":"2026-09-23T19:52:07.25531106Z","message":"<either line>"}          (S3 delivery)
 //   {"_event_score":0,"header":{"event_name":"AUE_EXECVE","time_seconds_epoch":1571164212,…},"host_info":{…},…}
 
-export const loginSource = 'jamf_pro.login';
-export const changeManagementSource = 'jamf_pro.change_management';
-export const complianceReporterSource = 'jamf_pro.compliance_reporter';
+/** The code of a refused line's reason. */
+export type LogErrorCode = (typeof logErrorCodes)[keyof typeof logErrorCodes];
+
 
 export const loginType = 'Jamfpro.Login';
 /** The type of a change-management line without an action. */
 export const changeType = 'change';
 
-export const logErrorCodes = {
-  empty: 'ORCHARD_ERR_LOG_EMPTY',
-  tooLarge: 'ORCHARD_ERR_LOG_TOO_LARGE',
-  malformedJson: 'ORCHARD_ERR_LOG_MALFORMED_JSON',
-  unrecognised: 'ORCHARD_ERR_LOG_UNRECOGNISED',
-  invalid: 'ORCHARD_ERR_LOG_INVALID',
-} as const;
 
 /** Largest line or JSON object accepted, in UTF-8 bytes (a stream entry is not a file store). */
 export const maxLogTextBytes = 1024 * 1024;
@@ -63,7 +58,7 @@ export type ParsedLine<F> = { ok: true; fields: F; timeMs: number } | { ok: fals
 
 export type LogRecordResult =
   | { ok: true; record: StreamRecord }
-  | { ok: false; code: string; reason: string; details?: SchemaErrorDetail[] };
+  | { ok: false; code: LogErrorCode; reason: string; details?: SchemaErrorDetail[] };
 
 export interface LogRecordInput {
   /** The line or JSON object text exactly as received. */
@@ -114,8 +109,8 @@ const timeFormatHelp = 'expected %Y-%m-%dT%H:%M:%S,%f in UTC between 1970 and 99
 
 // --- access log -------------------------------------------------------------------------------
 
-const accessPrefix = '[JSSACCESSLOG]';
-const accessHead = /^\[JSSACCESSLOG\] (\S*) - username=/;
+const accessPrefix = logLinePrefixes.access;
+const accessHead = new RegExp(`^${literalPattern(accessPrefix)} (\\S*) - username=`);
 
 /** One trailing line break is not part of the line. */
 function stripLineEnd(line: string): string {
@@ -165,12 +160,12 @@ export function parseAccessLine(line: string): ParsedLine<AccessLogFields> {
 
 // --- change management ------------------------------------------------------------------------
 
-const changePrefix = '[CHANGEMANAGEMENT]';
+const changePrefix = logLinePrefixes.change;
 // [CHANGEMANAGEMENT] <time> [<level>] [<thread>] [<logger>] - [<user> (ID: <n>)] [<action>] [<object>] [<objectTime>]<details>
 // Matched on the first line only (detail lines follow). The user is matched greedily up to the last
 // " (ID: n)] [": an account name may hold brackets, while the action and object that follow are Jamf's
 // own vocabulary.
-const changeHead = /^\[CHANGEMANAGEMENT\] (\S*) \[([^\]]*)\] \[([^\]]*)\] \[([^\]]*)\] - \[(.*) \(ID: (-?\d+)\)\] \[([^\]]*)\] /;
+const changeHead = new RegExp(`^${literalPattern(changePrefix)} ${/(\S*) \[([^\]]*)\] \[([^\]]*)\] \[([^\]]*)\] - \[(.*) \(ID: (-?\d+)\)\] \[([^\]]*)\] /.source}`);
 const objectWithTime = /^\[(.*?)\] \[(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?)\]/;
 const objectOnly = /^\[([^\]]*)\]/;
 
@@ -265,7 +260,7 @@ function preview(text: string): string {
   return JSON.stringify(shown);
 }
 
-function fail(code: string, reason: string, details?: SchemaErrorDetail[]): LogRecordResult {
+function fail(code: LogErrorCode, reason: string, details?: SchemaErrorDetail[]): LogRecordResult {
   return details === undefined ? { ok: false, code, reason } : { ok: false, code, reason, details };
 }
 

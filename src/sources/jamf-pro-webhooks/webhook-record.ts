@@ -1,6 +1,6 @@
 import { sha256 } from '../../sha256.ts';
-import type { StreamRecord } from '../../sink/stream-record.ts';
-import { formatTime } from '../../sink/stream-record.ts';
+import type { StreamRecord } from '../../stream/stream-record.ts';
+import { formatTime } from '../../stream/stream-record.ts';
 import type { ValidatedWebhook } from './webhook-validator.ts';
 
 export const webhookSource = 'jamf_pro.events';

@@ -1,8 +1,9 @@
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { SchemaViolationError } from '../../errors.ts';
 import { IndicatorExtractor } from '../../indicators/indicator-extractor.ts';
 import { createAjv } from '../../schema/ajv.ts';
 import { readSchemaFolder } from '../../schema/read-schema.ts';
+import { schemaErrorDetails, type SchemaErrorDetail } from '../../schema/schema-errors.ts';
 
 export interface ValidatedWebhook {
   readonly webhookEvent: string;
@@ -10,21 +11,6 @@ export interface ValidatedWebhook {
   readonly known: boolean;
   readonly eventTimestamp: number | string;
   readonly extractor: IndicatorExtractor;
-}
-
-/** At most this many schema errors are reported for one body. */
-const maxDetails = 20;
-
-export interface SchemaErrorDetail {
-  readonly path: string;
-  readonly message: string;
-}
-
-export function schemaErrorDetails(errors: readonly ErrorObject[] | null | undefined): SchemaErrorDetail[] {
-  return (errors ?? []).slice(0, maxDetails).map((e) => {
-    const missing = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : '';
-    return { path: `${e.instancePath}${missing}` || '/', message: e.message ?? e.keyword };
-  });
 }
 
 interface CompiledEvent {

@@ -219,7 +219,7 @@ describe('refused requests', () => {
     for (const headers of [json, { ...json, 'x-orchard-secret': 'wrong-secret-0123456789' }, { ...json, 'x-orchard-secret': '' }, { ...json, 'x-orchard-secret': `${testSecret} ` }]) {
       const res = await post(valid(), headers);
       assert.equal(res.statusCode, 401);
-      assert.deepEqual(res.json(), { code: 'ORCHARD_ERR_WEBHOOK_UNAUTHORIZED', message: 'Missing or wrong webhook credentials.', details: [] });
+      assert.deepEqual(res.json(), { code: 'ORCHARD_ERR_INTAKE_UNAUTHORIZED', message: 'Missing or wrong webhook credentials.', details: [] });
     }
     assert.deepEqual([await ctx.t.redis.xlen(ctx.t.config.stream), await ctx.t.redis.xlen(ctx.t.config.rejectedStream)], lengths);
   });
@@ -233,20 +233,20 @@ describe('refused requests', () => {
     const xml = '<?xml version="1.0"?><JSSEvent><webhook><webhookEvent>JSSStartup</webhookEvent></webhook></JSSEvent>';
     const res = await post(xml, { 'content-type': 'application/xml', 'x-orchard-secret': testSecret });
     assert.equal(res.statusCode, 415);
-    assert.equal(res.json().code, 'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE');
+    assert.equal(res.json().code, 'ORCHARD_ERR_INTAKE_MEDIA_TYPE');
     assert.match(res.json().message, /application\/xml/);
     const rejected = await readStream(ctx.t.redis, ctx.t.config.rejectedStream);
     const last = rejected.at(-1)!.fields;
     assert.equal(last.payload, xml);
-    assert.equal(JSON.parse(last.reason!).code, 'ORCHARD_ERR_WEBHOOK_MEDIA_TYPE');
+    assert.equal(JSON.parse(last.reason!).code, 'ORCHARD_ERR_INTAKE_MEDIA_TYPE');
   });
 
   test('malformed, truncated and empty JSON: 400 with the reason, body kept', async () => {
     for (const [body, code] of [
-      ['{"webhook": {"webhookEvent": "JSSStartup"', 'ORCHARD_ERR_WEBHOOK_MALFORMED_JSON'],
-      ['{"a":1}{"b":2}', 'ORCHARD_ERR_WEBHOOK_MALFORMED_JSON'],
-      ['\u0000\u0001binary', 'ORCHARD_ERR_WEBHOOK_MALFORMED_JSON'],
-      ['', 'ORCHARD_ERR_WEBHOOK_EMPTY_BODY'],
+      ['{"webhook": {"webhookEvent": "JSSStartup"', 'ORCHARD_ERR_INTAKE_MALFORMED_JSON'],
+      ['{"a":1}{"b":2}', 'ORCHARD_ERR_INTAKE_MALFORMED_JSON'],
+      ['\u0000\u0001binary', 'ORCHARD_ERR_INTAKE_MALFORMED_JSON'],
+      ['', 'ORCHARD_ERR_INTAKE_EMPTY_BODY'],
     ] as const) {
       const res = await post(body);
       assert.equal(res.statusCode, 400, body);
@@ -268,7 +268,7 @@ describe('refused requests', () => {
     const res = await post(body);
     assert.equal(res.statusCode, 400);
     const answer = res.json();
-    assert.equal(answer.code, 'ORCHARD_ERR_WEBHOOK_SCHEMA');
+    assert.equal(answer.code, 'ORCHARD_ERR_INTAKE_SCHEMA');
     const paths = answer.details.map((d: { path: string }) => d.path).sort();
     assert.deepEqual(paths, ['/event/computer', '/event/trigger', '/event/username']);
     const last = (await readStream(ctx.t.redis, ctx.t.config.rejectedStream)).at(-1)!.fields;
@@ -296,7 +296,7 @@ describe('refused requests', () => {
     for (const [body, path] of cases) {
       const res = await post(JSON.stringify(body));
       assert.equal(res.statusCode, 400, JSON.stringify(body));
-      assert.equal(res.json().code, 'ORCHARD_ERR_WEBHOOK_SCHEMA');
+      assert.equal(res.json().code, 'ORCHARD_ERR_INTAKE_SCHEMA');
       assert.ok(res.json().details.some((d: { path: string }) => d.path === path), `${JSON.stringify(body)} → ${JSON.stringify(res.json().details)}`);
     }
   });
@@ -325,9 +325,9 @@ describe('refused requests', () => {
       const body = JSON.stringify({ webhook: { webhookEvent: 'JSSStartup', eventTimestamp: 1 }, event: { pad: 'x'.repeat(3000) } });
       const res = await post(body, authed, small);
       assert.equal(res.statusCode, 413);
-      assert.equal(res.json().code, 'ORCHARD_ERR_WEBHOOK_BODY_TOO_LARGE');
+      assert.equal(res.json().code, 'ORCHARD_ERR_INTAKE_BODY_TOO_LARGE');
       const [rejected] = await readStream(small.redis, small.config.rejectedStream);
-      assert.equal(JSON.parse(rejected!.fields.reason!).code, 'ORCHARD_ERR_WEBHOOK_BODY_TOO_LARGE');
+      assert.equal(JSON.parse(rejected!.fields.reason!).code, 'ORCHARD_ERR_INTAKE_BODY_TOO_LARGE');
       assert.equal(rejected!.fields.payload, '');
       const atLimit = JSON.stringify({ webhook: { webhookEvent: 'JSSStartup', eventTimestamp: 1 }, event: {} });
       const padded = atLimit.slice(0, -1) + ' '.repeat(2048 - atLimit.length) + '}';
@@ -424,7 +424,7 @@ describe('authentication modes', () => {
       for (let i = 0; i < 5; i++) statuses.push((await post(valid2(), wrong, strict)).statusCode);
       assert.deepEqual(statuses, [401, 401, 401, 429, 429]);
       const throttled = await post(valid2(), wrong, strict);
-      assert.equal(throttled.json().code, 'ORCHARD_ERR_WEBHOOK_AUTH_THROTTLED');
+      assert.equal(throttled.json().code, 'ORCHARD_ERR_INTAKE_AUTH_THROTTLED');
       assert.ok(Number(throttled.headers['retry-after']) > 0);
       assert.equal((await post(valid2(), authed, strict)).statusCode, 202);
       const other = await strict.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: wrong, payload: valid2(), remoteAddress: '10.9.8.7' });

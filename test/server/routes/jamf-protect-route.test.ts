@@ -131,10 +131,10 @@ describe('batches', () => {
     const answer = res.json() as { appended: number; rejected: { line: number; code: string; message: string; details: { path: string }[] }[] };
     assert.equal(answer.appended, 2);
     assert.deepEqual(answer.rejected.map((r) => [r.line, r.code]), [
-      [2, 'ORCHARD_ERR_WEBHOOK_MALFORMED_JSON'],
-      [4, 'ORCHARD_ERR_WEBHOOK_SCHEMA'],
-      [6, 'ORCHARD_ERR_WEBHOOK_SCHEMA'],
-      [7, 'ORCHARD_ERR_WEBHOOK_SCHEMA'],
+      [2, 'ORCHARD_ERR_INTAKE_MALFORMED_JSON'],
+      [4, 'ORCHARD_ERR_INTAKE_SCHEMA'],
+      [6, 'ORCHARD_ERR_INTAKE_SCHEMA'],
+      [7, 'ORCHARD_ERR_INTAKE_SCHEMA'],
     ]);
     assert.ok(answer.rejected[1]!.details.some((d) => d.path === '/input/match/uuid'), 'the missing field is named');
     assert.ok(answer.rejected[2]!.details.some((d) => d.path === '/input/match/uuid'), 'the wrongly typed field is named');
@@ -187,7 +187,7 @@ describe('refusals', () => {
   test('empty body 400, form content type 415, both kept', async () => {
     const empty = await post('  \n\n', ndjson);
     assert.equal(empty.statusCode, 400);
-    assert.equal(empty.json().code, 'ORCHARD_ERR_WEBHOOK_EMPTY_BODY');
+    assert.equal(empty.json().code, 'ORCHARD_ERR_INTAKE_EMPTY_BODY');
     const form = await post('a=b', { ...json, 'content-type': 'application/x-www-form-urlencoded' });
     assert.equal(form.statusCode, 415);
     assert.match(form.json().message, /application\/x-ndjson/, 'the answer says what this route takes');
@@ -198,7 +198,7 @@ describe('refusals', () => {
     const before = (await rejectedRows()).length;
     const res = await post('{"input": {"match": {"uuid": "x"', json);
     assert.equal(res.statusCode, 400);
-    assert.equal(res.json().code, 'ORCHARD_ERR_WEBHOOK_MALFORMED_JSON');
+    assert.equal(res.json().code, 'ORCHARD_ERR_INTAKE_MALFORMED_JSON');
     assert.equal((await rejectedRows()).length - before, 1);
   });
 

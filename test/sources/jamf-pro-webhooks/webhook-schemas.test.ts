@@ -82,7 +82,7 @@ describe('webhook schemas', () => {
         try {
           validator.validate(value);
         } catch (err) {
-          assert.ok(err instanceof OrchardError && err.code === 'ORCHARD_ERR_WEBHOOK_SCHEMA', String(err));
+          assert.ok(err instanceof OrchardError && err.code === 'ORCHARD_ERR_INTAKE_SCHEMA', String(err));
         }
       }),
       { numRuns: 500 },

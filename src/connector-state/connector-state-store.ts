@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import type { ConnectorConfig } from '../config/load-config.ts';
+import { Keyspace, type ConnectorKeys } from '../redis/keyspace.ts';
+import { pruneVersionsScript, resetScript } from '../redis/scripts/connector-state-scripts.ts';
+import { withTimeout } from '../redis/with-timeout.ts';
+import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint.ts';
+import { ConnectorLease } from './connector-lease.ts';
+
+// The one owner of a pull connector's state in Redis: its checkpoint (read, reset), its lease, and
+// the versions an inventory remembers (counted, pruned). The page write itself, which moves the
+// checkpoint on in the same atomic step as the records, is the page sink's (redis-page-sink.ts), fenced
+// on what this store reads: the lease token and the checkpoint's sequence number.
+
+export class ConnectorStateStore {
+  readonly #redis: Redis;
+  readonly #keyspace: Keyspace;
+  readonly #timeoutMs: number;
+
+  /** `stream`: the events stream whose hash tag the connectors' keys carry. */
+  constructor(redis: Redis, stream: string, options: { readonly timeoutMs?: number } = {}) {
+    this.#redis = redis;
+    this.#keyspace = new Keyspace(stream);
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  keys(connector: string): ConnectorKeys {
+    return this.#keyspace.connector(connector);
+  }
+
+  /** The stored checkpoint, its sequence number and how many versions are remembered. */
+  async read<C = unknown>(connector: string): Promise<StoredCheckpoint<C>> {
+    const keys = this.keys(connector);
+    const read = Promise.all([this.#redis.hmget(keys.checkpoint, 'seq', 'data'), this.#redis.hlen(keys.versions)]);
+    const [[seq, data], versions] = await withTimeout(read, this.#timeoutMs, `Redis did not answer within ${this.#timeoutMs} ms while reading a checkpoint.`);
+    let checkpoint: Checkpoint<C> | undefined;
+    if (data) {
+      try {
+        checkpoint = JSON.parse(data) as Checkpoint<C>;
+      } catch {
+        checkpoint = undefined;
+      }
+    }
+    return { seq: Number(seq ?? 0), checkpoint, versions };
+  }
+
+  /**
+   * Forgets a connector's progress: its cursor and the versions it remembers, so the next run starts
+   * again from `since` (or the config's `start`, or the beginning) and inventories reload in full.
+   */
+  async reset(connector: Pick<ConnectorConfig, 'name' | 'type' | 'start'>, since?: string): Promise<Checkpoint> {
+    const checkpoint = emptyCheckpoint(connector, since ?? connector.start ?? null);
+    const keys = this.keys(connector.name);
+    const reset = resetScript.run<number>(this.#redis, [keys.checkpoint, keys.versions], [writerId(), JSON.stringify(checkpoint)]);
+    await withTimeout(reset, this.#timeoutMs, `Redis did not acknowledge within ${this.#timeoutMs} ms while resetting a checkpoint.`);
+    return checkpoint;
+  }
+
+  /** The lease object of a connector (not yet taken). */
+  lease(connector: string, ttlMs: number, holder: string): ConnectorLease {
+    return new ConnectorLease({ redis: this.#redis, key: this.keys(connector).lease, ttlMs, holder });
+  }
+
+  /** Who holds a connector's lease now, read without taking it. */
+  async leaseHolder(connector: string): Promise<{ holder: string; ttlMs: number } | undefined> {
+    const key = this.keys(connector).lease;
+    const [value, ttl] = await Promise.all([this.#redis.get(key), this.#redis.pttl(key)]);
+    if (value === null) return undefined;
+    return { holder: value.slice(0, value.lastIndexOf(' ')), ttlMs: ttl };
+  }
+
+  /**
+   * Forgets the versions last seen before scan `belowStamp` (objects deleted from the vendor), so the
+   * hash stays bounded by the fleet. Each version carries the scan that last saw it ("<version>|<scan>").
+   * Done in HSCAN slices, so Redis is never blocked for long. Returns how many were forgotten.
+   */
+  async pruneVersions(connector: string, belowStamp: number): Promise<number> {
+    const key = this.keys(connector).versions;
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, flat] = await this.#redis.hscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      const stale: string[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const value = flat[i + 1]!;
+        const bar = value.lastIndexOf('|');
+        const stamp = bar < 0 ? 0 : Number(value.slice(bar + 1));
+        if (!(stamp >= belowStamp)) stale.push(flat[i]!, value);
+      }
+      if (stale.length > 0) removed += Number(await pruneVersionsScript.run<number>(this.#redis, [key], stale));
+    } while (cursor !== '0');
+    return removed;
+  }
+}

@@ -1,0 +1,71 @@
+import type { ConnectorKeys } from '../redis/keyspace.ts';
+import type { RejectedRecord, StreamRecord } from '../stream/stream-record.ts';
+
+// What the push routes and the pull engine need from the store, apart from how Redis does it
+// (redis-stream-sink.ts, redis-page-sink.ts): the routes and connectors depend on these interfaces.
+
+export interface AppendResult {
+  readonly id: string;
+  /** The stream entry id: of the new entry, or of the first append when this was a duplicate. */
+  readonly entry: string;
+  readonly duplicate: boolean;
+}
+
+/** Where pushed events go. */
+export interface EventSink {
+  append(record: StreamRecord): Promise<AppendResult>;
+  /**
+   * Appends records in one atomic step, never split nor merged with other appends: a batch of pushed
+   * alerts lands whole or not at all. Results in the records' order.
+   */
+  appendAll(records: readonly StreamRecord[], options?: { readonly dedupWindowSeconds?: number }): Promise<AppendResult[]>;
+  appendRejected(record: RejectedRecord): Promise<string>;
+  /** Resolves when the store answers within the timeout, else rejects. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Waits for the appends already accepted to be acknowledged (or to fail). */
+  drain(): Promise<void>;
+}
+
+/** A record of a pulled page, with the version it carries when its source is an inventory. */
+export interface PageRecord {
+  readonly record: StreamRecord;
+  /** Object id in the connector's versions hash (a computer id); unset for events. */
+  readonly versionField?: string;
+  /** The object's version (its report date); the record is appended only when it differs from the stored one. */
+  readonly versionValue?: string;
+  /** false: remember the version without appending (reports older than the connector's `start`). */
+  readonly append?: boolean;
+  /** The stream key it goes to, when not the configured stream (`stream_per_service`); it must share the stream's hash tag in a Redis Cluster. */
+  readonly stream?: string;
+  /**
+   * Appended only when its dedup key (source and id, the one the push routes use) is not set, which
+   * it then sets for the commit's `dedupWindowSeconds`: for events that also arrive pushed.
+   */
+  readonly dedup?: boolean;
+}
+
+/** Where the page's checkpoint goes, and what fences the write. */
+export interface PageCommit {
+  readonly keys: ConnectorKeys;
+  readonly leaseToken: string;
+  /** The checkpoint sequence number the page was computed from. */
+  readonly expectedSeq: number;
+  /** Unique per page write: tells our own re-sent write from someone else's. */
+  readonly writer: string;
+  /** The new checkpoint, JSON. */
+  readonly checkpoint: string;
+  /** Stored beside each version (the inventory's scan number), for pruning objects no longer seen. */
+  readonly stamp?: number;
+  /** How long the dedup keys of `dedup` records are kept. Default: the sink's dedup window. */
+  readonly dedupWindowSeconds?: number;
+}
+
+export type PageOutcome =
+  | { readonly outcome: 'ok'; readonly appended: number; readonly duplicates: number }
+  | { readonly outcome: 'lease_lost' }
+  | { readonly outcome: 'stale'; readonly seq: number };
+
+/** What pull connectors need from the sink: a page and its checkpoint in one atomic step. */
+export interface PageSink {
+  appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome>;
+}

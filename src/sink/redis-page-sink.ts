@@ -1,0 +1,148 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { SinkUnavailableError } from '../errors.ts';
+import { Keyspace } from '../redis/keyspace.ts';
+import { RespArguments } from '../redis/resp-arguments.ts';
+import { pageScript, pageWideFields, perRecordFields, uniformPageScript } from '../redis/scripts/page-scripts.ts';
+import { withTimeout } from '../redis/with-timeout.ts';
+import { recordFields } from '../stream/stream-record.ts';
+import type { PageCommit, PageOutcome, PageRecord, PageSink } from './event-sink.ts';
+import { ReplicaWait } from './replica-wait.ts';
+
+// A pulled page and its connector's new checkpoint, written to Redis in one atomic step (DESIGN.md,
+// promise 3): the page scripts (page-scripts.ts) fenced by the connector's lease and checkpoint
+// sequence. A page is its own batch: never merged with the push routes' appends.
+
+export interface RedisPageSinkOptions {
+  readonly redis: Redis;
+  readonly stream: string;
+  /** How long the dedup keys of `dedup` records are kept when the commit does not say. */
+  readonly dedupWindowSeconds: number;
+  /** The push path's append timeout: a page is given this, plus 1 ms per record, at least 10 s. */
+  readonly appendTimeoutMs: number;
+  /** Replicas that must acknowledge each page (redis_wait_replicas), and for how long to wait. */
+  readonly waitReplicas?: number;
+  readonly waitTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+/** About the bytes a page's script arguments take: its records' texts and the checkpoint. */
+function pageSizeHint(records: readonly PageRecord[], commit: PageCommit): number {
+  let bytes = commit.checkpoint.length + 1024;
+  for (const { record } of records) bytes += record.payload.length + record.indicators.length + record.id.length + 256;
+  return bytes;
+}
+
+/** ARGV 1 to 4 of both page scripts, which their shared fence and commit read (page-scripts.ts). */
+function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
+  return args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint);
+}
+
+
+export class RedisPageSink implements PageSink {
+  readonly #redis: Redis;
+  readonly #options: RedisPageSinkOptions;
+  readonly #keyspace: Keyspace;
+  readonly #replicas: ReplicaWait;
+  readonly #logger: Logger | undefined;
+
+  constructor(options: RedisPageSinkOptions) {
+    this.#redis = options.redis;
+    this.#options = options;
+    this.#keyspace = new Keyspace(options.stream);
+    this.#replicas = new ReplicaWait(options.redis, options.waitReplicas ?? 0, options.waitTimeoutMs ?? 500);
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Appends a pulled page and writes its checkpoint in one atomic step, fenced by the lease and the
+   * checkpoint sequence (see page-scripts.ts). Not batched with the webhooks: a page is its own batch.
+   * A timeout rejects with SinkUnavailableError; the write may still happen later (ioredis re-sends),
+   * which the sequence fence makes harmless.
+   */
+  async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
+    this.#assertReady();
+    const uniform = this.#uniformPageArguments(records, commit);
+    const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit)];
+    const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger).then(async (reply) => {
+      if (reply[0] === 'ok') await this.#replicas.wait();
+      return reply;
+    });
+    const [outcome, detail] = await withTimeout(written, this.#pageTimeoutMs(records.length), this.#timeoutMessage);
+    if (outcome === 'ok' || outcome === 'done') {
+      const [appended, duplicates] = detail.split(' ').map(Number);
+      return { outcome: 'ok', appended: appended ?? 0, duplicates: duplicates ?? 0 };
+    }
+    if (outcome === 'lease_lost') return { outcome };
+    return { outcome: 'stale', seq: Number(detail) };
+  }
+
+  /** The page script's keys and arguments (page-scripts.ts). */
+  #pageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments {
+    // Records routed to other streams name them by their index in KEYS (5 onwards); dedup keys follow.
+    const streams = new Map<string, number>([[this.#options.stream, 1]]);
+    for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
+    const extraStreams = [...streams.keys()].slice(1);
+    const dedupKeys: string[] = [];
+    for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.#keyspace.dedup(record.source, record.id));
+    const args = this.#pageKeys(records, commit, 4 + extraStreams.length + dedupKeys.length);
+    for (const key of extraStreams) args.push(key);
+    for (const key of dedupKeys) args.push(key);
+    pushFence(args, commit)
+      .push(commit.stamp === undefined ? '' : commit.stamp)
+      .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
+      .push(records.length);
+    let mark = 4 + extraStreams.length;
+    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
+      args
+        .push(versionField ?? '')
+        .push(versionValue ?? '')
+        .push(append === false ? '0' : '1')
+        .push(stream === undefined ? 1 : streams.get(stream)!)
+        .push(dedup ? ++mark : 0);
+      for (const field of recordFields) args.push(record[field]);
+    }
+    return args;
+  }
+
+  /**
+   * The uniform page script's keys and arguments, when the page is only events for the configured
+   * stream that share source, tenant, connector and received; else undefined.
+   */
+  #uniformPageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments | undefined {
+    const first = records[0]?.record;
+    if (!first) return undefined;
+    for (const { record, versionField, append, stream, dedup } of records) {
+      if (versionField !== undefined || append === false || dedup || (stream !== undefined && stream !== this.#options.stream)) return undefined;
+      for (const field of pageWideFields) if (record[field] !== first[field]) return undefined;
+    }
+    const args = this.#pageKeys(records, commit, 4);
+    pushFence(args, commit).push(records.length);
+    for (const field of pageWideFields) args.push(first[field]);
+    for (const { record } of records) for (const field of perRecordFields) args.push(record[field]);
+    return args;
+  }
+
+  /** A page's arguments, begun: the key count, then KEYS 1 to 4 of both page scripts (page-scripts.ts). */
+  #pageKeys(records: readonly PageRecord[], commit: PageCommit, keyCount: number): RespArguments {
+    return new RespArguments(pageSizeHint(records, commit))
+      .push(keyCount)
+      .push(this.#options.stream)
+      .push(commit.keys.checkpoint)
+      .push(commit.keys.lease)
+      .push(commit.keys.versions);
+  }
+
+  /** A page of many records takes longer than one webhook: the append timeout, plus 1 ms per record, at least 10 s. */
+  #pageTimeoutMs(records: number): number {
+    return Math.max(10_000, this.#options.appendTimeoutMs + records);
+  }
+
+  get #timeoutMessage(): string {
+    return `Redis did not acknowledge within ${this.#options.appendTimeoutMs} ms (append_timeout_ms).`;
+  }
+
+  #assertReady(): void {
+    if (this.#redis.status !== 'ready') throw new SinkUnavailableError(`Redis is not connected (${this.#redis.status}).`);
+  }
+}

@@ -1,0 +1,19 @@
+import { jumpCloudApiPaths } from '../jumpcloud/jumpcloud-api.ts';
+import { defineSource } from '../source-descriptor.ts';
+import { DirectoryInsightsSource } from './directory-insights-source.ts';
+import { directoryInsightsSource } from './events-page.ts';
+import { directoryInsightsSettingsSchema, type DirectoryInsightsSettings } from './settings.ts';
+
+/** JumpCloud Directory Insights events, pulled by time window with `search_after` paging. */
+export const jumpCloudDirectoryInsights = defineSource<DirectoryInsightsSettings>({
+  type: 'jumpcloud.directory_insights',
+  source: directoryInsightsSource,
+  settings: directoryInsightsSettingsSchema,
+  baseUrl: { default: 'https://api.jumpcloud.com', description: 'Vendor API base URL (EU: https://api.eu.jumpcloud.com).' },
+  defaultInterval: '5m',
+  startDescription: "Earliest event time to collect on the first run (RFC 3339; default: one day before the first run). Changing it resets the connector's checkpoint on the next start.",
+  credentialKeys: ['api_key'],
+  pageSizeSetting: 'limit',
+  apiPaths: jumpCloudApiPaths,
+  create: (config, context) => new DirectoryInsightsSource(config, { onAttempt: context.onAttempt, stream: context.stream }),
+});

@@ -1,0 +1,187 @@
+import type { ConnectorConfig } from '../../config/config-types.ts';
+import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
+import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
+import { VendorResponseError } from '../../errors.ts';
+import { Keyspace } from '../../redis/keyspace.ts';
+import { firstHeader, vendorClientFor, type VendorAttempt, type VendorHttpClient, type VendorResponse } from '../http/vendor-http-client.ts';
+import { readEventsPage, type EventsPageInput } from './events-page.ts';
+import type { DirectoryInsightsSettings } from './settings.ts';
+
+// JumpCloud Directory Insights (`type: jumpcloud.directory_insights`). Each run reads one time window,
+// oldest first, page after page with `search_after`:
+//
+//   start = the end of the last window − overlap (first run: `start`, or a day ago)
+//   end   = now − lag
+//
+// Events become visible minutes after their timestamp, so every window re-reads `overlap` before the
+// last end. What was already read there is dropped by id: the cursor carries the ids of every event
+// seen at or after `end − overlap` (Devo's `ids_with_same_timestamp`, widened from one timestamp to
+// the whole overlap), and it is written with each page in one step, so a crash never re-appends one.
+// The peer failures this avoids (VENDOR-APIS.md): restarting at `>= last timestamp` appended the
+// boundary event twice on almost every cycle; a lag window with start after end got a 400 and stopped
+// ingestion for good (here: a window with nothing to ask asks nothing); nanosecond fractions parsed
+// as zero (event-time.ts).
+
+export { directoryInsightsSource } from './events-page.ts';
+export const eventsPath = '/insights/directory/v1/events';
+const firstRunLookBackMs = 24 * 60 * 60 * 1000;
+
+export interface DirectoryInsightsCursor {
+  /** Every event before this (RFC 3339) has been read once: the end of the last finished window. */
+  readonly until: string | null;
+  /** The window a run is reading, and where in it; null between runs. */
+  readonly window: { readonly start: string; readonly end: string; readonly searchAfter: unknown[] | null } | null;
+  /** Ids seen at or after `until − overlap`: the next window re-reads them and drops them. */
+  readonly seen: readonly string[];
+  /** Ids seen in the open window at or after `window.end − overlap`: `seen` once the window is done. */
+  readonly nextSeen: readonly string[];
+}
+
+export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor> {
+  readonly #config: ConnectorConfig<DirectoryInsightsSettings>;
+  readonly #settings: DirectoryInsightsSettings;
+  readonly #client: VendorHttpClient;
+  readonly #lagMs: number;
+  readonly #overlapMs: number;
+  /** The stream `stream_per_service` names its streams after. */
+  readonly #stream: string;
+  readonly #now: () => number;
+
+  constructor(config: ConnectorConfig<DirectoryInsightsSettings>, options: { onAttempt?: (attempt: VendorAttempt) => void; stream?: string; now?: () => number } = {}) {
+    this.#config = config;
+    this.#settings = config.settings;
+    this.#lagMs = parseDurationMs(this.#settings.lag) ?? 120_000;
+    this.#overlapMs = parseDurationMs(this.#settings.overlap) ?? 600_000;
+    this.#stream = options.stream ?? 'orchard:events';
+    this.#now = options.now ?? Date.now;
+    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.api_key] });
+  }
+
+  get requests(): number {
+    return this.#client.requests;
+  }
+
+  #headers(): Record<string, string> {
+    return {
+      accept: 'application/json',
+      'x-api-key': this.#settings.api_key,
+      ...(this.#settings.org_id ? { 'x-org-id': this.#settings.org_id } : {}),
+    };
+  }
+
+  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<VendorResponse> {
+    return this.#client.request({ method: 'POST', path: eventsPath, headers: this.#headers(), body: JSON.stringify(body) }, signal);
+  }
+
+  #notAnArray(): VendorResponseError {
+    return new VendorResponseError(this.#config.name, 'the answer is not a JSON array of events: the Directory Insights API may have changed.', { method: 'POST', path: eventsPath });
+  }
+
+  /** Where a new window starts: the last end minus the overlap, never before `since`. */
+  #windowStart(cursor: DirectoryInsightsCursor | undefined, context: RunContext): number {
+    const sinceMs = context.since === undefined ? undefined : Date.parse(context.since);
+    if (cursor?.until) {
+      const start = Date.parse(cursor.until) - this.#overlapMs;
+      return sinceMs === undefined ? start : Math.max(start, sinceMs);
+    }
+    return sinceMs ?? this.#now() - firstRunLookBackMs;
+  }
+
+  async fetchPage(cursor: DirectoryInsightsCursor | undefined, context: RunContext): Promise<Page<DirectoryInsightsCursor>> {
+    const at: DirectoryInsightsCursor = cursor ?? { until: null, window: null, seen: [], nextSeen: [] };
+    let window = at.window;
+    if (!window) {
+      const startMs = this.#windowStart(cursor, context);
+      const endMs = this.#now() - this.#lagMs;
+      // JumpCloud answers 400 when start_time is not before end_time: with nothing to ask, ask nothing.
+      if (startMs >= endMs) return { records: [], cursor: at, more: false, received: 0 };
+      window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), searchAfter: null };
+    }
+    const limit = this.#settings.limit;
+    const response = await this.#query(
+      {
+        service: this.#settings.services,
+        start_time: window.start,
+        end_time: window.end,
+        limit,
+        sort: 'ASC',
+        ...(window.searchAfter ? { search_after: window.searchAfter } : {}),
+      },
+      context.signal,
+    );
+    const input: EventsPageInput = {
+      text: response.body,
+      seen: at.seen,
+      nextSeen: at.nextSeen,
+      boundaryMs: Date.parse(window.end) - this.#overlapMs,
+      receivedMs: context.receivedMs,
+      tenant: this.#config.tenant,
+      connector: this.#config.name,
+      serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
+    };
+    const page = readEventsPage(input);
+    if (!page.array) {
+      if (!page.json) response.json(); // The vendor client's error for a body that is not JSON, with an excerpt.
+      throw this.#notAnArray();
+    }
+    const { records, received, duplicates, skipped, lastKey, lastMs, nextSeen } = page;
+    const untilMs = at.until === null ? undefined : Date.parse(at.until);
+
+    const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? received);
+    const answeredLimit = Number(firstHeader(response.headers['x-limit']) ?? limit);
+    const more = received > 0 && resultCount === answeredLimit && resultCount > 0;
+    const warnings: string[] = [];
+    if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
+    if (!more) {
+      // The window is done: its end is where the next one starts counting from.
+      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };
+      return { records, cursor: next, more: false, received, duplicates, warnings };
+    }
+    const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
+    if (!searchAfter) {
+      throw new VendorResponseError(this.#config.name, 'a full page came without an X-Search_after header and without event timestamps to page on.', { method: 'POST', path: eventsPath });
+    }
+    // Once the pages are past the last window's end, no later event can be one read before.
+    const pastSeen = untilMs !== undefined && lastMs !== undefined && lastMs > untilMs;
+    const next: DirectoryInsightsCursor = {
+      until: at.until,
+      window: { ...window, searchAfter },
+      seen: pastSeen ? [] : at.seen,
+      nextSeen,
+    };
+    return { records, cursor: next, more: true, received, duplicates, warnings };
+  }
+
+  async checkAccess(signal: AbortSignal): Promise<string> {
+    const end = this.#now();
+    const events = (await this.#query({ service: this.#settings.services, start_time: new Date(end - 60 * 60 * 1000).toISOString(), end_time: new Date(end).toISOString(), limit: 1, sort: 'DESC' }, signal)).json<unknown>();
+    if (!Array.isArray(events)) throw this.#notAnArray();
+    const org = this.#settings.org_id ? ` for organisation ${this.#settings.org_id}` : '';
+    return `The API key is accepted${org}; reading Directory Insights events (${this.#settings.services.join(', ')}) is permitted (${events.length === 0 ? 'no event in the last hour' : 'events in the last hour'}).`;
+  }
+
+  describeCursor(cursor: DirectoryInsightsCursor | undefined): Record<string, unknown> {
+    if (!cursor) return { until: null, overlap: formatDurationMs(this.#overlapMs) };
+    return {
+      until: cursor.until,
+      overlap: formatDurationMs(this.#overlapMs),
+      ...(cursor.window ? { window: { start: cursor.window.start, end: cursor.window.end, searchAfter: cursor.window.searchAfter } } : {}),
+      idsRemembered: cursor.seen.length + cursor.nextSeen.length,
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+}
+
+/** `X-Search_after` is a JSON array (`[1576181718000,"DZrPyW8BNsa9iKWoOm7h"]`), sent back verbatim; anything else is ignored. */
+function parseSearchAfter(header: string | undefined): unknown[] | null {
+  if (!header) return null;
+  try {
+    const value = JSON.parse(header) as unknown;
+    return Array.isArray(value) && value.length > 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
