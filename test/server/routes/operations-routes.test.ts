@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { testSecret, useTestApp } from '../helpers/test-app.ts';
+import { testSecret, useTestApp } from '../../helpers/test-app.ts';
 
 const ctx = useTestApp();
 

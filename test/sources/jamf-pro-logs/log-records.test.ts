@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { logErrorCodes } from '../../src/errors.ts';
-import { IndicatorExtractor } from '../../src/indicators/indicator-extractor.ts';
-import { readSchema } from '../../src/schema/read-schema.ts';
-import type { StreamRecord } from '../../src/stream/stream-record.ts';
-import { changeManagementSource, complianceReporterSource, loginSource } from '../../src/sources/jamf-pro-logs/log-kinds.ts';
+import { logErrorCodes } from '../../../src/errors.ts';
+import { IndicatorExtractor } from '../../../src/indicators/indicator-extractor.ts';
+import { readSchema } from '../../../src/schema/read-schema.ts';
+import type { StreamRecord } from '../../../src/stream/stream-record.ts';
+import { changeManagementSource, complianceReporterSource, loginSource } from '../../../src/sources/jamf-pro-logs/log-kinds.ts';
 import {
   logRecord,
   maxLogTextBytes,
@@ -15,9 +15,9 @@ import {
   parseLogTimestamp,
   unwrapLine,
   type LogRecordResult,
-} from '../../src/sources/jamf-pro-logs/log-records.ts';
-import { complianceReporterCorpus, corpusEventNames, unknownPropertyName } from '../helpers/compliance-reporter-corpus.ts';
-import { fixtureBytes } from '../helpers/fixtures.ts';
+} from '../../../src/sources/jamf-pro-logs/log-records.ts';
+import { complianceReporterCorpus, corpusEventNames, unknownPropertyName } from '../../helpers/compliance-reporter-corpus.ts';
+import { fixtureBytes } from '../../helpers/fixtures.ts';
 
 const receivedMs = Date.UTC(2026, 10, 22, 8, 0, 0, 123);
 const make = (text: string): LogRecordResult => logRecord({ text, tenant: 'acme', connector: 'logs-acme', receivedMs });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { createAjv } from '../../src/schema/ajv.ts';
-import { readSchema } from '../../src/schema/read-schema.ts';
-import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { readStream } from '../helpers/test-app.ts';
-import { MockJamfPro, type MockJamfProOptions } from '../mocks/jamf-pro-server.ts';
+import { createAjv } from '../../../src/schema/ajv.ts';
+import { readSchema } from '../../../src/schema/read-schema.ts';
+import { startConnector, type ConnectorHarness } from '../../helpers/connector-harness.ts';
+import { TestRedis } from '../../helpers/redis-server.ts';
+import { readStream } from '../../helpers/test-app.ts';
+import { MockJamfPro, type MockJamfProOptions } from '../../mocks/jamf-pro-server.ts';
 
 let server: TestRedis;
 before(async () => {

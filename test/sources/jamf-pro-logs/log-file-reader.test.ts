@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { readDecoded, readLogFile, type LogFileItem, type LogFileReaderOptions } from '../../src/sources/jamf-pro-logs/log-file-reader.ts';
+import { readDecoded, readLogFile, type LogFileItem, type LogFileReaderOptions } from '../../../src/sources/jamf-pro-logs/log-file-reader.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-reader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, test } from 'node:test';
 import { consumeCommand, waitingWriter, type ConsumeIo } from '../../src/cli/consume-command.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
-import { Connections, entryFields, pendingCount, produce, quietLogger, until } from './consumer-helpers.ts';
+import { Connections, entryFields, pendingCount, produce, quietLogger, until } from '../consumer/consumer-helpers.ts';
 
 const ctx = useTestRedis();
 const connections = new Connections(() => ctx.server.url);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { createAjv } from '../../src/schema/ajv.ts';
-import { readSchema } from '../../src/schema/read-schema.ts';
-import { configWithConnectors, startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
-import { protectAlertLines } from '../helpers/fixtures.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { buildTestApp, readStream, testSecret } from '../helpers/test-app.ts';
-import { MockJamfProtect, type MockJamfProtectOptions } from '../mocks/jamf-protect-server.ts';
-import { createSource } from '../../src/sources/index.ts';
+import { createAjv } from '../../../src/schema/ajv.ts';
+import { readSchema } from '../../../src/schema/read-schema.ts';
+import { configWithConnectors, startConnector, type ConnectorHarness } from '../../helpers/connector-harness.ts';
+import { protectAlertLines } from '../../helpers/fixtures.ts';
+import { TestRedis } from '../../helpers/redis-server.ts';
+import { buildTestApp, readStream, testSecret } from '../../helpers/test-app.ts';
+import { MockJamfProtect, type MockJamfProtectOptions } from '../../mocks/jamf-protect-server.ts';
+import { createSource } from '../../../src/sources/index.ts';
 
 let server: TestRedis;
 before(async () => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
-import { systemUserVersion } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
-import { createAjv } from '../../src/schema/ajv.ts';
-import { readSchema } from '../../src/schema/read-schema.ts';
-import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
-import { readStream } from '../helpers/test-app.ts';
-import { MockJumpCloud, type MockJumpCloudOptions } from '../mocks/jumpcloud-server.ts';
+import { systemUserVersion } from '../../../src/sources/jumpcloud-system-users/system-users-source.ts';
+import { createAjv } from '../../../src/schema/ajv.ts';
+import { readSchema } from '../../../src/schema/read-schema.ts';
+import { startConnector, type ConnectorHarness } from '../../helpers/connector-harness.ts';
+import { TestRedis } from '../../helpers/redis-server.ts';
+import { readStream } from '../../helpers/test-app.ts';
+import { MockJumpCloud, type MockJumpCloudOptions } from '../../mocks/jumpcloud-server.ts';
 
 let server: TestRedis;
 before(async () => {

@@ -4,9 +4,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { Agent } from 'undici';
-import { VendorHttpClient, type TokenProvider, type VendorAttempt, type VendorHttpClientOptions } from '../../src/sources/http/vendor-http-client.ts';
-import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../../src/errors.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { VendorHttpClient, type TokenProvider, type VendorAttempt, type VendorHttpClientOptions } from '../../../src/sources/http/vendor-http-client.ts';
+import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../../../src/errors.ts';
+import { freePort } from '../../helpers/free-port.ts';
 
 // Every test talks to a real node:http server on 127.0.0.1, port 0, that plays the vendor.
 

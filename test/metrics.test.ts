@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Counter, Registry } from 'prom-client';
-import { CounterTally } from '../../src/metrics.ts';
+import { CounterTally } from '../src/metrics.ts';
 
 test('a tally hands its increments to the counter whenever the counter is read, and only once', async () => {
   const registry = new Registry();

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Backoff, fullJitterDelayMs, parseRetryAfterMs } from '../../src/backoff.ts';
-import { VendorHttpError } from '../../src/errors.ts';
+import { Backoff, fullJitterDelayMs, parseRetryAfterMs } from '../src/backoff.ts';
+import { VendorHttpError } from '../src/errors.ts';
 
 test('full jitter stays within [0, min(cap, base·2^attempt)) and is a whole number of ms', () => {
   fc.assert(
