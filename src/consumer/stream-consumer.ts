@@ -205,7 +205,18 @@ return 1
 
 /** `[entry id, fields]`; fields null when the entry was deleted while pending. */
 type RawEntry = [string, string[] | null];
-type ReadReply = [string, RawEntry[]][] | null;
+/**
+ * XREADGROUP's answer for one stream: `[[stream, entries]]` over RESP2. Over RESP3 (ioredis 6's default
+ * for a connection the caller made) it is a map, which ioredis's `call()` hands over flattened:
+ * `[stream, entries]`.
+ */
+type ReadReply = [string, RawEntry[]][] | [string, RawEntry[]] | null;
+
+function entriesOf(reply: ReadReply): RawEntry[] {
+  if (!reply || reply.length === 0) return [];
+  return (typeof reply[0] === 'string' ? reply[1] : reply[0]![1]) as RawEntry[];
+}
+
 type Origin = 'new' | 'pending' | 'claimed';
 
 /** The last handler errors remembered per entry, for the dead-letter reason. */
@@ -419,7 +430,7 @@ export class StreamConsumer {
       const reply = (await this.#command(
         this.#redis.call('XREADGROUP', 'GROUP', this.#o.group, this.#o.consumer, 'COUNT', this.#wanted, 'STREAMS', this.#o.stream, after),
       )) as ReadReply;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = entriesOf(reply);
       if (entries.length === 0) return;
       after = entries[entries.length - 1]![0];
       await this.#process(entries, 'pending');
@@ -451,7 +462,7 @@ export class StreamConsumer {
     const reply = blockMs > 0
       ? await this.#blockingRead([...args, 'BLOCK', blockMs, 'STREAMS', this.#o.stream, '>'], blockMs)
       : ((await this.#command(this.#redis.call('XREADGROUP', ...args, 'STREAMS', this.#o.stream, '>'))) as ReadReply);
-    const entries = reply?.[0]?.[1] ?? [];
+    const entries = entriesOf(reply);
     if (entries.length === 0) return 0;
     const ok = await this.#process(entries, 'new');
     return ok ? entries.length : -1;
