@@ -6,9 +6,10 @@
 #   docker run --rm -p 9202:9202 -e REDIS_URL=redis://… -e ORCHARD_WEBHOOK_SECRETS=… orchard
 #   (or docker-compose.yml, which runs Redis beside it)
 #
-# Orchard runs its TypeScript sources through tsx, a runtime dependency, so there is no build output:
-# the build stage installs, type-checks and drops the dev dependencies, and the runtime stage copies
-# the sources and the production node_modules.
+# The build stage installs everything, compiles src/ to dist/ (npm run build: tsc, which also
+# type-checks) and drops the dev dependencies (TypeScript, tsx, the test tools). The runtime stage
+# copies dist/, the schemas dist/ reads at start-up and the production node_modules, and runs the
+# compiled JavaScript: no TypeScript and no transpiler in the image.
 #
 # The image has no redis-server: set REDIS_URL. (Without it Orchard tries to start an embedded
 # redis-server from PATH and exits with "redis-server is not on PATH".)
@@ -18,35 +19,34 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# --ignore-scripts: the project's own postinstall builds dist/, and the sources are not here yet
+# (the build runs below); no production dependency has an install script.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund
-COPY tsconfig.json ./
+    npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
 COPY bin/ bin/
 COPY src/ src/
 COPY schemas/ schemas/
-RUN npx tsc --noEmit \
+RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
-# TSX_DISABLE_CACHE: tsx otherwise keeps a transpile cache under /tmp, and crashes at start-up when it
-# cannot create it (a read-only root filesystem without a tmpfs on /tmp).
 ENV NODE_ENV=production \
     ORCHARD_DATA_DIR=/data \
     HOST=0.0.0.0 \
-    PORT=9202 \
-    TSX_DISABLE_CACHE=1
+    PORT=9202
 RUN groupadd --system --gid 10001 orchard \
  && useradd --system --uid 10001 --gid orchard --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin orchard \
  && mkdir /data \
  && chown 10001:10001 /data \
  && chmod 0700 /data
 WORKDIR /app
-# Owned by root and not writable by the service user; tsconfig.json tells tsx how to transpile
-# exactly as in development.
-COPY --from=build /app/package.json /app/package-lock.json /app/tsconfig.json ./
+# Owned by root and not writable by the service user. dist/schema/read-schema.js finds the schemas at
+# ../../schemas/, so dist/ and schemas/ sit side by side as in the repository.
+COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /app/bin/ bin/
-COPY --from=build /app/src/ src/
+COPY --from=build /app/dist/ dist/
 COPY --from=build /app/schemas/ schemas/
 USER 10001:10001
 VOLUME ["/data"]

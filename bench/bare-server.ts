@@ -25,7 +25,8 @@ const answer = {
   entry: '1700000000000-0',
 };
 
-const redis = redisUrl ? new Redis(redisUrl, { enableAutoPipelining: true, maxRetriesPerRequest: 1 }) : undefined;
+// RESP2, as Orchard's own connections (src/redis/create-redis.ts), so the floor speaks the same protocol.
+const redis = redisUrl ? new Redis(redisUrl, { protocol: 2, enableAutoPipelining: true, maxRetriesPerRequest: 1 }) : undefined;
 
 if (redis) {
   app.removeContentTypeParser('application/json');

@@ -1,5 +1,5 @@
 // Memory and throughput of `orchard import` on a large file, run by hand (not part of `npm run bench`,
-// not a test): node --import tsx bench/import-memory.ts
+// not a test): npm run bench:import (builds dist/ first: the importer runs as `node bin/orchard.js import`)
 //
 // Generates a file of distinct access-log lines (IMPORT_BENCH_MB, default 1024 MB) in a temporary
 // directory, starts a fresh redis-server on a free port, runs `orchard import` on the file as a child
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     cleanup.defer('disconnect', () => redis.disconnect());
 
     // The same command on a 10-line file: what the process takes before any import work (the CLI loads
-    // the whole of Orchard, and tsx compiles it in a thread of its own).
+    // the whole of Orchard).
     const small = join(dir, 'small.log');
     writeFileSync(small, Array.from({ length: 10 }, (_, n) => accessLine(n)).join(''));
     const baselineRss = await peakRssOf(spawn(process.execPath, ['bin/orchard.js', 'import', small], { cwd: repoRoot, env: childEnv(port, dir), stdio: 'ignore' }), 20);

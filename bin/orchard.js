@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// The `orchard` command. Orchard runs its TypeScript sources through tsx (a runtime dependency),
-// so a checkout works after `npm ci` with no build step.
-import { register } from 'tsx/esm/api';
+// The `orchard` command: runs the compiled CLI in dist/. `npm ci` and `npm start` build it (npm run
+// build: tsc, tsconfig.build.json); a checkout that was never built says so instead of a stack trace.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/orchard.ts');
+const cli = new URL('../dist/cli/orchard.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('Orchard is not built (dist/cli/orchard.js is missing): run npm run build.\n');
+  process.exit(1);
+}
+const { main } = await import(cli.href);
 process.exitCode = await main(process.argv.slice(2));

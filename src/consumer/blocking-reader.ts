@@ -9,7 +9,18 @@ import { ReadAbandonedError } from '../errors.ts';
 
 /** `[entry id, fields]`; fields null when the entry was deleted while pending. */
 export type RawEntry = [string, string[] | null];
-export type ReadReply = [string, RawEntry[]][] | null;
+/**
+ * XREADGROUP's answer for one stream: `[[stream, entries]]` over RESP2. Over RESP3 (ioredis 6's default
+ * for a connection the caller made) it is a map, which ioredis's `call()` hands over flattened:
+ * `[stream, entries]`.
+ */
+export type ReadReply = [string, RawEntry[]][] | [string, RawEntry[]] | null;
+
+/** The entries of an XREADGROUP answer, whichever protocol carried it. */
+export function entriesOf(reply: ReadReply): RawEntry[] {
+  if (!reply || reply.length === 0) return [];
+  return (typeof reply[0] === 'string' ? reply[1] : reply[0]![1]) as RawEntry[];
+}
 
 export class BlockingReader {
   readonly #create: () => Redis;

@@ -37,7 +37,7 @@ import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff.ts';
 import { deadLetterCodes, ReadAbandonedError } from '../errors.ts';
-import { BlockingReader, type RawEntry, type ReadReply } from './blocking-reader.ts';
+import { BlockingReader, entriesOf, type RawEntry, type ReadReply } from './blocking-reader.ts';
 import { deadLetterCountsKey } from '../redis/keyspace.ts';
 import { deadLetterScript } from '../redis/scripts/dead-letter-script.ts';
 import { resolveConsumerOptions, type ResolvedConsumerOptions, type StreamConsumerOptions, type StreamConsumerStats } from './consumer-options.ts';
@@ -203,7 +203,7 @@ export class StreamConsumer {
       const reply = (await this.#command(
         this.#redis.call('XREADGROUP', 'GROUP', this.#o.group, this.#o.consumer, 'COUNT', this.#wanted, 'STREAMS', this.#o.stream, after),
       )) as ReadReply;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = entriesOf(reply);
       if (entries.length === 0) return;
       after = entries[entries.length - 1]![0];
       await this.#process(entries, 'pending');
@@ -239,7 +239,7 @@ export class StreamConsumer {
           throw err;
         })
       : ((await this.#command(this.#redis.call('XREADGROUP', ...args, 'STREAMS', this.#o.stream, '>'))) as ReadReply);
-    const entries = reply?.[0]?.[1] ?? [];
+    const entries = entriesOf(reply);
     if (entries.length === 0) return 0;
     const ok = await this.#process(entries, 'new');
     return ok ? entries.length : -1;

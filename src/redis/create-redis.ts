@@ -6,9 +6,13 @@ import type { RedisEndpoint } from './embedded-redis.ts';
 /**
  * The Redis connection of the service. No offline queue: while Redis is away a command fails at once,
  * so a webhook is answered 503 fast instead of waiting. Reconnects forever, at most 2 s apart.
+ * RESP2 (ioredis 6 defaults to RESP3): `call()` and the pre-encoded script command (lua-script.ts)
+ * bypass ioredis's reply reshaping, and over RESP3 Redis answers some commands in other shapes
+ * (XREADGROUP: a map, not a list of [stream, entries]). RESP2 keeps every reply as the code reads it.
  */
 export function createRedis(target: string | RedisEndpoint, logger: Logger, metrics?: Metrics): Redis {
   const options: RedisOptions = {
+    protocol: 2,
     lazyConnect: true,
     enableOfflineQueue: false,
     connectTimeout: 2000,

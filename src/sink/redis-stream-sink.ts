@@ -175,11 +175,8 @@ export class RedisStreamSink implements EventSink {
       return reply;
     });
     // Counted until Redis answers, even when the caller was already answered 503 on the timeout.
-    // (Inline arrows, not a named one: tsx's keepNames makes every named closure cost a defineProperty.)
-    appended.then(
-      () => this.#release(batch.length, bytes),
-      () => this.#release(batch.length, bytes),
-    );
+    const release = () => this.#release(batch.length, bytes);
+    appended.then(release, release);
     try {
       const reply = await withTimeout(appended, this.#options.appendTimeoutMs, this.#timeoutMessage);
       this.#metrics?.appendDuration.observe((performance.now() - started) / 1000);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, afterEach, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
 import { deadLetterCodes, parseEntry, readGroupLag, StreamConsumer, type DeadLetterReason } from '../../src/consumer/index.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
 import { Connections, entryFields, fieldsOf, pendingCount, produce, quietLogger, until } from './consumer-helpers.ts';
@@ -374,5 +375,43 @@ describe('readGroupLag', () => {
     assert.deepEqual(await readGroupLag(ctx.redis, 'nothing-here'), []);
     await produce(ctx.redis, 'no-groups:events', 1);
     assert.deepEqual(await readGroupLag(ctx.redis, 'no-groups:events'), []);
+  });
+});
+
+describe('StreamConsumer on RESP3 connections', () => {
+  test('a caller\'s own connections speaking RESP3 (ioredis 6\'s default): pending entries, then new ones, each handled once', async (t) => {
+    const stream = 'resp3:events';
+    const made: Redis[] = [];
+    const resp3 = () => {
+      const redis = new Redis(ctx.server.url, { protocol: 3 });
+      made.push(redis);
+      return redis;
+    };
+    t.after(() => {
+      for (const redis of made) redis.disconnect();
+    });
+    await ctx.redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    await produce(ctx.redis, stream, 3);
+    // Two entries delivered to consumer c and never acknowledged: its pending list.
+    await ctx.redis.call('XREADGROUP', 'GROUP', 'g', 'c', 'COUNT', 2, 'STREAMS', stream, '>');
+    const handled: string[] = [];
+    const c = new StreamConsumer({
+      redis: resp3(),
+      createBlockingConnection: resp3,
+      stream,
+      group: 'g',
+      consumer: 'c',
+      blockMs: 100,
+      logger: quietLogger,
+      handler: { onEntry: (e) => void handled.push(e.id) },
+    });
+    consumers.push(c);
+    await c.start();
+    await until('the pending and the unread entries handled', () => handled.length === 3);
+    await produce(ctx.redis, stream, 1, { from: 3 });
+    await until('the entry added while it blocks handled', () => handled.length === 4);
+    assert.equal(String(await made[0]!.call('CLIENT', 'INFO')).match(/resp=(\d)/)?.[1], '3', 'the connection speaks RESP3');
+    assert.deepEqual(handled, ['e0', 'e1', 'e2', 'e3']);
+    await until('every entry acknowledged', async () => (await pendingCount(ctx.redis, stream, 'g')) === 0);
   });
 });
