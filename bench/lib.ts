@@ -95,6 +95,8 @@ export interface ChildServer {
   readonly baseUrl: string;
   /** The last lines it wrote to stdout and stderr since it became ready (all of them while starting). */
   output(): readonly string[];
+  /** Lines it wrote to stdout and stderr since it became ready. */
+  lineCount(): number;
   /** Undefined while it runs. */
   exitDescription(): string | undefined;
   /** Resident set size now (VmRSS), in bytes. */
@@ -111,7 +113,9 @@ const keptOutputLines = 40;
 export async function startChildServer(options: ChildServerOptions, cleanup: Cleanup): Promise<ChildServer> {
   const child = spawn(process.execPath, options.args, { cwd: options.cwd ?? repoRoot, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
+  let count = 0;
   const keep = (line: string) => {
+    count += 1;
     lines.push(line);
     if (lines.length > keptOutputLines) lines.shift();
   };
@@ -135,6 +139,7 @@ export async function startChildServer(options: ChildServerOptions, cleanup: Cle
     pid: child.pid ?? -1,
     baseUrl: options.baseUrl,
     output: () => [...lines],
+    lineCount: () => count,
     exitDescription: () => exit,
     rssBytes: () => (child.pid === undefined || exit !== undefined ? undefined : procStatusBytes(child.pid, 'VmRSS')),
     peakRssBytes: () => (child.pid === undefined || exit !== undefined ? undefined : procStatusBytes(child.pid, 'VmHWM')),
@@ -144,6 +149,7 @@ export async function startChildServer(options: ChildServerOptions, cleanup: Cle
 
   await waitUntilReady(server, options, () => exit);
   lines.length = 0; // what it said while starting (e.g. its answers to the readiness probe) is not news
+  count = 0;
   return server;
 }
 

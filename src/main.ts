@@ -7,7 +7,9 @@ import { configSchemaFor } from './config/load-config.ts';
 import { ConnectorStateStore } from './connector-state/connector-state-store.ts';
 import { lockDataDir } from './data-dir.ts';
 import { ListenError, StartAbortedError } from './errors.ts';
+import { boundedLogDestination } from './log-destination.ts';
 import { createLogger } from './logger.ts';
+import { RequestNoise } from './server/request-noise.ts';
 import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
 import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
@@ -99,9 +101,23 @@ function resolveAuth(config: Config, logger: Logger, announce: (text: string) =>
 /** The composition root: config → logger → redis → sink → server → listen, and the way back down. */
 export async function startOrchard(options: StartOptions = {}): Promise<RunningOrchard> {
   const config = loadOrchardConfig(options.env ?? process.env, options.cwd);
-  const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, moreSecretHeaders: [config.protectHeader, config.logsHeader], destination: options.logDestination });
-  const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
   const metrics = new Metrics();
+  // stdout through a bounded buffer unless the caller gives a destination (log-destination.ts).
+  const bounded = options.logDestination ? undefined : boundedLogDestination({ maxBufferBytes: config.logBufferBytes });
+  let droppedSinceNotice = 0;
+  bounded?.onDrop((lines) => {
+    metrics.logLinesDropped.inc(lines);
+    // Said once the reader had a chance to catch up (the line itself may be dropped too: the metric is what counts).
+    if (droppedSinceNotice++ === 0) {
+      setTimeout(() => {
+        logger.warn({ droppedLines: droppedSinceNotice }, 'Log lines were dropped: the log reader did not keep up with Orchard (log_buffer_bytes); orchard_log_lines_dropped_total counts them.');
+        droppedSinceNotice = 0;
+      }, config.logSummaryIntervalMs).unref();
+    }
+  });
+  const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, moreSecretHeaders: [config.protectHeader, config.logsHeader], destination: options.logDestination ?? bounded!.stream });
+  const noise = new RequestNoise(logger, config.logSummaryIntervalMs);
+  const announce = options.announce ?? ((text: string) => process.stderr.write(`${text}\n`));
   const lifecycle: Lifecycle = { accepting: false, startedAtMs: Date.now() };
 
   for (const warning of unknownEnvironmentSettings(options.env ?? process.env, configSchemaFor(sourceDescriptors).properties)) logger.warn(warning);
@@ -166,7 +182,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     ...connectors?.status(),
     streamState: await streamStatus(),
   });
-  const deps = { config, sink, metrics, logger, lifecycle, auth, status };
+  const deps = { config, sink, metrics, logger, lifecycle, auth, status, noise };
 
   let app: FastifyInstance | undefined;
   let admin: FastifyInstance | undefined;
@@ -189,6 +205,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     redis.disconnect();
     await embedded?.stop();
     releaseDataDir?.();
+    noise.flush();
   };
   const stopNow = () => {
     embedded?.stopNow();
@@ -246,10 +263,13 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
         logger.info('Shutting down: finishing in-flight requests.');
         await stopAll();
         logger.info('Orchard stopped.');
+        // The last lines get a second to reach a slow log reader; then Orchard exits without them.
+        await bounded?.close(1000);
       })());
     return { config, logger, redis, app, admin, url, adminUrl, auth, close, stopNow };
   } catch (err) {
     await stopAll().catch(() => {});
+    await bounded?.close(1000);
     throw err;
   }
 }

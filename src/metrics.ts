@@ -112,6 +112,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectionsRefused = new Counter({
+    name: 'orchard_connections_refused_total',
+    help: 'Connections closed when accepted because their address held too many unauthenticated ones (unauthenticated_connections_per_address).',
+    registers: [this.registry],
+  });
+
+  readonly logLinesDropped = new Counter({
+    name: 'orchard_log_lines_dropped_total',
+    help: 'Log lines dropped because the log reader did not keep up and the log buffer (log_buffer_bytes) was full.',
+    registers: [this.registry],
+  });
+
   readonly appendDuration = new Histogram({
     name: 'orchard_append_duration_seconds',
     help: 'Time from a batch of appends being sent to Redis until it was acknowledged.',

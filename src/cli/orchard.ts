@@ -88,7 +88,11 @@ async function serve(): Promise<number> {
     }
     throw err;
   }
-  return done;
+  const code = await done;
+  // Everything was closed; should a write to a stalled log reader still hold the process (a blocked
+  // stdout), it ends all the same.
+  setTimeout(() => process.exit(code), 2000).unref();
+  return code;
 }
 
 function secret(): number {

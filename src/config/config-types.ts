@@ -61,6 +61,9 @@ export interface Config {
   readonly decodedBodyLimitBytes: number;
   readonly rateLimitPerMinute: number;
   readonly authFailureLimit: number;
+  readonly maxConnections: number;
+  readonly unauthenticatedConnectionsPerAddress: number;
+  readonly trustedAddresses: readonly string[];
   readonly trustProxy: boolean | string[];
   readonly appendTimeoutMs: number;
   readonly redisWaitReplicas: number;
@@ -72,6 +75,8 @@ export interface Config {
   readonly tlsCertFile: string | undefined;
   readonly tlsKeyFile: string | undefined;
   readonly logLevel: string;
+  readonly logBufferBytes: number;
+  readonly logSummaryIntervalMs: number;
   readonly connectorLeaseTtlMs: number;
   readonly connectors: readonly ConnectorConfig[];
   /** Where the configuration came from, for the start-up log line. */

@@ -1,4 +1,5 @@
 import { defaultRejectedStream } from '../redis/keyspace.ts';
+import { addressProblem } from './address-list.ts';
 import { parseDurationMs } from './duration.ts';
 import { checkBaseUrl } from './base-url-check.ts';
 import type { ConfigSchema } from './config-schema.ts';
@@ -87,6 +88,12 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
   }
   if (s.admin_port !== undefined && s.admin_port !== 0 && s.admin_port === s.port) {
     problems.push('ORCHARD_ADMIN_PORT (admin_port) must differ from PORT (port)');
+  }
+  if (Array.isArray(s.trusted_addresses)) {
+    for (const entry of s.trusted_addresses as string[]) {
+      const problem = addressProblem(entry);
+      if (problem) problems.push(`${named('trusted_addresses')}: ${problem}`);
+    }
   }
   if (Array.isArray(s.connectors)) checkConnectors(s.connectors, context.connectorTypes, problems);
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { STATUS_CODES } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -11,14 +12,17 @@ import { labelCache, type Metrics } from '../metrics.ts';
 import type { EventSink } from '../sink/event-sink.ts';
 import { WebhookValidator } from '../sources/jamf-pro-webhooks/webhook-validator.ts';
 import { AuthFailureThrottle } from './auth-failure-throttle.ts';
+import { ConnectionGuard } from './connection-guard.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { IntakeGate } from './intake-gate.ts';
+import { RequestNoise, summarisedStatuses } from './request-noise.ts';
 import { lazyRequestLoggers } from './lazy-request-logger.ts';
 import { staticSecurityHeaders } from './static-security-headers.ts';
 import { jamfProWebhookRoute } from './routes/jamf-pro-webhook-route.ts';
 import { jamfProtectRoute } from './routes/jamf-protect-route.ts';
 import { jamfProLogsRoute } from './routes/jamf-pro-logs-route.ts';
 import { operationsRoutes, type Lifecycle } from './routes/operations-routes.ts';
-import { createAuthenticator, type WebhookAuth } from './webhook-authenticator.ts';
+import { createAuthenticator, type Authenticator, type WebhookAuth } from './webhook-authenticator.ts';
 
 export interface ServerDependencies {
   readonly config: Config;
@@ -28,24 +32,32 @@ export interface ServerDependencies {
   readonly lifecycle: Lifecycle;
   readonly auth: WebhookAuth;
   readonly validator?: WebhookValidator;
+  /** Where the summarised answers are counted (one per process); made here when not given. */
+  readonly noise?: RequestNoise;
   /** Facts for /status beyond what the server knows. */
   readonly status?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
-/** Answers what Node's HTTP parser refuses (timeouts, malformed requests) in Orchard's error format. */
-function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-  const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const body = JSON.stringify({
-    code: timeout ? 'ORCHARD_ERR_REQUEST_TIMEOUT' : 'ORCHARD_ERR_BAD_HTTP',
-    message: timeout ? 'The request was not received in time (request_timeout_ms).' : 'The request is not valid HTTP.',
-    details: [],
-  });
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+/**
+ * Answers what Node's HTTP parser refuses (timeouts, malformed requests) in Orchard's error format.
+ * A timeout names the setting that fired: headers_timeout_ms while the request's headers were still
+ * arriving, request_timeout_ms once they had all come (Node reports both as one error code).
+ */
+function clientErrorHandler(noise: RequestNoise | undefined) {
+  return (err: NodeJS.ErrnoException, socket: Socket): void => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = timeout ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const setting = IntakeGate.headersDone(socket) ? 'request_timeout_ms' : 'headers_timeout_ms';
+    const what = setting === 'headers_timeout_ms' ? "The request's headers were" : 'The request was';
+    const code = timeout ? 'ORCHARD_ERR_REQUEST_TIMEOUT' : 'ORCHARD_ERR_BAD_HTTP';
+    const body = JSON.stringify({ code, message: timeout ? `${what} not received in time (${setting}).` : 'The request is not valid HTTP.', details: [] });
+    if (timeout) noise?.count(status, code, socket.remoteAddress);
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  };
 }
 
 /** Node's http(s) server options. Node requires headersTimeout <= requestTimeout; requestTimeout is checked every second, not every 30 s. */
@@ -53,9 +65,9 @@ function serverTimeouts(config: Config) {
   return { headersTimeout: Math.min(config.headersTimeoutMs, config.requestTimeoutMs), requestTimeout: config.requestTimeoutMs, connectionsCheckingInterval: 1000 };
 }
 
-function baseOptions(config: Config, logger: Logger) {
+function baseOptions(config: Config, logger: Logger, noise?: RequestNoise) {
   return {
-    clientErrorHandler,
+    clientErrorHandler: clientErrorHandler(noise),
     loggerInstance: logger,
     childLoggerFactory: lazyRequestLoggers,
     logController: new LogController({ disableRequestLogging: true }),
@@ -79,8 +91,12 @@ function readTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer
   }
 }
 
-/** One log line per answered request at most: 5xx at error (503 at warn), 4xx at info, successes at debug. */
-function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): void {
+/**
+ * One log line per answered request at most: 5xx at error, 4xx at info, successes at debug; the answers
+ * that come by the thousand (401, 404, 408, 429, 503) are counted into one summary line per interval
+ * instead (request-noise.ts), and a probe of /readyz saying "not ready" is debug.
+ */
+function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger, noise: RequestNoise): void {
   const debug = logger.isLevelEnabled('debug');
   // Route patterns, methods and statuses are bounded sets. Looked up one after the other rather than
   // by a key built per request: hashing a new string on every request showed on the webhook path.
@@ -93,11 +109,9 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): v
     requests(route)(req.method)(status).inc();
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
-    // 503 is an expected answer (Redis away, shutting down): a warning, not an error; a probe of
-    // /readyz saying "not ready" is not even that.
-    if (status >= 500 && status !== 503) req.log.error(line, 'Request answered.');
-    else if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');
-    else if (status === 503) req.log.warn(line, 'Request answered.');
+    if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');
+    else if (summarisedStatuses.has(status)) noise.count(status, req.errorCode, req.ip);
+    else if (status >= 500) req.log.error(line, 'Request answered.');
     else if (status >= 400) req.log.info(line, 'Request answered.');
     else req.log.debug(line, 'Request answered.');
     done();
@@ -107,10 +121,32 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger): v
 /** The main listener: the intake routes and, unless an admin port is configured, the operations routes. */
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
   const { config, sink, metrics, logger } = deps;
-  const https = config.tlsCertFile && config.tlsKeyFile ? { https: { ...serverTimeouts(config), ...readTls(config.tlsCertFile, config.tlsKeyFile) } } : {};
-  const app = Fastify({ ...baseOptions(config, logger), ...https }) as unknown as FastifyInstance;
+  const noise = deps.noise ?? new RequestNoise(logger, config.logSummaryIntervalMs);
+  const tls = config.tlsCertFile && config.tlsKeyFile ? readTls(config.tlsCertFile, config.tlsKeyFile) : undefined;
+  const guard = new ConnectionGuard({ perAddress: config.unauthenticatedConnectionsPerAddress, trusted: config.trustedAddresses, onRefused: () => metrics.connectionsRefused.inc() });
+  // The gate in front of Fastify (intake-gate.ts), made once the routes are known.
+  let gate: IntakeGate | undefined;
+  const serverFactory = (handler: RequestListener) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
+      if (!gate?.handle(req, res)) handler(req, res);
+    };
+    const server = tls ? createHttpsServer({ ...serverTimeouts(config), ...tls }, listener) : createServer(serverTimeouts(config), listener);
+    // What Fastify sets on a server it makes itself.
+    server.keepAliveTimeout = config.keepAliveTimeoutMs;
+    server.requestTimeout = config.requestTimeoutMs;
+    server.setTimeout(config.requestTimeoutMs + config.headersTimeoutMs);
+    guard.attach(server, config.maxConnections);
+    return server;
+  };
+  const app = Fastify({ ...baseOptions(config, logger, noise), ...(tls ? { https: tls } : {}), serverFactory }) as unknown as FastifyInstance;
+  const served = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = served.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    served.set(route.url, methods);
+  });
   installErrorHandler(app);
-  logResponses(app, metrics, logger);
+  logResponses(app, metrics, logger, noise);
   // helmet's headers on every answer of this listener (intake routes, 404s). @fastify/helmet itself
   // is registered only around the operations routes: its per-request hooks cost the webhook path
   // about a tenth of its CPU even on routes that opt out.
@@ -165,6 +201,17 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   });
 
   if (config.adminPort === undefined) await registerOperations(app, deps);
+  const intakeRoute = (path: string, auth: Authenticator) => ({ path, methods: [...(served.get(path) ?? [])], authenticate: auth });
+  gate = new IntakeGate({
+    routes: [intakeRoute(config.webhookPath, authenticate), intakeRoute(config.protectPath, authenticatorFor(protectAuth)), intakeRoute(config.logsPath, authenticatorFor(logsAuth))],
+    knownPaths: new Set(served.keys()),
+    throttle,
+    metrics,
+    noise,
+    guard,
+    securityHeaders: staticSecurityHeaders(),
+    trustProxy: config.trustProxy,
+  });
   return app;
 }
 
@@ -176,9 +223,10 @@ export function routeAuthFrom(header: string | undefined, secrets: readonly stri
 
 /** A separate plain-HTTP listener for the operations routes, when admin_port is set. */
 export async function buildAdminServer(deps: ServerDependencies): Promise<FastifyInstance> {
-  const app = Fastify(baseOptions(deps.config, deps.logger)) as unknown as FastifyInstance;
+  const noise = deps.noise ?? new RequestNoise(deps.logger, deps.config.logSummaryIntervalMs);
+  const app = Fastify(baseOptions(deps.config, deps.logger, noise)) as unknown as FastifyInstance;
   installErrorHandler(app);
-  logResponses(app, deps.metrics, deps.logger);
+  logResponses(app, deps.metrics, deps.logger, noise);
   await registerOperations(app, deps);
   return app;
 }

@@ -38,8 +38,11 @@ const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): void {
   const { authenticate, throttle, metrics } = options;
 
-  scope.addHook('onRequest', (req, _reply, done) => {
+  // The intake gate (intake-gate.ts) answers these before Fastify on a listening server; this hook gives
+  // the same answers to what reaches Fastify otherwise (app.inject), and closes the connection too.
+  scope.addHook('onRequest', (req, reply, done) => {
     if (authenticate(req.headers)) return done();
+    reply.header('connection', 'close');
     metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);
     if (retryAfter > 0) return done(new IntakeThrottledError(retryAfter));

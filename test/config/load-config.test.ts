@@ -33,6 +33,16 @@ function withFile(text: string, run: (file: string) => void): void {
 }
 
 describe('loadConfig', () => {
+  test('trusted_addresses: addresses and CIDRs; anything else is refused by name', () => {
+    assert.deepEqual(loadConfig({ ORCHARD_TRUSTED_ADDRESSES: '203.0.113.0/24, 198.51.100.7,2001:db8::/32' }, '/srv').trustedAddresses, ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32']);
+    assert.throws(
+      () => loadConfig({ ORCHARD_TRUSTED_ADDRESSES: 'jamf.example.com,10.0.0.0/40' }, '/srv'),
+      (err: ConfigInvalidError) =>
+        err.problems.some((p) => p.startsWith('ORCHARD_TRUSTED_ADDRESSES: jamf.example.com is not an IP address or CIDR')) &&
+        err.problems.some((p) => p.includes('10.0.0.0/40 is not an IP address or CIDR')),
+    );
+  });
+
   test('defaults are the ones DESIGN.md names', () => {
     const c = loadConfig({}, '/srv');
     assert.equal(c.redisUrl, undefined);

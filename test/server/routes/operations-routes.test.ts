@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { testSecret, useTestApp } from '../../helpers/test-app.ts';
 
-const ctx = useTestApp();
+const ctx = useTestApp({ ORCHARD_LOG_SUMMARY_INTERVAL_MS: '200' });
 
 describe('operations routes', () => {
   test('/healthz and /readyz need no credentials', async () => {
@@ -62,16 +62,37 @@ describe('operations routes', () => {
 
   test('a request logs one line at most, with its status, and never its headers', async () => {
     const before = ctx.t.logs.length;
-    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'nope-nope-nope-nope' }, payload: '{}' });
+    await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': testSecret }, payload: '{"webhook":' });
     const lines = ctx.t.logs.slice(before);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0]!.status, 401);
+    assert.equal(lines[0]!.status, 400);
     assert.equal(lines[0]!.msg, 'Request answered.');
-    assert.ok(!JSON.stringify(lines).includes('nope-nope'));
+    assert.ok(!JSON.stringify(lines).includes(testSecret));
     // req.log is made only when a request logs (lazy-request-logger.ts), with the request id all the same.
     assert.match(String(lines[0]!.reqId), /^req-/);
+  });
+
+  test('401s are not logged one by one: one summary line counts them by code and address, and /metrics counts each', async () => {
+    const before = ctx.t.logs.length;
+    for (let i = 0; i < 5; i++) {
+      const res = await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': 'nope-nope-nope-nope' }, payload: '{}' });
+      assert.equal(res.statusCode, 401);
+      assert.equal(res.headers.connection, 'close', 'a refused connection is closed');
+    }
+    assert.equal(ctx.t.logs.slice(before).filter((l) => l.status === 401).length, 0, 'no line per 401');
+    const deadline = Date.now() + 10_000;
+    let summary: Record<string, unknown> | undefined;
+    while (!(summary = ctx.t.logs.slice(before).find((l) => typeof l.answers === 'object'))) {
+      assert.ok(Date.now() < deadline, 'a summary line within the summary interval');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The interval may have begun with an earlier test's refusal: at least these five, each counted once.
+    const refused = (summary.answers as Record<string, number>)['401 ORCHARD_ERR_INTAKE_UNAUTHORIZED']!;
+    assert.ok(refused >= 5, String(refused));
+    assert.deepEqual(summary.addresses, [{ address: '127.0.0.1', requests: summary.requests }]);
+    assert.ok(!JSON.stringify(ctx.t.logs.slice(before)).includes('nope-nope'));
     const metrics = (await ctx.t.app.inject({ url: '/metrics' })).body;
-    assert.match(metrics, /orchard_http_requests_total\{route="\/jamf-pro-events",method="POST",status="401"\} [1-9]/);
+    assert.match(metrics, /orchard_http_requests_total\{route="\/jamf-pro-events",method="POST",status="401"\} [5-9]/);
   });
 });
 
