@@ -10,9 +10,8 @@
  * sections are built once per computer and kept as JSON strings, so a page is a slice and a join.
  */
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { MockVendorServer } from './mock-http.ts';
 
 export interface MockJamfProOptions {
   /** Fleet size; ids are "1".."N". Default 25. */
@@ -880,11 +879,7 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
   });
 }
 
-export class MockJamfPro {
-  readonly requests: MockJamfProRequest[] = [];
-  url = '';
-
-  readonly #server: Server;
+export class MockJamfPro extends MockVendorServer<MockJamfProRequest> {
   readonly #clientId: string;
   readonly #clientSecret: string;
   readonly #ttlSeconds: number;
@@ -896,17 +891,14 @@ export class MockJamfPro {
   /** access token → expiry (ms since epoch). */
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'inventory', MockFault[]> = { token: [], inventory: [] };
-  readonly #timers = new MockTimers();
   readonly #sorted = new Map<string, Computer[]>();
   /** Where new reports land: after every report date so far, advanced by `touch` and `addComputers`. */
   #clockMs = FLEET_BASE_MS + 2 * DAY_MS;
   readonly #clockRng = mulberry32(0x7a3f11);
   #nextId = 1;
-  #inFlight = 0;
-  #maxInFlight = 0;
-  #closed = false;
 
   private constructor(options: MockJamfProOptions) {
+    super('MockJamfPro', JSON_TYPE);
     this.#clientId = options.clientId ?? 'orchard-test-client';
     this.#clientSecret = options.clientSecret ?? 'orchard-test-secret';
     this.#ttlSeconds = options.tokenTtlSeconds ?? 599;
@@ -923,25 +915,17 @@ export class MockJamfPro {
       this.#fleet.set(c.id, c);
     }
     this.#nextId = n + 1;
-    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: MockJamfProOptions = {}): Promise<MockJamfPro> {
     const mock = new MockJamfPro(options);
-    mock.url = await listenOnLoopback(mock.#server);
+    await mock.start();
     return mock;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#timers.clear();
-    await closeServer(this.#server);
   }
 
   /** Highest number of inventory requests in flight at the same time. */
   get maxConcurrentRequests(): number {
-    return this.#maxInFlight;
+    return this.maxInFlight;
   }
 
   /** Ground truth: every computer in id order, every section filled (fresh copies). */
@@ -1009,18 +993,10 @@ export class MockJamfPro {
     return this.#clockMs;
   }
 
-
-  #send(res: ServerResponse, entry: MockJamfProRequest, status: number, body: string, headers: Record<string, string> = {}): void {
-    sendBody(res, entry, status, body, JSON_TYPE, headers);
-  }
-
   /** Answers a scripted fault; false when the fault only delays and the normal answer follows. */
   #answerFault(req: IncomingMessage, res: ServerResponse, entry: MockJamfProRequest, fault: MockFault, route: 'token' | 'inventory'): boolean {
     if (fault.reset) {
-      entry.status = 0;
-      const socket = req.socket as Socket & { resetAndDestroy?: () => void };
-      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket.destroy();
+      this.resetConnection(req, entry);
       return true;
     }
     if (fault.status === undefined && fault.body === undefined) return false;
@@ -1032,11 +1008,11 @@ export class MockJamfPro {
     else if (route === 'token' && status === 401) body = '{"error":"invalid_client","error_description":"Client authentication failed"}';
     else if (route === 'token' && status === 400) body = '{"error":"invalid_request"}';
     else body = jamfError(status);
-    this.#send(res, entry, status, body, headers);
+    this.send(res, entry, status, body, headers);
     return true;
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
@@ -1045,24 +1021,18 @@ export class MockJamfPro {
     this.requests.push(entry);
     try {
       if (route === 'token') {
-        if (req.method !== 'POST') return this.#send(res, entry, 405, jamfError(405), { allow: 'POST' });
+        if (req.method !== 'POST') return this.send(res, entry, 405, jamfError(405), { allow: 'POST' });
         await this.#token(req, res, url, entry);
       } else if (route === 'inventory') {
-        if (req.method !== 'GET') return this.#send(res, entry, 405, jamfError(405), { allow: 'GET' });
-        this.#inFlight++;
-        this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
-        let counted = true;
-        res.once('close', () => {
-          if (counted) this.#inFlight--;
-          counted = false;
-        });
+        if (req.method !== 'GET') return this.send(res, entry, 405, jamfError(405), { allow: 'GET' });
+        this.countInFlight(res);
         await this.#inventory(req, res, url, entry);
       } else {
         req.resume();
-        this.#send(res, entry, 404, jamfError(404));
+        this.send(res, entry, 404, jamfError(404));
       }
     } catch (err) {
-      if (!res.headersSent) this.#send(res, entry, 500, jamfError(500));
+      if (!res.headersSent) this.send(res, entry, 500, jamfError(500));
       else res.destroy(err as Error);
     }
   }
@@ -1086,18 +1056,18 @@ export class MockJamfPro {
     }
     entry.authorized = clientId === this.#clientId && clientSecret === this.#clientSecret;
     const fault = this.#faults.token.shift();
-    if (fault?.delayMs) await this.#timers.sleep(fault.delayMs);
+    if (fault?.delayMs) await this.timers.sleep(fault.delayMs);
     if (fault && this.#answerFault(req, res, entry, fault, 'token')) return;
     const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
-    if (!entry.authorized) return this.#send(res, entry, 401, '{"error":"invalid_client","error_description":"Client authentication failed"}', noStore);
+    if (!entry.authorized) return this.send(res, entry, 401, '{"error":"invalid_client","error_description":"Client authentication failed"}', noStore);
     const grantType = params.get('grant_type');
-    if (!grantType) return this.#send(res, entry, 400, '{"error":"invalid_request"}', noStore);
-    if (grantType !== 'client_credentials') return this.#send(res, entry, 400, '{"error":"unsupported_grant_type"}', noStore);
+    if (!grantType) return this.send(res, entry, 400, '{"error":"invalid_request"}', noStore);
+    if (grantType !== 'client_credentials') return this.send(res, entry, 400, '{"error":"unsupported_grant_type"}', noStore);
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     for (const [t, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(t);
     this.#tokens.set(token, now + this.#ttlSeconds * 1000);
-    this.#send(res, entry, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.#ttlSeconds, scope: 'api-role:1' }), noStore);
+    this.send(res, entry, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.#ttlSeconds, scope: 'api-role:1' }), noStore);
   }
 
   #validToken(req: IncomingMessage): boolean {
@@ -1111,21 +1081,21 @@ export class MockJamfPro {
     req.resume();
     entry.authorized = this.#validToken(req);
     const fault = this.#faults.inventory.shift();
-    await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+    await this.timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
     if (fault && this.#answerFault(req, res, entry, fault, 'inventory')) return;
     // Checked when answering, so a token that expires during `latencyMs` is refused, as Jamf would.
     if (!this.#validToken(req)) {
       entry.authorized = false;
-      return this.#send(res, entry, 401, jamfError(401));
+      return this.send(res, entry, 401, jamfError(401));
     }
     let body: string;
     try {
       body = this.#page(url.searchParams);
     } catch (err) {
-      if (err instanceof QueryError) return this.#send(res, entry, 400, invalidField(err.field, err.message));
+      if (err instanceof QueryError) return this.send(res, entry, 400, invalidField(err.field, err.message));
       throw err;
     }
-    this.#send(res, entry, 200, body);
+    this.send(res, entry, 200, body);
   }
 
   #page(q: URLSearchParams): string {
