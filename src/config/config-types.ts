@@ -114,4 +114,6 @@ export interface ConnectorTypeSpec {
    * path is a prefix (a proxy) and stays.
    */
   readonly apiPaths: readonly string[];
+  /** Problems of an entry's own settings taken together, which its schema cannot say (`label` names the entry: `connectors[0] (acme)`). */
+  checkSettings?(entry: Readonly<Record<string, unknown>>, label: string): readonly string[];
 }

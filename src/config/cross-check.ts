@@ -103,6 +103,8 @@ function checkConnectors(entries: Record<string, unknown>[], types: readonly Con
     for (const key of ['interval', 'lag', 'overlap']) {
       if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`${entry}.${key}: must be longer than 0`);
     }
-    if (typeof c?.base_url === 'string') checkBaseUrl(c.base_url, types.find((t) => t.type === c.type), entry, problems);
+    const spec = types.find((t) => t.type === c?.type);
+    if (typeof c?.base_url === 'string') checkBaseUrl(c.base_url, spec, entry, problems);
+    if (c !== null && typeof c === 'object' && spec?.checkSettings) problems.push(...spec.checkSettings(c, entry));
   });
 }

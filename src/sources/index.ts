@@ -1,4 +1,5 @@
 import { loadConfig, type Config, type ConnectorConfig, type LoadConfigOptions } from '../config/load-config.ts';
+import { DeprecationNotices } from '../connectors/deprecation-notices.ts';
 import type { SourceInfo } from '../connectors/diagnosis.ts';
 import type { PullSource } from '../connectors/pull-source.ts';
 import type { Metrics } from '../metrics.ts';
@@ -37,15 +38,24 @@ export interface CreateSourceOptions {
   readonly onAttempt?: (attempt: VendorAttempt) => void;
 }
 
-/** A connector entry's source, with what a diagnosis of its failures names. */
-export function createSource(config: ConnectorConfig, orchard: Pick<Config, 'stream' | 'protectDedupWindowSeconds'>, options: CreateSourceOptions = {}): { source: PullSource; info: SourceInfo } {
+/** A connector entry's source, with what a diagnosis of its failures names and the deprecations its vendor announced. */
+export function createSource(
+  config: ConnectorConfig,
+  orchard: Pick<Config, 'stream' | 'protectDedupWindowSeconds'>,
+  options: CreateSourceOptions = {},
+): { source: PullSource; info: SourceInfo; deprecations: DeprecationNotices } {
   const descriptor = descriptorOf(config.type);
   const { metrics } = options;
+  const deprecations = new DeprecationNotices();
   const onAttempt = (a: VendorAttempt) => {
     metrics?.connectorRequests.inc({ connector: config.name, status: a.status === undefined ? 'error' : String(a.status) });
+    if (a.deprecation) {
+      metrics?.recordDeprecation(config.name, a.path, a.deprecation.sunsetAtMs);
+      deprecations.record(a.method, a.path, a.deprecation);
+    }
     options.onAttempt?.(a);
   };
   // The configuration validated the entry against this descriptor's settings schema: its settings are the descriptor's.
   const source = descriptor.create(config as ConnectorConfig<never>, { onAttempt, stream: orchard.stream, protectDedupWindowSeconds: orchard.protectDedupWindowSeconds });
-  return { source, info: { credentialKeys: descriptor.credentialKeys, pageSizeSetting: descriptor.pageSizeSetting } };
+  return { source, info: { credentialKeys: descriptor.credentialKeys, pageSizeSetting: descriptor.pageSizeSetting }, deprecations };
 }

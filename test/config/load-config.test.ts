@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { closestName } from '../../src/config/closest-name.ts';
 import { descriptorOf, loadOrchardConfig as loadConfig, sourceDescriptors } from '../../src/sources/index.ts';
-import { inventoryPath, inventoryTokenPath } from '../../src/sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
+import { inventoryApiVersions, inventoryPathOf } from '../../src/sources/jamf-pro-inventory/api-versions.ts';
+import { jamfProTokenPath, jamfProVersionPath } from '../../src/sources/jamf-pro/jamf-pro-api.ts';
 import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect-alerts/jamf-protect-alerts-source.ts';
 import { eventsPath } from '../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
 import { systemUsersPath } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
@@ -313,7 +314,7 @@ describe('loadConfig', () => {
 
   test('connectors: every path a source asks for is one a base_url may not end in', () => {
     const asked: Record<string, string[]> = {
-      'jamf_pro.inventory': [inventoryPath, inventoryTokenPath],
+      'jamf_pro.inventory': [...inventoryApiVersions.map(inventoryPathOf), jamfProTokenPath, jamfProVersionPath],
       'jamf_protect.alerts': [graphqlPath, tokenPath],
       'jumpcloud.directory_insights': [eventsPath],
       'jumpcloud.system_users': [systemUsersPath],
