@@ -7,6 +7,7 @@ import type { VendorAttempt } from './http/vendor-http-client.ts';
 import { changeManagementSource, complianceReporterSource, loginSource } from './jamf-pro-logs/log-kinds.ts';
 import { webhookSource } from './jamf-pro-webhooks/webhook-record.ts';
 import { jamfProInventory } from './jamf-pro-inventory/descriptor.ts';
+import { jamfProMobileDevices } from './jamf-pro-mobile-devices/descriptor.ts';
 import { jamfProtectAlerts } from './jamf-protect-alerts/descriptor.ts';
 import { jumpCloudDirectoryInsights } from './jumpcloud-directory-insights/descriptor.ts';
 import { jumpCloudSystemUsers } from './jumpcloud-system-users/descriptor.ts';
@@ -14,7 +15,7 @@ import type { SourceDescriptor } from './source-descriptor.ts';
 
 // The one list of pull sources. A new source is a folder with its descriptor, and one line here.
 // Each descriptor is typed by its own settings, hence `any` for the list.
-export const sourceDescriptors: readonly SourceDescriptor<any>[] = [jamfProInventory, jamfProtectAlerts, jumpCloudDirectoryInsights, jumpCloudSystemUsers];
+export const sourceDescriptors: readonly SourceDescriptor<any>[] = [jamfProInventory, jamfProMobileDevices, jamfProtectAlerts, jumpCloudDirectoryInsights, jumpCloudSystemUsers];
 
 /** Every `source` the events stream holds (the stream contract): the push routes' and the pull sources'. */
 export const streamSources: readonly string[] = [...new Set([webhookSource, ...sourceDescriptors.map((d) => d.source), loginSource, changeManagementSource, complianceReporterSource])];

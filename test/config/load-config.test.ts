@@ -7,6 +7,7 @@ import { closestName } from '../../src/config/closest-name.ts';
 import { descriptorOf, loadOrchardConfig as loadConfig, sourceDescriptors } from '../../src/sources/index.ts';
 import { inventoryApiVersions, inventoryPathOf } from '../../src/sources/jamf-pro-inventory/api-versions.ts';
 import { jamfProTokenPath, jamfProVersionPath } from '../../src/sources/jamf-pro/jamf-pro-api.ts';
+import { mobileDevicesPath } from '../../src/sources/jamf-pro-mobile-devices/jamf-pro-mobile-devices-source.ts';
 import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect-alerts/jamf-protect-alerts-source.ts';
 import { eventsPath } from '../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
 import { systemUsersPath } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
@@ -315,6 +316,7 @@ describe('loadConfig', () => {
   test('connectors: every path a source asks for is one a base_url may not end in', () => {
     const asked: Record<string, string[]> = {
       'jamf_pro.inventory': [...inventoryApiVersions.map(inventoryPathOf), jamfProTokenPath, jamfProVersionPath],
+      'jamf_pro.mobile_devices': [mobileDevicesPath, jamfProTokenPath, jamfProVersionPath],
       'jamf_protect.alerts': [graphqlPath, tokenPath],
       'jumpcloud.directory_insights': [eventsPath],
       'jumpcloud.system_users': [systemUsersPath],

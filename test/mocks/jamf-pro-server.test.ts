@@ -138,15 +138,15 @@ test('an unknown section is 400 INVALID_FIELD section', async (t) => {
   assert.deepEqual({ ...body.errors[0], description: undefined }, { code: 'INVALID_FIELD', field: 'section', description: undefined, id: '0' });
 });
 
-test('page and page-size are validated at their edges', async (t) => {
-  const mock = await start(t, { computers: 5, maxPageSize: 1000 });
+test('page and page-size are validated at their edges; a page-size over the clamp is cut silently, as Jamf Pro does', async (t) => {
+  const mock = await start(t, { computers: 5, clampPageSize: 2 });
   const token = await tokenOf(mock);
-  assert.equal((await page(mock, token, 'page-size=1000')).results.length, 5);
+  assert.equal((await page(mock, token, 'page-size=2')).results.length, 2);
   assert.equal((await page(mock, token, 'page-size=1')).results.length, 1);
+  const clamped = await page(mock, token, 'page-size=1000&page=1&sort=id:asc');
+  assert.deepEqual({ totalCount: clamped.totalCount, ids: clamped.results.map((r) => r.id) }, { totalCount: 5, ids: ['3', '4'] }, 'page 1 of the clamped size, totalCount unchanged');
   assert.deepEqual(await page(mock, token, 'page=7'), { totalCount: 5, results: [] });
   for (const [query, field] of [
-    ['page-size=1001', 'page-size'],
-    ['page-size=0', 'page-size'],
     ['page-size=abc', 'page-size'],
     ['page-size=10.5', 'page-size'],
     ['page=-1', 'page'],
@@ -354,14 +354,14 @@ test('default sort is general.name:asc, as Jamf', async (t) => {
 
 test('unknown paths are 404 NOT_FOUND; requests are recorded with their query', async (t) => {
   const mock = await start(t);
-  const res = await fetch(`${mock.url}/api/v2/computers-inventory?x=1&x=2`);
+  const res = await fetch(`${mock.url}/api/v9/computers-inventory?x=1&x=2`);
   assert.equal(res.status, 404);
   const body = (await res.json()) as { httpStatus: number; errors: Array<{ code: string }> };
   assert.equal(body.httpStatus, 404);
   assert.equal(body.errors[0]?.code, 'NOT_FOUND');
   const [entry] = mock.requests;
   assert.equal(entry?.method, 'GET');
-  assert.equal(entry?.path, '/api/v2/computers-inventory');
+  assert.equal(entry?.path, '/api/v9/computers-inventory');
   assert.deepEqual(entry?.query, { x: ['1', '2'] });
   assert.equal(entry?.status, 404);
   assert.ok(Math.abs(Date.now() - (entry?.at ?? 0)) < 5_000);
