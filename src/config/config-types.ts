@@ -41,6 +41,8 @@ export interface Config {
   readonly streamTrimIntervalMs: number;
   readonly streamTrimWithoutGroups: boolean;
   readonly webhookPath: string;
+  /** Orchard's external address as Jamf Pro reaches it (`orchard jamf-webhooks`), without a trailing slash. */
+  readonly publicUrl: string | undefined;
   readonly webhookAuth: WebhookAuthMode;
   readonly webhookHeader: string;
   /** Undefined in header mode until main.ts loads or generates the secret. */

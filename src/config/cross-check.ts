@@ -69,6 +69,16 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
     if (other) problems.push(`${label(key)} is ${path}, the same as ${label(other)}: each push route needs its own path`);
     paths.set(path, key);
   }
+  if (typeof s.public_url === 'string') {
+    let url: URL | undefined;
+    try {
+      url = new URL(s.public_url);
+    } catch {
+      url = undefined;
+    }
+    if (!url) problems.push(`${named('public_url')}: is not a URL (expected https://orchard.example.com)`);
+    else if (url.username || url.password || url.search || url.hash) problems.push(`${named('public_url')}: must not carry a user, password, query or fragment (Jamf Pro posts to public_url + webhook_path)`);
+  }
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
     problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');
   }

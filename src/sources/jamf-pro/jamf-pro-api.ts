@@ -49,9 +49,10 @@ export class JamfProApi {
   readonly tokens: AccessTokenProvider;
   #version: Promise<JamfProVersion | null> | undefined;
 
-  constructor(config: ConnectorConfig<JamfProCredentials>, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
+  /** `secrets`: more values to blank out of error excerpts (the webhook secrets `orchard jamf-webhooks` sends). */
+  constructor(config: ConnectorConfig<JamfProCredentials>, options: { onAttempt?: (attempt: VendorAttempt) => void; secrets?: readonly string[] } = {}) {
     const { client_id, client_secret } = config.settings;
-    this.client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [client_secret] });
+    this.client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [client_secret, ...(options.secrets ?? [])] });
     this.tokens = new AccessTokenProvider(this.client, {
       method: 'POST',
       path: jamfProTokenPath,
