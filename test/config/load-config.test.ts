@@ -172,11 +172,11 @@ describe('loadConfig', () => {
         assert.deepEqual(found.sort(), [
           'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
           "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see the README's connector settings for jamf_pro.inventory)",
-          'connectors[0] (acme-jamf).page_size: must be <= 1000',
+          'connectors[0] (acme-jamf).page_size: must be <= 2000',
           `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
           'connectors[1] (acme-jamf).interval: must be longer than 0',
           'connectors[1] (acme-jamf).name: "acme-jamf" is used by an earlier connector; names must be unique',
-          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
+          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_pro.mobile_devices, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
         ].sort());
       },
     );

@@ -18,6 +18,7 @@ export const inventoryPath = inventoryPathOf(1);
  */
 export class JamfProInventorySource extends JamfProScanSource<InventorySettings> {
   protected readonly noun = 'computers';
+  protected readonly reading = 'computer inventory';
   /** The version the server's answers showed it offers, newest first found this run. */
   #offered: InventoryApiVersion | undefined;
 

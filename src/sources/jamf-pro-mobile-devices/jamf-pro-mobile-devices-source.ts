@@ -19,6 +19,7 @@ const exceptionHandlingSince = [11, 29, 0] as const;
 /** Jamf Pro mobile devices (`type: jamf_pro.mobile_devices`): iPhones, iPads, Apple TVs, read the way the inventory reads computers. */
 export class JamfProMobileDevicesSource extends JamfProScanSource<MobileDevicesSettings> {
   protected readonly noun = 'mobile devices';
+  protected readonly reading = 'mobile devices';
   #lenient = true;
 
   protected async choosePath(signal: AbortSignal): Promise<string> {

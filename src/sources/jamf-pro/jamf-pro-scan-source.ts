@@ -36,6 +36,8 @@ export abstract class JamfProScanSource<S extends ScanSettings> implements PullS
 
   /** What the items are, plural ("computers"). */
   protected abstract readonly noun: string;
+  /** What reading them is called ("computer inventory"). */
+  protected abstract readonly reading: string;
   /** The list path to read this run; may ask the server's version. Throws ConfigInvalidError when the settings do not fit it. */
   protected abstract choosePath(signal: AbortSignal): Promise<string>;
   /** The path to try when `path` answered 404 (an older API version), or undefined. Throws ConfigInvalidError when a pinned version is gone. */
@@ -108,7 +110,7 @@ export abstract class JamfProScanSource<S extends ScanSettings> implements PullS
     const { path, response } = await this.requestPage(0, 1, signal, true);
     const total = response.json<{ totalCount?: unknown }>()?.totalCount;
     const version = await this.api.serverVersion(signal);
-    return `Token granted for client_id ${this.config.settings.client_id}; reading ${this.noun} is permitted (${typeof total === 'number' ? `${total} ${this.noun}` : 'count unknown'}; GET ${path}${version ? `, Jamf Pro ${version.text}` : ''}).`;
+    return `Token granted for client_id ${this.config.settings.client_id}; reading ${this.reading} is permitted (${typeof total === 'number' ? `${total} ${this.noun}` : 'count unknown'}); read from GET ${path}${version ? ` of Jamf Pro ${version.text}` : ''}.`;
   }
 
   describeCursor(cursor: ScanCursor | undefined): Record<string, unknown> {
