@@ -40,7 +40,7 @@ async function baseline(mock: MockJamfPro, computers: number, pageSize: number):
   let received = 0;
   for (let page = 0; page * pageSize < computers; page++) {
     const query = `${sections.map((s) => `section=${s}`).join('&')}&page=${page}&page-size=${pageSize}&sort=id:asc`;
-    const res = await request(`${mock.url}/api/v1/computers-inventory?${query}`, { headers: { authorization: `Bearer ${token.access_token}` } });
+    const res = await request(`${mock.url}/api/v4/computers-inventory?${query}`, { headers: { authorization: `Bearer ${token.access_token}` } });
     const body = (await res.body.json()) as { results: unknown[] };
     received += body.results.length;
   }

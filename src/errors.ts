@@ -26,7 +26,7 @@ export type OrchardErrorCode =
   // pull connectors and vendor APIs
   | 'ORCHARD_ERR_CONNECTOR_LEASE_LOST' | 'ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED'
   | 'ORCHARD_ERR_VENDOR_HTTP_STATUS' | 'ORCHARD_ERR_VENDOR_NETWORK' | 'ORCHARD_ERR_VENDOR_BAD_RESPONSE'
-  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL'
+  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL' | 'ORCHARD_ERR_VENDOR_PAGING'
   // `orchard import`
   | 'ORCHARD_ERR_IMPORT_FILE' | 'ORCHARD_ERR_IMPORT_CONFLICT' | 'ORCHARD_ERR_IMPORT_INTERRUPTED'
   // the consumer library and retention
@@ -368,6 +368,14 @@ export class VendorGraphqlError extends OrchardError {
   /** The error types and messages, for classification. */
   get text(): string {
     return this.errors.map((e) => `${e.errorType ?? ''} ${e.message}`).join('\n');
+  }
+}
+
+/** A paged vendor API contradicted itself (the same page twice, an empty page inside its totalCount): the run stops rather than loop or skip. */
+export class VendorPagingError extends OrchardError {
+  constructor(readonly connector: string, readonly method: string, readonly path: string, problem: string) {
+    super('ORCHARD_ERR_VENDOR_PAGING', 502, `${connector}: ${method} ${withoutQuery(path)} paged inconsistently: ${problem}`);
+    this.name = 'VendorPagingError';
   }
 }
 

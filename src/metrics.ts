@@ -208,6 +208,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly connectorDeprecatedAnswers = new Counter({
+    name: 'orchard_connector_deprecated_answers_total',
+    help: 'Vendor answers that carried a Deprecation or Sunset header, by connector and API path: the vendor will remove that path (see /status for the date and the path to move to).',
+    labelNames: ['connector', 'path'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorSunset = new Gauge({
+    name: 'orchard_connector_api_sunset_timestamp_seconds',
+    help: 'When the vendor says a deprecated API path a connector uses stops answering (its Sunset header, Unix time; 0 when it gave no date).',
+    labelNames: ['connector', 'path'] as const,
+    registers: [this.registry],
+  });
+
   readonly streamTrimmed = new Counter({
     name: 'orchard_stream_trimmed_total',
     help: 'Entries removed from the events stream by retention (only entries every consumer group has acknowledged).',
@@ -284,6 +298,13 @@ export class Metrics {
     this.connectorEvents.inc({ connector, result: 'received' }, received);
     this.connectorEvents.inc({ connector, result: 'duplicate' }, duplicates);
     this.connectorEvents.inc({ connector, result: 'appended' }, appended);
+  }
+
+  /** An answer to `path` said the vendor will remove it. Numeric path segments count as one path (`/{id}`), so labels stay bounded. */
+  recordDeprecation(connector: string, path: string, sunsetAtMs: number | undefined): void {
+    const labels = { connector, path: path.replace(/\/\d+(?=\/|$)/g, '/{id}') };
+    this.connectorDeprecatedAnswers.inc(labels);
+    this.connectorSunset.set(labels, sunsetAtMs === undefined ? 0 : sunsetAtMs / 1000);
   }
 
   recordRun(connector: string, outcome: string, durationSeconds: number): void {

@@ -6,6 +6,7 @@ import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-s
 import { createLogger } from '../logger.ts';
 import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
 import { testCommand } from './test-command.ts';
+import { jamfWebhooksCommand } from './jamf-webhooks-command.ts';
 import { consumeCommand, waitingWriter } from './consume-command.ts';
 import { importCommand, parseImportArgs } from './import-command.ts';
 import { withCliRedis } from './cli-redis.ts';
@@ -35,6 +36,10 @@ Commands:
                                            each line once: importing a file again appends nothing, an
                                            interrupted import continues where it stopped. T: auto (default),
                                            jamf_pro.login, jamf_pro.change_management, jamf_pro.compliance_reporter.
+  jamf-webhooks plan|apply <connector> [--events A,B]
+                                           Make Jamf Pro post its webhook events (default all 23) to public_url with
+                                           Orchard's secret, through the Classic API with that Jamf Pro connector's
+                                           API client: plan shows what would change, apply changes it.
   secret                                   Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
   help                                     Show this text.
 
@@ -142,6 +147,19 @@ export async function main(argv: string[]): Promise<number> {
         }
         const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
+      }
+      case 'jamf-webhooks': {
+        let parsed: { positionals: string[]; values: { events?: string } };
+        try {
+          parsed = parseArgs({ args: argv.slice(argv.indexOf('jamf-webhooks') + 1), allowPositionals: true, strict: true, options: { events: { type: 'string' } } });
+        } catch (err) {
+          process.stderr.write(`orchard jamf-webhooks: ${(err as Error).message}\nUsage: orchard jamf-webhooks plan|apply <connector> [--events A,B]\n`);
+          return 2;
+        }
+        const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
+        const aborted = new AbortController();
+        process.once('SIGINT', () => aborted.abort());
+        return await jamfWebhooksCommand(config, { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events }, io, aborted.signal);
       }
       case 'consume': {
         const config = loadOrchardConfig();

@@ -41,6 +41,8 @@ export interface Config {
   readonly streamTrimIntervalMs: number;
   readonly streamTrimWithoutGroups: boolean;
   readonly webhookPath: string;
+  /** Orchard's external address as Jamf Pro reaches it (`orchard jamf-webhooks`), without a trailing slash. */
+  readonly publicUrl: string | undefined;
   readonly webhookAuth: WebhookAuthMode;
   readonly webhookHeader: string;
   /** Undefined in header mode until main.ts loads or generates the secret. */
@@ -119,4 +121,6 @@ export interface ConnectorTypeSpec {
    * path is a prefix (a proxy) and stays.
    */
   readonly apiPaths: readonly string[];
+  /** Problems of an entry's own settings taken together, which its schema cannot say (`label` names the entry: `connectors[0] (acme)`). */
+  checkSettings?(entry: Readonly<Record<string, unknown>>, label: string): readonly string[];
 }

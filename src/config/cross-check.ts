@@ -70,6 +70,16 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
     if (other) problems.push(`${label(key)} is ${path}, the same as ${label(other)}: each push route needs its own path`);
     paths.set(path, key);
   }
+  if (typeof s.public_url === 'string') {
+    let url: URL | undefined;
+    try {
+      url = new URL(s.public_url);
+    } catch {
+      url = undefined;
+    }
+    if (!url) problems.push(`${named('public_url')}: is not a URL (expected https://orchard.example.com)`);
+    else if (url.username || url.password || url.search || url.hash) problems.push(`${named('public_url')}: must not carry a user, password, query or fragment (Jamf Pro posts to public_url + webhook_path)`);
+  }
   if ((s.tls_cert_file === undefined) !== (s.tls_key_file === undefined)) {
     problems.push('tls_cert_file and tls_key_file (ORCHARD_TLS_CERT_FILE, ORCHARD_TLS_KEY_FILE) must be set together');
   }
@@ -110,6 +120,8 @@ function checkConnectors(entries: Record<string, unknown>[], types: readonly Con
     for (const key of ['interval', 'lag', 'overlap']) {
       if (typeof c?.[key] === 'string' && parseDurationMs(c[key] as string) === 0) problems.push(`${entry}.${key}: must be longer than 0`);
     }
-    if (typeof c?.base_url === 'string') checkBaseUrl(c.base_url, types.find((t) => t.type === c.type), entry, problems);
+    const spec = types.find((t) => t.type === c?.type);
+    if (typeof c?.base_url === 'string') checkBaseUrl(c.base_url, spec, entry, problems);
+    if (c !== null && typeof c === 'object' && spec?.checkSettings) problems.push(...spec.checkSettings(c, entry));
   });
 }

@@ -72,6 +72,7 @@ function configFrom(s: Record<string, any>, schema: ConfigSchema, where: { cwd: 
   Object.assign(config, {
     dataDir: isAbsolute(s.data_dir) ? s.data_dir : resolve(where.cwd, s.data_dir),
     rejectedStream: s.rejected_stream ?? defaultRejectedStream(s.stream),
+    publicUrl: typeof s.public_url === 'string' ? s.public_url.replace(/\/+$/, '') : undefined,
     webhookAuth: webhookAuthMode(s),
     trustProxy,
     configFile: where.configFile,

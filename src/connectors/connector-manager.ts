@@ -5,11 +5,12 @@ import type { ConnectorStateStore } from '../connector-state/connector-state-sto
 import type { Metrics } from '../metrics.ts';
 import type { PageSink } from '../sink/event-sink.ts';
 import { ConnectorRunner, type ConnectorStatus } from './connector-runner.ts';
+import type { DeprecationNotices } from './deprecation-notices.ts';
 import type { SourceInfo } from './diagnosis.ts';
 import type { PullSource } from './pull-source.ts';
 
 /** How a connector entry becomes its source: the sources' registry (src/sources/index.ts), passed in by main.ts. */
-export type SourceFactory = (config: ConnectorConfig, metrics: Metrics | undefined) => { source: PullSource; info: SourceInfo };
+export type SourceFactory = (config: ConnectorConfig, metrics: Metrics | undefined) => { source: PullSource; info: SourceInfo; deprecations?: DeprecationNotices };
 
 export interface ConnectorManagerOptions {
   readonly config: Config;
@@ -34,9 +35,9 @@ export class ConnectorManager {
         logger.info({ connector: c.name, type: c.type }, 'Connector disabled in the configuration; not run.');
         continue;
       }
-      const { source, info } = options.createSource(c, metrics);
+      const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sourceInfo: info, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

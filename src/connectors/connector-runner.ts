@@ -9,6 +9,7 @@ import { CheckpointChangedError, LeaseLostError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ConnectorKeys } from '../redis/keyspace.ts';
 import type { PageSink } from '../sink/event-sink.ts';
+import type { DeprecationNotice, DeprecationNotices } from './deprecation-notices.ts';
 import { diagnoseConnector, type Diagnosis, type SourceInfo } from './diagnosis.ts';
 import type { PullSource } from './pull-source.ts';
 
@@ -44,6 +45,8 @@ export interface ConnectorStatus {
   readonly checkpoint: Record<string, unknown> | null;
   readonly nextRunAt: string | null;
   readonly lastError: { readonly at: string; readonly message: string; readonly code: string | undefined; readonly diagnosis: Diagnosis } | null;
+  /** API paths the vendor said it will remove (Deprecation/Sunset headers), each with a warning naming the date and the path to move to. */
+  readonly deprecations: readonly DeprecationNotice[];
 }
 
 export interface ConnectorRunnerOptions {
@@ -51,6 +54,8 @@ export interface ConnectorRunnerOptions {
   readonly source: PullSource<unknown>;
   /** What a diagnosis of the source's failures names (its descriptor's credential and page-size settings). */
   readonly sourceInfo: SourceInfo;
+  /** Deprecation or Sunset headers in the source's vendor answers (createSource records them). */
+  readonly deprecations?: DeprecationNotices;
   readonly sink: PageSink;
   /** The connector's checkpoint, lease and versions. */
   readonly state: ConnectorStateStore;
@@ -136,8 +141,11 @@ export class ConnectorRunner {
         : null,
       nextRunAt: this.#nextRunAtMs === undefined ? null : iso(this.#nextRunAtMs),
       lastError: this.#lastError,
+      deprecations: this.#o.deprecations?.list(this.#successorOf) ?? [],
     };
   }
+
+  readonly #successorOf = (path: string): string | undefined => this.#o.source.successorPath?.(path);
 
   #setState(state: ConnectorState): void {
     this.#state = state;
@@ -303,8 +311,10 @@ export class ConnectorRunner {
     const fetchAbort = new AbortController();
     const fetchSignal = AbortSignal.any([this.#stop.signal, this.#leaseAbort.signal, fetchAbort.signal]);
     const since = cp.since ?? undefined;
+    let newRun = true;
     const fetch = (cursor: unknown) => {
-      const page = this.#o.source.fetchPage(cursor ?? undefined, { since, receivedMs: Date.now(), signal: fetchSignal });
+      const page = this.#o.source.fetchPage(cursor ?? undefined, { since, receivedMs: Date.now(), signal: fetchSignal, newRun });
+      newRun = false;
       page.catch(() => {});
       return page;
     };
@@ -380,6 +390,12 @@ export class ConnectorRunner {
       const { startedAt: _s, endedAt: _e, ...line } = run;
       const message = outcome === 'success' ? 'Run finished.' : outcome === 'failed' ? 'Run failed.' : this.#stopping ? 'Run interrupted by shutdown; the checkpoint keeps its progress.' : 'Run interrupted.';
       this.#log[outcome === 'failed' ? 'warn' : 'info']({ ...line, nextRunAt: this.#nextRunAtMs === undefined ? undefined : iso(this.#nextRunAtMs) }, message);
+      // One line per run for the paths the vendor will remove, naming the date and the path to move to.
+      const deprecated = this.#o.deprecations?.sinceLastRun(this.#successorOf) ?? [];
+      if (deprecated.length > 0) {
+        const deprecations = deprecated.map(({ method, path, deprecation, sunset, moveTo }) => ({ method, path, deprecation, sunset, moveTo }));
+        this.#log.warn({ deprecations }, deprecated.map((d) => d.warning).join(' '));
+      }
       this.#refreshVersions();
     }
   }

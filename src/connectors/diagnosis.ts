@@ -19,7 +19,7 @@
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
 
-import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../errors.ts';
+import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorPagingError, VendorResponseError, VendorResponseTooLargeError } from '../errors.ts';
 
 export type DiagnosisCategory =
   | 'configuration'
@@ -142,7 +142,7 @@ function classifyGraphql(err: VendorGraphqlError): Classified {
 function classify(err: unknown): Classified {
   if (err instanceof VendorHttpError) return classifyStatus(err.status, err);
   if (err instanceof VendorGraphqlError) return classifyGraphql(err);
-  if (err instanceof VendorResponseError) return { category: 'response', retryable: false };
+  if (err instanceof VendorResponseError || err instanceof VendorPagingError) return { category: 'response', retryable: false };
   if (err instanceof VendorResponseTooLargeError) return { category: 'configuration', retryable: false };
   if (err instanceof OrchardError) {
     if (err.code === 'ORCHARD_ERR_SINK_UNAVAILABLE') return { category: 'redis', retryable: true };
@@ -246,7 +246,7 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
   }),
   permissions: ({ err, name, what, status }) => ({
     cause: `The credentials of connector ${name} were accepted but lack a permission (${status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}`}): the API client's role does not grant read access to this data.`,
-    remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory; for Jamf Protect, the Read Only role), then run \`orchard test ${name}\`.`,
+    remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory, Read Mobile Devices for mobile devices; for Jamf Protect, the Read Only role), then run \`orchard test ${name}\`.`,
   }),
   url: ({ err, name, baseUrl, shownUrl, what, status }) => {
     if (status === undefined) {
@@ -293,7 +293,10 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
       remedy: `Check that ${baseUrl} names the host the certificate was issued for and uses https:// only where the server speaks TLS; if the server's certificate chain is incomplete or comes from a private CA, fix the chain on the server or add the CA to this machine's trust store (NODE_EXTRA_CA_CERTS). Orchard does not retry until then.`,
     };
   },
-  response: ({ err, name, baseUrl }) => ({
+  response: ({ err, name, baseUrl }) => err instanceof VendorPagingError ? {
+    cause: `The vendor's paging contradicted itself for connector ${name} (${err.message.replace(`${name}: `, '')}): the run stopped rather than loop or skip items.`,
+    remedy: `Nothing is lost: the next run (at the next interval, or at once after \`orchard checkpoint reset ${name}\`) goes on from the last page written. If it recurs, check what sits between Orchard and ${baseUrl} (a proxy caching pages?), then report it with this message.`,
+  } : ({
     cause: err instanceof VendorGraphqlError
       ? `The vendor's GraphQL API refused the query of connector ${name} (${err.message.replace(`${name}: `, '')}): the API has changed (schema drift) or ${baseUrl} points at another API.`
       : `Connector ${name} got a response it cannot read (${(err as Error).message.replace(`${name}: `, '')}): the vendor's API has changed (schema drift) or ${baseUrl} points at something that is not the API.`,
@@ -353,7 +356,7 @@ function graphqlMessage(err: unknown): string {
 }
 
 function describeRequest(err: unknown): string {
-  if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError || err instanceof VendorResponseTooLargeError) {
+  if (err instanceof VendorHttpError || err instanceof VendorNetworkError || err instanceof VendorGraphqlError || err instanceof VendorResponseTooLargeError || err instanceof VendorPagingError) {
     return `${err.method} ${err.path}`;
   }
   if (err instanceof VendorResponseError && err.path !== undefined) return `${err.method ?? ''} ${err.path}`.trim();

@@ -11,6 +11,8 @@ export interface RunContext {
   /** When this page is fetched: the `received` time of its records. */
   readonly receivedMs: number;
   readonly signal: AbortSignal;
+  /** The first page of a run (a source that chooses its API version does so once per run). Absent: not known. */
+  readonly newRun?: boolean;
 }
 
 export interface Page<C> {
@@ -45,5 +47,7 @@ export interface PullSource<C = unknown> {
   describeCursor(cursor: C | undefined): Record<string, unknown>;
   /** Vendor HTTP requests made so far (attempts, retries included). */
   readonly requests: number;
+  /** The path to move to from a path the vendor marks deprecated, when the source knows one (newer API versions). */
+  successorPath?(path: string): string | undefined;
   close(): Promise<void>;
 }

@@ -29,6 +29,8 @@ export interface SourceDescriptor<S = unknown> extends ConnectorTypeSpec {
   readonly credentialKeys: readonly (keyof S & string)[];
   /** The setting that sets how many items a page holds, when the type has one (named when an answer is too large). */
   readonly pageSizeSetting?: keyof S & string;
+  /** Problems of an entry's own settings taken together (the entry is as written, perhaps invalid). */
+  checkSettings?(entry: Readonly<Partial<S>>, label: string): readonly string[];
   /** The source of a connector entry of this type. */
   create(config: ConnectorConfig<S>, context: SourceContext): PullSource;
 }

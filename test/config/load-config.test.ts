@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { closestName } from '../../src/config/closest-name.ts';
 import { descriptorOf, loadOrchardConfig as loadConfig, sourceDescriptors } from '../../src/sources/index.ts';
-import { inventoryPath, inventoryTokenPath } from '../../src/sources/jamf-pro-inventory/jamf-pro-inventory-source.ts';
+import { inventoryApiVersions, inventoryPathOf } from '../../src/sources/jamf-pro-inventory/api-versions.ts';
+import { jamfProTokenPath, jamfProVersionPath } from '../../src/sources/jamf-pro/jamf-pro-api.ts';
+import { mobileDevicesPath } from '../../src/sources/jamf-pro-mobile-devices/jamf-pro-mobile-devices-source.ts';
 import { graphqlPath, tokenPath } from '../../src/sources/jamf-protect-alerts/jamf-protect-alerts-source.ts';
 import { eventsPath } from '../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
 import { systemUsersPath } from '../../src/sources/jumpcloud-system-users/system-users-source.ts';
@@ -180,11 +182,11 @@ describe('loadConfig', () => {
         assert.deepEqual(found.sort(), [
           'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
           "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see the README's connector settings for jamf_pro.inventory)",
-          'connectors[0] (acme-jamf).page_size: must be <= 1000',
+          'connectors[0] (acme-jamf).page_size: must be <= 2000',
           `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
           'connectors[1] (acme-jamf).interval: must be longer than 0',
           'connectors[1] (acme-jamf).name: "acme-jamf" is used by an earlier connector; names must be unique',
-          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
+          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_pro.mobile_devices, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
         ].sort());
       },
     );
@@ -323,7 +325,8 @@ describe('loadConfig', () => {
 
   test('connectors: every path a source asks for is one a base_url may not end in', () => {
     const asked: Record<string, string[]> = {
-      'jamf_pro.inventory': [inventoryPath, inventoryTokenPath],
+      'jamf_pro.inventory': [...inventoryApiVersions.map(inventoryPathOf), jamfProTokenPath, jamfProVersionPath],
+      'jamf_pro.mobile_devices': [mobileDevicesPath, jamfProTokenPath, jamfProVersionPath],
       'jamf_protect.alerts': [graphqlPath, tokenPath],
       'jumpcloud.directory_insights': [eventsPath],
       'jumpcloud.system_users': [systemUsersPath],

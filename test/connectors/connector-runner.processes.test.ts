@@ -18,7 +18,8 @@ import { MockJamfProtect } from '../mocks/jamf-protect-server.ts';
 
 const shared = useTestRedis();
 
-function connectorEntry(mock: MockJamfPro | MockJumpCloud | MockJamfProtect): Record<string, unknown> {
+function connectorEntry(mock: MockJamfPro | MockJumpCloud | MockJamfProtect, type?: string): Record<string, unknown> {
+  if (mock instanceof MockJamfPro && type === 'jamf_pro.mobile_devices') return { name: 'fleet', type, base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}' };
   if (mock instanceof MockJamfPro) return { name: 'fleet', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: '${JAMF_SECRET}' };
   if (mock instanceof MockJumpCloud) return { name: 'fleet', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}' };
   return { name: 'fleet', type: 'jamf_protect.alerts', base_url: mock.url, client_id: 'orchard-test-protect-client', password: '${PROTECT_PASSWORD}' };
@@ -32,7 +33,7 @@ async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud | M
   writeFileSync(
     file,
     stringify({
-      connectors: [{ ...connectorEntry(mock), ...entry }],
+      connectors: [{ ...connectorEntry(mock, entry.type as string | undefined), ...entry }],
     }),
   );
   const env = async () => ({
@@ -107,6 +108,23 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
   assert.equal(await shared.redis.hlen(keys.versions), 3000);
+});
+
+test('SIGKILL at random points of a mobile devices pull: after restarts the stream holds every device exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = mulberry32(seed);
+  const mock = await MockJamfPro.start({ computers: 1, mobileDevices: 2500, latencyMs: 10 });
+  t.after(() => mock.close());
+  const { stream, state, keys, env } = await environment(t, mock, { type: 'jamf_pro.mobile_devices', page_size: 40, interval: '1h' });
+  const mobileRequests = () => mock.requests.filter((r) => r.route === 'mobile').length;
+  const killsMidRun = await killAtRandomUntilDone(t, env, state, mobileRequests, random);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
+  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const expected = mock.mobileDevices().map((d) => `${d.mobileDeviceId as string}:${(d.general as { lastInventoryUpdateDate: string }).lastInventoryUpdateDate}`);
+  assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.deepEqual(ids.sort(), expected.sort());
+  assert.equal(await shared.redis.hlen(keys.versions), 2500);
 });
 
 test('SIGKILL at random points of a Directory Insights backfill: after restarts the stream holds every event exactly once', async (t) => {

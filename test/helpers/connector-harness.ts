@@ -69,11 +69,12 @@ export async function startConnector(
   const sink = sinksFromConfig(config, redis, { metrics, logger }).pages;
   const state = new ConnectorStateStore(redis, stream);
   const connector = config.connectors[0]!;
-  const { source, info } = createSource(connector, config, { metrics });
+  const { source, info, deprecations } = createSource(connector, config, { metrics });
   const runner = new ConnectorRunner({
     config: connector,
     source,
     sourceInfo: info,
+    deprecations,
     sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
     state,
     leaseTtlMs: config.connectorLeaseTtlMs,

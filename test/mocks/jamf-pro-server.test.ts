@@ -138,15 +138,15 @@ test('an unknown section is 400 INVALID_FIELD section', async (t) => {
   assert.deepEqual({ ...body.errors[0], description: undefined }, { code: 'INVALID_FIELD', field: 'section', description: undefined, id: '0' });
 });
 
-test('page and page-size are validated at their edges', async (t) => {
-  const mock = await start(t, { computers: 5, maxPageSize: 1000 });
+test('page and page-size are validated at their edges; a page-size over the clamp is cut silently, as Jamf Pro does', async (t) => {
+  const mock = await start(t, { computers: 5, clampPageSize: 2 });
   const token = await tokenOf(mock);
-  assert.equal((await page(mock, token, 'page-size=1000')).results.length, 5);
+  assert.equal((await page(mock, token, 'page-size=2')).results.length, 2);
   assert.equal((await page(mock, token, 'page-size=1')).results.length, 1);
+  const clamped = await page(mock, token, 'page-size=1000&page=1&sort=id:asc');
+  assert.deepEqual({ totalCount: clamped.totalCount, ids: clamped.results.map((r) => r.id) }, { totalCount: 5, ids: ['3', '4'] }, 'page 1 of the clamped size, totalCount unchanged');
   assert.deepEqual(await page(mock, token, 'page=7'), { totalCount: 5, results: [] });
   for (const [query, field] of [
-    ['page-size=1001', 'page-size'],
-    ['page-size=0', 'page-size'],
     ['page-size=abc', 'page-size'],
     ['page-size=10.5', 'page-size'],
     ['page=-1', 'page'],
@@ -354,14 +354,14 @@ test('default sort is general.name:asc, as Jamf', async (t) => {
 
 test('unknown paths are 404 NOT_FOUND; requests are recorded with their query', async (t) => {
   const mock = await start(t);
-  const res = await fetch(`${mock.url}/api/v2/computers-inventory?x=1&x=2`);
+  const res = await fetch(`${mock.url}/api/v9/computers-inventory?x=1&x=2`);
   assert.equal(res.status, 404);
   const body = (await res.json()) as { httpStatus: number; errors: Array<{ code: string }> };
   assert.equal(body.httpStatus, 404);
   assert.equal(body.errors[0]?.code, 'NOT_FOUND');
   const [entry] = mock.requests;
   assert.equal(entry?.method, 'GET');
-  assert.equal(entry?.path, '/api/v2/computers-inventory');
+  assert.equal(entry?.path, '/api/v9/computers-inventory');
   assert.deepEqual(entry?.query, { x: ['1', '2'] });
   assert.equal(entry?.status, 404);
   assert.ok(Math.abs(Date.now() - (entry?.at ?? 0)) < 5_000);
@@ -374,4 +374,64 @@ test('1000 computers with every section: a page of 1000 holds every section (spe
   const first = await page(mock, token, query);
   assert.equal(first.results.length, 1000);
   assert.ok(first.results.every((r) => KEYS.every((k) => r[k] !== null)));
+});
+
+test('versions: the version endpoint, v1 deprecated by header, v3 refusing PLUGINS, v4\'s general, a removed version 404', async (t) => {
+  const mock = await start(t, { computers: 3, removedApiVersions: [2] });
+  const token = await tokenOf(mock);
+  const auth = { authorization: `Bearer ${token}` };
+  const version = await fetch(`${mock.url}/api/v1/jamf-pro-version`, { headers: auth });
+  assert.deepEqual(await version.json(), { version: '11.30.1-t1784555528405' });
+  assert.equal((await fetch(`${mock.url}/api/v1/jamf-pro-version`)).status, 401);
+  const v1 = await fetch(`${mock.url}/api/v1/computers-inventory?section=PLUGINS`, { headers: auth });
+  assert.equal(v1.headers.get('deprecation'), `@${Date.UTC(2025, 5, 30) / 1000}`);
+  assert.equal((await fetch(`${mock.url}/api/v2/computers-inventory`, { headers: auth })).status, 404);
+  const v3 = await fetch(`${mock.url}/api/v3/computers-inventory?section=PLUGINS`, { headers: auth });
+  assert.equal(v3.status, 400);
+  const v4 = await fetch(`${mock.url}/api/v4/computers-inventory?sort=id:asc`, { headers: auth });
+  assert.equal(v4.headers.get('deprecation'), null);
+  const item = ((await v4.json()) as Page).results[0]! as Record<string, unknown>;
+  assert.ok(!('plugins' in item) && !('fonts' in item));
+  const general = item.general as Record<string, unknown>;
+  assert.ok(!('lastReportedIp' in general) && !('lastContactTime' in general) && 'lastCheckIn' in general && 'lastContact' in general);
+  const old = await start(t, { jamfProVersion: '11.29.0' });
+  const oldToken = await tokenOf(old);
+  assert.equal((await fetch(`${old.url}/api/v4/computers-inventory`, { headers: { authorization: `Bearer ${oldToken}` } })).status, 404, 'no v4 before 11.30');
+  assert.equal((await fetch(`${old.url}/api/v3/computers-inventory`, { headers: { authorization: `Bearer ${oldToken}` } })).headers.get('deprecation'), null);
+});
+
+test('mobile devices: detail pages sorted by mobileDeviceId, sections null unless asked, tvOS without network, exception-handling checked', async (t) => {
+  const mock = await start(t, { mobileDevices: 30, clampPageSize: 8 });
+  const token = await tokenOf(mock);
+  const get = (q: string) => fetch(`${mock.url}/api/v2/mobile-devices/detail?${q}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await get('section=GENERAL&section=HARDWARE&sort=mobileDeviceId:asc&page=1&page-size=100&exception-handling=LENIENT');
+  const body = (await res.json()) as { totalCount: number; results: Array<Record<string, unknown>> };
+  assert.equal(body.totalCount, 30);
+  assert.deepEqual(body.results.map((d) => d.mobileDeviceId), ['9', '10', '11', '12', '13', '14', '15', '16'], 'clamped to 8');
+  assert.equal(body.results[0]!.userAndLocation, null);
+  assert.ok(typeof (body.results[0]!.general as { udid: string }).udid === 'string');
+  const tv = body.results.find((d) => d.deviceType === 'tvOS')!;
+  assert.ok(!('network' in tv));
+  assert.equal((await get('exception-handling=SOMETIMES')).status, 400);
+  assert.equal((await get('section=FONTS')).status, 400);
+});
+
+test('Classic webhooks: XML in and out, 201 on create and update, the password never echoed, 409 on a duplicate name, 401 and 403', async (t) => {
+  const mock = await start(t, { privileges: ['Read Webhooks', 'Create Webhooks', 'Update Webhooks'] });
+  const token = await tokenOf(mock);
+  const call = (method: string, path: string, body?: string) => fetch(`${mock.url}/JSSResource/webhooks${path}`, { method, body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/xml' } });
+  const created = await call('POST', '/id/0', '<webhook><name>A &amp; B</name><url>https://x.example/h</url><event>PushSent</event><authentication_type>BASIC</authentication_type><username>u</username><password>p4ss-word</password><content_type>text/csv</content_type></webhook>');
+  assert.equal(created.status, 201);
+  assert.match(await created.text(), /<webhook><id>1<\/id><\/webhook>/);
+  const got = await (await call('GET', '/id/1')).text();
+  assert.match(got, /<name>A &amp; B<\/name>.*<content_type>text\/xml<\/content_type>.*<connection_timeout>5<\/connection_timeout><read_timeout>2<\/read_timeout>/);
+  assert.ok(!got.includes('p4ss-word'), 'the password is never echoed');
+  assert.equal((await call('POST', '/id/0', '<webhook><name>a &amp; b</name><event>PushSent</event></webhook>')).status, 409);
+  const updated = await call('PUT', '/id/1', '<webhook><authentication_type>HEADER</authentication_type><header>{"X":"y"}</header></webhook>');
+  assert.equal(updated.status, 201);
+  assert.equal(await updated.text(), '');
+  assert.match(await (await call('GET', '/id/1')).text(), /<header>\{"X":"y"\}<\/header>/, 'the header is echoed');
+  assert.match(await (await call('GET', '')).text(), /<webhooks><size>1<\/size><webhook><id>1<\/id><name>A &amp; B<\/name><\/webhook><\/webhooks>/);
+  assert.equal((await call('DELETE', '/id/1')).status, 403, 'no Delete Webhooks privilege');
+  assert.equal((await fetch(`${mock.url}/JSSResource/webhooks`)).status, 401);
 });

@@ -10,9 +10,30 @@
  * sections are built once per computer and kept as JSON strings, so a page is a slice and a join.
  */
 import { randomBytes } from 'node:crypto';
-import { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { MockVendorServer } from './mock-http.ts';
+import { ClassicWebhooks, statusPage, WEBHOOK_PRIVILEGES } from './jamf-pro-classic-webhooks.ts';
+import { generateMobileDevice, mobileDevicesPage, type MobileDevice } from './jamf-pro-mobile-devices.ts';
+
+/** An API version's Deprecation and Sunset headers as the mock sends them (null: none). */
+export interface MockDeprecation {
+  deprecation?: string;
+  sunset?: string;
+  link?: string;
+}
+
+/**
+ * Deprecation of each computers-inventory version, from the dates Jamf's OpenAPI document gives
+ * (`x-deprecation-date`: v1 2025-06-30, v2 2025-11-06, v3 2026-07-14 from 11.30.0), sent as RFC 9745
+ * `@<unix seconds>`. Whether Jamf Pro sends the header at all is not documented; the mock does, so
+ * Orchard's handling is exercised.
+ */
+export const JAMF_DEPRECATIONS: Record<1 | 2 | 3 | 4, MockDeprecation | null> = {
+  1: { deprecation: `@${Date.UTC(2025, 5, 30) / 1000}` },
+  2: { deprecation: `@${Date.UTC(2025, 10, 6) / 1000}` },
+  3: { deprecation: `@${Date.UTC(2026, 6, 14) / 1000}` },
+  4: null,
+};
 
 export interface MockJamfProOptions {
   /** Fleet size; ids are "1".."N". Default 25. */
@@ -25,8 +46,20 @@ export interface MockJamfProOptions {
   tokenTtlSeconds?: number;
   /** Added to every inventory response (including 401s and faults). Default 0. */
   latencyMs?: number;
-  /** A larger `page-size` is answered 400 INVALID_FIELD. Default 2000. */
-  maxPageSize?: number;
+  /** A larger `page-size` is clamped to this, silently, as Jamf Pro does (totalCount unchanged). Default 2000. */
+  clampPageSize?: number;
+  /** What GET /api/v1/jamf-pro-version answers (null: 404). Default '11.30.1-t1784555528405'; v4 exists from 11.30.0, v3's Deprecation from 11.30.0. */
+  jamfProVersion?: string | null;
+  /** computers-inventory versions this server no longer serves (404). */
+  removedApiVersions?: number[];
+  /** Deprecation/Sunset headers per computers-inventory version (default JAMF_DEPRECATIONS, v3's only from 11.30). */
+  apiDeprecations?: Partial<Record<1 | 2 | 3 | 4, MockDeprecation | null>>;
+  /** A broken server that answers page 0 whatever page is asked (a self-contradicting answer). */
+  ignorePage?: boolean;
+  /** Mobile devices; ids "1".."N". Default 10. */
+  mobileDevices?: number;
+  /** The API client's privileges (Classic webhooks check them). Default: all four webhook privileges. */
+  privileges?: string[];
   /** Ids (1-based, the same numbers as the ids "1".."N") of computers whose `general.reportDate` is null. */
   withoutReportDate?: number[];
 }
@@ -46,7 +79,7 @@ export interface MockFault {
   delayMs?: number;
 }
 
-export type MockJamfProRoute = 'token' | 'inventory' | 'other';
+export type MockJamfProRoute = 'token' | 'inventory' | 'version' | 'mobile' | 'webhooks' | 'other';
 
 export interface MockJamfProRequest {
   route: MockJamfProRoute;
@@ -59,6 +92,8 @@ export interface MockJamfProRequest {
   authorized: boolean;
   /** Date.now() when the request arrived. */
   at: number;
+  /** inventory: the computers-inventory version asked for. */
+  apiVersion?: number;
 }
 
 /** Section parameter → key in a record, in the order Jamf serializes them (fixture test-inventory.json). */
@@ -93,7 +128,16 @@ const ALL_SECTIONS = (1 << SECTIONS.length) - 1;
 const GENERAL = 0;
 
 const TOKEN_PATH = '/api/oauth/token';
-const INVENTORY_PATH = '/api/v1/computers-inventory';
+const INVENTORY_PATH = /^\/api\/v([1-4])\/computers-inventory$/;
+const VERSION_PATH = '/api/v1/jamf-pro-version';
+const MOBILE_PATH = '/api/v2/mobile-devices/detail';
+const WEBHOOKS_PATH = /^\/JSSResource\/webhooks(\/.*)?$/;
+/** Sections ComputerSectionV2…V4 no longer have. */
+const V1_ONLY = new Set(['PLUGINS', 'FONTS']);
+const V1_ONLY_MASK = SECTION_BIT_OF('PLUGINS') | SECTION_BIT_OF('FONTS');
+function SECTION_BIT_OF(name: string): number {
+  return 1 << SECTIONS.findIndex(([n]) => n === name);
+}
 const JSON_TYPE = 'application/json;charset=UTF-8';
 
 /** Newest report date of the generated fleet; older reports spread over the 30 days before it. */
@@ -592,13 +636,25 @@ function sectionJson(c: Computer, index: number): string {
   return (c.sectionJson[index] ??= JSON.stringify(buildSection(c, index)));
 }
 
-function projection(c: Computer, mask: number): string {
-  let s = c.projections.get(mask);
+/** v4's general: no lastReportedIp; lastContactTime replaced by lastCheckIn and lastContact (ComputerGeneralV4). */
+function generalV4Json(c: Computer): string {
+  const { lastReportedIp: _ip, lastContactTime, ...rest } = JSON.parse(sectionJson(c, GENERAL)) as Record<string, unknown>;
+  return JSON.stringify({ ...rest, lastCheckIn: lastContactTime, lastContact: lastContactTime });
+}
+
+/** A computer as version `version` answers it: v2 and later have no plugins or fonts keys at all. */
+function projection(c: Computer, mask: number, version = 1): string {
+  const key = mask * 8 + version;
+  let s = c.projections.get(key);
   if (s !== undefined) return s;
   s = `{"id":${JSON.stringify(c.id)},"udid":${JSON.stringify(c.udid)}`;
-  for (let i = 0; i < SECTIONS.length; i++) s += `,"${SECTIONS[i]![1]}":${mask & (1 << i) ? sectionJson(c, i) : 'null'}`;
+  for (let i = 0; i < SECTIONS.length; i++) {
+    if (version > 1 && V1_ONLY_MASK & (1 << i)) continue;
+    const json = !(mask & (1 << i)) ? 'null' : i === GENERAL && version >= 4 ? generalV4Json(c) : sectionJson(c, i);
+    s += `,"${SECTIONS[i]![1]}":${json}`;
+  }
   s += '}';
-  c.projections.set(mask, s);
+  c.projections.set(key, s);
   return s;
 }
 
@@ -880,38 +936,48 @@ function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
   });
 }
 
-export class MockJamfPro {
-  readonly requests: MockJamfProRequest[] = [];
-  url = '';
-
-  readonly #server: Server;
+export class MockJamfPro extends MockVendorServer<MockJamfProRequest> {
   readonly #clientId: string;
   readonly #clientSecret: string;
   readonly #ttlSeconds: number;
   readonly #latencyMs: number;
-  readonly #maxPageSize: number;
+  readonly #clampPageSize: number;
+  readonly #version: string | null;
+  readonly #removed: Set<number>;
+  readonly #deprecations: Record<number, MockDeprecation | null>;
+  readonly #ignorePage: boolean;
+  readonly #mobile: MobileDevice[] = [];
+  #privileges: Set<string>;
+  /** The Classic API's webhooks. */
+  readonly webhooks = new ClassicWebhooks();
   /** id → computer, in id order of creation. */
   readonly #fleet = new Map<string, Computer>();
   readonly #serials = new Set<string>();
   /** access token → expiry (ms since epoch). */
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'inventory', MockFault[]> = { token: [], inventory: [] };
-  readonly #timers = new MockTimers();
   readonly #sorted = new Map<string, Computer[]>();
   /** Where new reports land: after every report date so far, advanced by `touch` and `addComputers`. */
   #clockMs = FLEET_BASE_MS + 2 * DAY_MS;
   readonly #clockRng = mulberry32(0x7a3f11);
   #nextId = 1;
-  #inFlight = 0;
-  #maxInFlight = 0;
-  #closed = false;
 
   private constructor(options: MockJamfProOptions) {
+    super('MockJamfPro', JSON_TYPE);
     this.#clientId = options.clientId ?? 'orchard-test-client';
     this.#clientSecret = options.clientSecret ?? 'orchard-test-secret';
     this.#ttlSeconds = options.tokenTtlSeconds ?? 599;
     this.#latencyMs = options.latencyMs ?? 0;
-    this.#maxPageSize = options.maxPageSize ?? 2000;
+    this.#clampPageSize = options.clampPageSize ?? 2000;
+    this.#version = options.jamfProVersion === undefined ? '11.30.1-t1784555528405' : options.jamfProVersion;
+    const [major = 0, minor = 0] = (this.#version ?? '0.0').split('.').map(Number);
+    const from1130 = major > 11 || (major === 11 && minor >= 30);
+    // v4 first appears in 11.30.0, with v3's deprecation date.
+    this.#removed = new Set([...(options.removedApiVersions ?? []), ...(from1130 ? [] : [4])]);
+    this.#deprecations = { ...JAMF_DEPRECATIONS, ...(from1130 ? {} : { 3: null }), ...options.apiDeprecations };
+    this.#ignorePage = options.ignorePage ?? false;
+    this.#privileges = new Set(options.privileges ?? WEBHOOK_PRIVILEGES);
+    for (let i = 1; i <= (options.mobileDevices ?? 10); i++) this.#mobile.push(generateMobileDevice(i));
     const withoutReportDate = new Set((options.withoutReportDate ?? []).map(Number));
     const n = options.computers ?? 25;
     for (let idNum = 1; idNum <= n; idNum++) {
@@ -923,25 +989,17 @@ export class MockJamfPro {
       this.#fleet.set(c.id, c);
     }
     this.#nextId = n + 1;
-    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: MockJamfProOptions = {}): Promise<MockJamfPro> {
     const mock = new MockJamfPro(options);
-    mock.url = await listenOnLoopback(mock.#server);
+    await mock.start();
     return mock;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#timers.clear();
-    await closeServer(this.#server);
   }
 
   /** Highest number of inventory requests in flight at the same time. */
   get maxConcurrentRequests(): number {
-    return this.#maxInFlight;
+    return this.maxInFlight;
   }
 
   /** Ground truth: every computer in id order, every section filled (fresh copies). */
@@ -993,6 +1051,30 @@ export class MockJamfPro {
     for (let k = 0; k < times; k++) this.#faults[route].push({ ...fault });
   }
 
+  /** The API client's privileges from now on (an admin editing its API role). */
+  setPrivileges(privileges: string[]): void {
+    this.#privileges = new Set(privileges);
+  }
+
+  /** Ground truth: every mobile device still enrolled, every section filled, in id order. */
+  mobileDevices(): Array<Record<string, unknown>> {
+    return JSON.parse(mobileDevicesPage(this.#mobile, new URLSearchParams({ 'page-size': '1000000', sort: 'mobileDeviceId:asc', section: 'GENERAL,HARDWARE,USER_AND_LOCATION' }), { clampPageSize: Infinity, ignorePage: false }).body).results;
+  }
+
+  /** New inventory reports from these mobile devices; returns their new lastInventoryUpdateDate. */
+  touchMobileDevices(ids: string[]): string[] {
+    return ids.map((id) => {
+      const d = this.#mobile.find((m) => m.id === id && !m.removed);
+      if (!d) throw new Error(`MockJamfPro: no mobile device with id ${JSON.stringify(id)}`);
+      d.inventoryMs = this.#advanceClock();
+      return jamfDate(d.inventoryMs);
+    });
+  }
+
+  removeMobileDevices(ids: string[]): void {
+    for (const d of this.#mobile) if (ids.includes(d.id)) d.removed = true;
+  }
+
   /** Every token issued so far stops working (a token expiring in the middle of a run). */
   expireTokens(): void {
     this.#tokens.clear();
@@ -1009,18 +1091,10 @@ export class MockJamfPro {
     return this.#clockMs;
   }
 
-
-  #send(res: ServerResponse, entry: MockJamfProRequest, status: number, body: string, headers: Record<string, string> = {}): void {
-    sendBody(res, entry, status, body, JSON_TYPE, headers);
-  }
-
   /** Answers a scripted fault; false when the fault only delays and the normal answer follows. */
   #answerFault(req: IncomingMessage, res: ServerResponse, entry: MockJamfProRequest, fault: MockFault, route: 'token' | 'inventory'): boolean {
     if (fault.reset) {
-      entry.status = 0;
-      const socket = req.socket as Socket & { resetAndDestroy?: () => void };
-      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket.destroy();
+      this.resetConnection(req, entry);
       return true;
     }
     if (fault.status === undefined && fault.body === undefined) return false;
@@ -1032,37 +1106,55 @@ export class MockJamfPro {
     else if (route === 'token' && status === 401) body = '{"error":"invalid_client","error_description":"Client authentication failed"}';
     else if (route === 'token' && status === 400) body = '{"error":"invalid_request"}';
     else body = jamfError(status);
-    this.#send(res, entry, status, body, headers);
+    this.send(res, entry, status, body, headers);
     return true;
   }
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
-    const route: MockJamfProRoute = url.pathname === TOKEN_PATH ? 'token' : url.pathname === INVENTORY_PATH ? 'inventory' : 'other';
-    const entry: MockJamfProRequest = { route, method: req.method ?? 'GET', path: url.pathname, query, status: 0, authorized: false, at: Date.now() };
+    const inventoryVersion = INVENTORY_PATH.exec(url.pathname)?.[1];
+    const hooks = WEBHOOKS_PATH.exec(url.pathname);
+    const route: MockJamfProRoute =
+      url.pathname === TOKEN_PATH ? 'token' : inventoryVersion ? 'inventory' : url.pathname === VERSION_PATH ? 'version' : url.pathname === MOBILE_PATH ? 'mobile' : hooks ? 'webhooks' : 'other';
+    const entry: MockJamfProRequest = { route, method: req.method ?? 'GET', path: url.pathname, query, status: 0, authorized: false, at: Date.now(), ...(inventoryVersion ? { apiVersion: Number(inventoryVersion) } : {}) };
     this.requests.push(entry);
     try {
       if (route === 'token') {
-        if (req.method !== 'POST') return this.#send(res, entry, 405, jamfError(405), { allow: 'POST' });
+        if (req.method !== 'POST') return this.send(res, entry, 405, jamfError(405), { allow: 'POST' });
         await this.#token(req, res, url, entry);
       } else if (route === 'inventory') {
-        if (req.method !== 'GET') return this.#send(res, entry, 405, jamfError(405), { allow: 'GET' });
-        this.#inFlight++;
-        this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
-        let counted = true;
-        res.once('close', () => {
-          if (counted) this.#inFlight--;
-          counted = false;
-        });
+        if (req.method !== 'GET') return this.send(res, entry, 405, jamfError(405), { allow: 'GET' });
+        this.countInFlight(res);
+        if (this.#removed.has(entry.apiVersion!)) {
+          req.resume();
+          return this.send(res, entry, 404, jamfError(404));
+        }
         await this.#inventory(req, res, url, entry);
+      } else if (route === 'version' || route === 'mobile') {
+        req.resume();
+        if (req.method !== 'GET') return this.send(res, entry, 405, jamfError(405), { allow: 'GET' });
+        if (route === 'mobile') this.countInFlight(res);
+        await this.timers.sleep(this.#latencyMs);
+        entry.authorized = this.#validToken(req);
+        if (!entry.authorized) return this.send(res, entry, 401, jamfError(401));
+        if (route === 'version') return this.#version === null ? this.send(res, entry, 404, jamfError(404)) : this.send(res, entry, 200, JSON.stringify({ version: this.#version }));
+        const page = mobileDevicesPage(this.#mobile, url.searchParams, { clampPageSize: this.#clampPageSize, ignorePage: this.#ignorePage });
+        this.send(res, entry, page.status, page.body);
+      } else if (route === 'webhooks') {
+        const body = await readBody(req, 1024 * 1024);
+        entry.authorized = this.#validToken(req);
+        const answer = entry.authorized
+          ? this.webhooks.answer(entry.method, hooks![1] ?? '', body, (p) => this.#privileges.has(p))
+          : { status: 401, body: statusPage('Unauthorized', 'The request requires user authentication'), contentType: 'text/html;charset=UTF-8' };
+        this.send(res, entry, answer.status, answer.body, { 'content-type': answer.contentType });
       } else {
         req.resume();
-        this.#send(res, entry, 404, jamfError(404));
+        this.send(res, entry, 404, jamfError(404));
       }
     } catch (err) {
-      if (!res.headersSent) this.#send(res, entry, 500, jamfError(500));
+      if (!res.headersSent) this.send(res, entry, 500, jamfError(500));
       else res.destroy(err as Error);
     }
   }
@@ -1086,18 +1178,18 @@ export class MockJamfPro {
     }
     entry.authorized = clientId === this.#clientId && clientSecret === this.#clientSecret;
     const fault = this.#faults.token.shift();
-    if (fault?.delayMs) await this.#timers.sleep(fault.delayMs);
+    if (fault?.delayMs) await this.timers.sleep(fault.delayMs);
     if (fault && this.#answerFault(req, res, entry, fault, 'token')) return;
     const noStore = { 'cache-control': 'no-store', pragma: 'no-cache' };
-    if (!entry.authorized) return this.#send(res, entry, 401, '{"error":"invalid_client","error_description":"Client authentication failed"}', noStore);
+    if (!entry.authorized) return this.send(res, entry, 401, '{"error":"invalid_client","error_description":"Client authentication failed"}', noStore);
     const grantType = params.get('grant_type');
-    if (!grantType) return this.#send(res, entry, 400, '{"error":"invalid_request"}', noStore);
-    if (grantType !== 'client_credentials') return this.#send(res, entry, 400, '{"error":"unsupported_grant_type"}', noStore);
+    if (!grantType) return this.send(res, entry, 400, '{"error":"invalid_request"}', noStore);
+    if (grantType !== 'client_credentials') return this.send(res, entry, 400, '{"error":"unsupported_grant_type"}', noStore);
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     for (const [t, expiresAt] of this.#tokens) if (expiresAt <= now) this.#tokens.delete(t);
     this.#tokens.set(token, now + this.#ttlSeconds * 1000);
-    this.#send(res, entry, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.#ttlSeconds, scope: 'api-role:1' }), noStore);
+    this.send(res, entry, 200, JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: this.#ttlSeconds, scope: 'api-role:1' }), noStore);
   }
 
   #validToken(req: IncomingMessage): boolean {
@@ -1111,34 +1203,43 @@ export class MockJamfPro {
     req.resume();
     entry.authorized = this.#validToken(req);
     const fault = this.#faults.inventory.shift();
-    await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+    await this.timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
     if (fault && this.#answerFault(req, res, entry, fault, 'inventory')) return;
     // Checked when answering, so a token that expires during `latencyMs` is refused, as Jamf would.
     if (!this.#validToken(req)) {
       entry.authorized = false;
-      return this.#send(res, entry, 401, jamfError(401));
+      return this.send(res, entry, 401, jamfError(401));
     }
+    const version = entry.apiVersion!;
     let body: string;
     try {
-      body = this.#page(url.searchParams);
+      body = this.#page(url.searchParams, version);
     } catch (err) {
-      if (err instanceof QueryError) return this.#send(res, entry, 400, invalidField(err.field, err.message));
+      if (err instanceof QueryError) return this.send(res, entry, 400, invalidField(err.field, err.message));
       throw err;
     }
-    this.#send(res, entry, 200, body);
+    const notice = this.#deprecations[version];
+    const headers: Record<string, string> = {};
+    if (notice?.deprecation) headers.deprecation = notice.deprecation;
+    if (notice?.sunset) headers.sunset = notice.sunset;
+    if (notice?.link) headers.link = notice.link;
+    this.send(res, entry, 200, body, headers);
   }
 
-  #page(q: URLSearchParams): string {
+  #page(q: URLSearchParams, version: number): string {
     let mask = 0;
     const sections = q.getAll('section').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
     for (const name of sections) {
       const bit = SECTION_BIT.get(name);
-      if (bit === undefined) throw new QueryError('section', `Invalid section: ${name}. Allowed values: ${SECTIONS.map(([n]) => n).join(', ')}.`);
+      if (bit === undefined || (version > 1 && V1_ONLY.has(name))) {
+        throw new QueryError('section', `Invalid section: ${name}. Allowed values: ${SECTIONS.map(([n]) => n).filter((n) => version === 1 || !V1_ONLY.has(n)).join(', ')}.`);
+      }
       mask |= bit;
     }
     if (mask === 0) mask = SECTION_BIT.get('GENERAL')!;
-    const page = this.#integer(q, 'page', 0, 0, Number.MAX_SAFE_INTEGER);
-    const pageSize = this.#integer(q, 'page-size', 100, 1, this.#maxPageSize);
+    const page = this.#ignorePage ? 0 : this.#integer(q, 'page', 0, 0, Number.MAX_SAFE_INTEGER);
+    // Jamf Pro clamps an oversized page-size silently (Jamf-Concepts/jamf-cli PR #389).
+    const pageSize = Math.min(this.#integer(q, 'page-size', 100, 1, Number.MAX_SAFE_INTEGER), this.#clampPageSize);
     const sortSpecs = q.getAll('sort').flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
     const sortKey = (sortSpecs.length > 0 ? sortSpecs : ['general.name:asc']).join(',');
     let sorted = this.#sorted.get(sortKey);
@@ -1149,7 +1250,7 @@ export class MockJamfPro {
     const filterText = q.get('filter')?.trim() ?? '';
     const matching = filterText === '' ? sorted : sorted.filter(parseFilter(filterText));
     const start = page * pageSize;
-    const parts = start >= matching.length ? [] : matching.slice(start, start + pageSize).map((c) => projection(c, mask));
+    const parts = start >= matching.length ? [] : matching.slice(start, start + pageSize).map((c) => projection(c, mask, version));
     return `{"totalCount":${matching.length},"results":[${parts.join(',')}]}`;
   }
 

@@ -29,11 +29,10 @@
  * offset (alerts added while paging may appear, shift or repeat).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { GraphQLError, Kind, buildSchema, graphql, isScalarType, parse, type ExecutionResult, type ValueNode } from 'graphql';
 import { mulberry32 } from './jamf-pro-server.ts';
-import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
+import { MockVendorServer } from './mock-http.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Vocabulary
@@ -918,12 +917,10 @@ function appSyncError(e: GraphQLError): Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 // The mock
 
-export class MockJamfProtect {
-  readonly requests: MockJamfProtectRequest[] = [];
+export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
   /** Access tokens issued so far (successful POST /token answers). */
   tokensIssued = 0;
 
-  readonly #server: Server;
   readonly #clientId: string;
   readonly #password: string;
   readonly #tokenLifetimeSeconds: number;
@@ -944,13 +941,10 @@ export class MockJamfProtect {
   /** access token → expiry on the mock's clock (ms). */
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'graphql', MockJamfProtectFault[]> = { token: [], graphql: [] };
-  readonly #timers = new MockTimers();
   readonly #rootValue: Record<string, unknown>;
-  #url: string | undefined;
-  #started = false;
-  #closed = false;
 
   constructor(options: MockJamfProtectOptions = {}) {
+    super('MockJamfProtect', JSON_TYPE);
     this.#clientId = options.clientId ?? 'orchard-test-protect-client';
     this.#password = options.password ?? 'orchard-test-protect-password';
     this.#tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
@@ -971,27 +965,6 @@ export class MockJamfProtect {
         return a ? this.#alertObject(a) : null;
       },
     };
-    this.#server = mockServer((req, res) => this.#handle(req, res));
-  }
-
-  async start(): Promise<void> {
-    if (this.#started) throw new Error('MockJamfProtect: already started');
-    this.#started = true;
-    this.#url = await listenOnLoopback(this.#server);
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#timers.clear();
-    if (!this.#started) return;
-    await closeServer(this.#server);
-  }
-
-  /** `http://127.0.0.1:<port>`, the base of /token and /graphql. */
-  get url(): string {
-    if (this.#url === undefined) throw new Error('MockJamfProtect: not started');
-    return this.#url;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1198,12 +1171,7 @@ export class MockJamfProtect {
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-
-  #send(res: ServerResponse, entry: MockJamfProtectRequest, status: number, body: string, headers: Record<string, string> = {}): void {
-    sendBody(res, entry, status, body, JSON_TYPE, headers);
-  }
-
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -1213,9 +1181,9 @@ export class MockJamfProtect {
     try {
       const body = await readBody(req, MAX_BODY_BYTES);
       entry.body = body.text;
-      if (route === 'other') return this.#send(res, entry, 404, message('Not Found'));
-      if (req.method !== 'POST') return this.#send(res, entry, 405, message('Method Not Allowed'), { allow: 'POST' });
-      if (body.tooLarge) return this.#send(res, entry, 413, message('Request Entity Too Large'), { connection: 'close' });
+      if (route === 'other') return this.send(res, entry, 404, message('Not Found'));
+      if (req.method !== 'POST') return this.send(res, entry, 405, message('Method Not Allowed'), { allow: 'POST' });
+      if (body.tooLarge) return this.send(res, entry, 413, message('Request Entity Too Large'), { connection: 'close' });
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.text);
@@ -1228,16 +1196,16 @@ export class MockJamfProtect {
         if (typeof fields.operationName === 'string') entry.operationName = fields.operationName;
       }
       const fault = this.#faults[route].shift();
-      await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+      await this.timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
       if (fault) return this.#answerFault(req, res, entry, fault, fields);
       if (route === 'token') {
         const [status, answer] = this.#token(fields);
-        return this.#send(res, entry, status, answer);
+        return this.send(res, entry, status, answer);
       }
       const [status, answer] = await this.#graphql(req, fields);
-      this.#send(res, entry, status, answer, { 'x-amzn-requestid': uuidV4(mulberry32(seedOf(`${this.requests.length}:${entry.at}`))) });
+      this.send(res, entry, status, answer, { 'x-amzn-requestid': uuidV4(mulberry32(seedOf(`${this.requests.length}:${entry.at}`))) });
     } catch (err) {
-      if (!res.headersSent) this.#send(res, entry, 500, message('Internal Server Error'));
+      if (!res.headersSent) this.send(res, entry, 500, message('Internal Server Error'));
       else res.destroy(err as Error);
     }
   }
@@ -1274,10 +1242,7 @@ export class MockJamfProtect {
 
   #answerFault(req: IncomingMessage, res: ServerResponse, entry: MockJamfProtectRequest, fault: MockJamfProtectFault, fields: Record<string, unknown> | undefined): void {
     if ('resetConnection' in fault) {
-      entry.status = 0;
-      const socket = req.socket as Socket & { resetAndDestroy?: () => void };
-      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket.destroy();
+      this.resetConnection(req, entry);
       return;
     }
     const field = rootField(fields?.query, fields?.operationName);
@@ -1286,11 +1251,11 @@ export class MockJamfProtect {
         entry.route === 'token'
           ? JSON.stringify({ access_token: randomBytes(48).toString('base64url'), expires_in: this.#tokenLifetimeSeconds, token_type: 'Bearer' })
           : JSON.stringify({ data: { [field]: { items: this.#alerts.slice(0, 2).map((a) => this.#alertObject(a)), pageInfo: { next: null, total: this.#alerts.length } } } });
-      return this.#send(res, entry, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))));
+      return this.send(res, entry, 200, full.slice(0, Math.max(1, Math.floor(full.length / 2))));
     }
     if ('graphqlError' in fault) {
       const body = { data: { [field]: null }, errors: [{ path: [field], data: null, errorType: fault.errorType ?? 'InternalFailure', errorInfo: null, locations: [{ line: 1, column: 1, sourceName: null }], message: fault.graphqlError }] };
-      return this.#send(res, entry, 200, JSON.stringify(body));
+      return this.send(res, entry, 200, JSON.stringify(body));
     }
     const { status } = fault;
     const headers: Record<string, string> = {};
@@ -1306,6 +1271,6 @@ export class MockJamfProtect {
     } else if (fault.contentType === undefined && body.trimStart().startsWith('<')) {
       headers['content-type'] = 'text/html; charset=utf-8';
     }
-    this.#send(res, entry, status, body, headers);
+    this.send(res, entry, status, body, headers);
   }
 }

@@ -25,10 +25,9 @@
  * search, a scan and one buffer copy, so a 10,000-event page costs no JSON.stringify. Times in queries
  * are BigInt nanoseconds; a stored event keeps the same value split as (ms, nanoseconds within the ms).
  */
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mulberry32 } from './jamf-pro-server.ts';
-import { closeServer, listenOnLoopback, MockTimers, mockServer, sendBody } from './mock-http.ts';
+import { MockVendorServer } from './mock-http.ts';
 
 /** Values the `service` array accepts (`all` selects every service). */
 export const JUMPCLOUD_SERVICES = ['all', 'directory', 'ldap', 'mdm', 'object_storage', 'password_manager', 'radius', 'software', 'sso', 'systems', 'alerts'] as const;
@@ -532,11 +531,7 @@ function compareValues(a: unknown, b: unknown): number {
   return 0;
 }
 
-export class MockJumpCloud {
-  readonly requests: MockJumpCloudRequest[] = [];
-  url = '';
-
-  readonly #server: Server;
+export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
   readonly #apiKey: string;
   readonly #orgId: string | undefined;
   readonly #forbiddenKeys: Set<string>;
@@ -558,13 +553,10 @@ export class MockJumpCloud {
   #userClockMs = USERS_BASE_MS;
   #nextUserIndex = 0;
   readonly #faults: Record<'events' | 'systemusers', MockJumpCloudFault[]> = { events: [], systemusers: [] };
-  readonly #timers = new MockTimers();
-  #inFlight = 0;
-  #maxInFlight = 0;
-  #closed = false;
   readonly #now: () => number;
 
   private constructor(options: MockJumpCloudOptions) {
+    super('MockJumpCloud', JSON_TYPE);
     this.#now = options.now ?? Date.now;
     this.#apiKey = options.apiKey ?? 'orchard-test-jumpcloud-key';
     this.#orgId = options.orgId;
@@ -576,25 +568,17 @@ export class MockJumpCloud {
     this.#generateSeed = (this.#seed * 7919 + 0xe7e27) >>> 0;
     this.#userClockRng = mulberry32(this.#seed ^ 0x05e75);
     this.addUsers(options.users ?? 25);
-    this.#server = mockServer((req, res) => this.#handle(req, res));
   }
 
   static async start(options: MockJumpCloudOptions = {}): Promise<MockJumpCloud> {
     const mock = new MockJumpCloud(options);
-    mock.url = await listenOnLoopback(mock.#server);
+    await mock.start();
     return mock;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#timers.clear();
-    await closeServer(this.#server);
   }
 
   /** Highest number of events and systemusers requests in flight at the same time. */
   get maxConcurrentRequests(): number {
-    return this.#maxInFlight;
+    return this.maxInFlight;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -857,18 +841,10 @@ export class MockJumpCloud {
     for (let k = 0; k < times; k++) this.#faults[route].push({ ...fault });
   }
 
-
-  #send(res: ServerResponse, entry: MockJumpCloudRequest, status: number, body: string | Buffer, headers: Record<string, string> = {}): void {
-    sendBody(res, entry, status, body, JSON_TYPE, headers);
-  }
-
   /** Answers a scripted fault; false when the fault only delays and the normal answer follows. */
   #answerFault(req: IncomingMessage, res: ServerResponse, entry: MockJumpCloudRequest, fault: MockJumpCloudFault): boolean {
     if (fault.reset) {
-      entry.status = 0;
-      const socket = req.socket as Socket & { resetAndDestroy?: () => void };
-      if (typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
-      else socket.destroy();
+      this.resetConnection(req, entry);
       return true;
     }
     if (fault.status === undefined && fault.body === undefined) return false;
@@ -878,14 +854,14 @@ export class MockJumpCloud {
     let body = fault.body;
     if (body !== undefined) headers['content-type'] = fault.contentType ?? (body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : JSON_TYPE);
     else body = message(STATUS_CODES[status] ?? 'Error');
-    this.#send(res, entry, status, body, headers);
+    this.send(res, entry, status, body, headers);
     return true;
   }
 
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const query: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
@@ -897,20 +873,14 @@ export class MockJumpCloud {
     try {
       if (route === 'other') {
         req.resume();
-        return this.#send(res, entry, 404, message('Not Found'));
+        return this.send(res, entry, 404, message('Not Found'));
       }
       const method = route === 'events' ? 'POST' : 'GET';
       if (req.method !== method) {
         req.resume();
-        return this.#send(res, entry, 405, message('Method Not Allowed'), { allow: method });
+        return this.send(res, entry, 405, message('Method Not Allowed'), { allow: method });
       }
-      this.#inFlight++;
-      this.#maxInFlight = Math.max(this.#maxInFlight, this.#inFlight);
-      let counted = true;
-      res.once('close', () => {
-        if (counted) this.#inFlight--;
-        counted = false;
-      });
+      this.countInFlight(res);
       const raw = await readBody(req, 1024 * 1024);
       if (raw !== '') {
         try {
@@ -920,24 +890,24 @@ export class MockJumpCloud {
         }
       }
       const fault = this.#faults[route].shift();
-      await this.#timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
+      await this.timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
       if (fault && this.#answerFault(req, res, entry, fault)) return;
       const denied = this.#authError(req);
-      if (denied) return this.#send(res, entry, denied[0], denied[1]);
+      if (denied) return this.send(res, entry, denied[0], denied[1]);
       entry.authorized = true;
       try {
         if (route === 'events') {
           const [body, pageHeaders] = this.#eventsPage(raw);
-          this.#send(res, entry, 200, body, pageHeaders);
+          this.send(res, entry, 200, body, pageHeaders);
         } else {
-          this.#send(res, entry, 200, this.#usersPage(url.searchParams));
+          this.send(res, entry, 200, this.#usersPage(url.searchParams));
         }
       } catch (err) {
-        if (err instanceof BadRequest) return this.#send(res, entry, 400, err.message);
+        if (err instanceof BadRequest) return this.send(res, entry, 400, err.message);
         throw err;
       }
     } catch (err) {
-      if (!res.headersSent) this.#send(res, entry, 500, message('Internal Server Error'));
+      if (!res.headersSent) this.send(res, entry, 500, message('Internal Server Error'));
       else res.destroy(err as Error);
     }
   }

@@ -11,6 +11,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../../errors.ts';
 import { fullJitterDelayMs, parseRetryAfterMs } from '../../backoff.ts';
 import { isRetryable, isTlsErrorCode, networkErrorCode } from '../../connectors/diagnosis.ts';
+import { readDeprecationHeaders, type DeprecationHeaders } from './deprecation-headers.ts';
 import { redact, secretHeaderValues } from './redact.ts';
 import { sleep, Slots } from './slots.ts';
 
@@ -24,7 +25,7 @@ export interface TokenProvider {
 export type QueryValue = string | number | readonly (string | number)[] | undefined;
 
 export interface VendorRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** Relative to the base URL (which may carry a path prefix); may start with "/". */
   path: string;
   /** Arrays become repeated parameters (section=GENERAL&section=HARDWARE); undefined values are left out. */
@@ -56,6 +57,8 @@ export interface VendorAttempt {
   attempt: number;
   /** The network error code when the attempt failed without a response; TOO_LARGE when the answer was over maxResponseBytes. */
   error?: string;
+  /** The answer carried Deprecation or Sunset headers: the vendor will remove this path. */
+  deprecation?: DeprecationHeaders;
 }
 
 export interface VendorHttpClientOptions {
@@ -265,7 +268,7 @@ export class VendorHttpClient {
   }
 
   async #attempt(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     pathOnly: string,
     fullPath: string,
     headers: Record<string, string>,
@@ -289,7 +292,8 @@ export class VendorHttpClient {
       });
       // Read to the end whatever the status: an unread body holds its socket.
       const text = await this.#readBody(res.body, res.statusCode, method, pathOnly);
-      this.#onAttempt?.({ method, path: pathOnly, status: res.statusCode, durationMs: performance.now() - startedAt, attempt });
+      const deprecation = readDeprecationHeaders(res.headers);
+      this.#onAttempt?.({ method, path: pathOnly, status: res.statusCode, durationMs: performance.now() - startedAt, attempt, ...(deprecation ? { deprecation } : {}) });
       return { status: res.statusCode, headers: res.headers, body: text };
     } catch (err) {
       const durationMs = performance.now() - startedAt;

@@ -26,10 +26,16 @@ export function parseReportDate(value: unknown): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-export function computerIdentity(computer: Record<string, unknown>, payload: string): ComputerIdentity | undefined {
+/** The computer's Jamf id as text (a string in the JSON; a number is taken too), or undefined. */
+export function computerIdOf(computer: Record<string, unknown>): string | undefined {
   const rawId = computer.id;
   if ((typeof rawId !== 'string' || rawId === '') && typeof rawId !== 'number') return undefined;
-  const computerId = String(rawId);
+  return String(rawId);
+}
+
+export function computerIdentity(computer: Record<string, unknown>, payload: string): ComputerIdentity | undefined {
+  const computerId = computerIdOf(computer);
+  if (computerId === undefined) return undefined;
   const general = computer.general as Record<string, unknown> | null | undefined;
   const reportDate = general && typeof general === 'object' ? general.reportDate : undefined;
   const reportMs = parseReportDate(reportDate);

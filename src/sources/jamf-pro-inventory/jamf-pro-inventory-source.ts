@@ -1,114 +1,84 @@
 import type { ConnectorConfig } from '../../config/config-types.ts';
-import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
-import { VendorResponseError } from '../../errors.ts';
+import { ConfigInvalidError } from '../../errors.ts';
 import type { PageRecord } from '../../sink/event-sink.ts';
-import { AccessTokenProvider } from '../http/access-token-provider.ts';
-import { vendorClientFor, type VendorAttempt, type VendorHttpClient } from '../http/vendor-http-client.ts';
-import { computerRecord } from './inventory-record.ts';
+import type { VendorAttempt } from '../http/vendor-http-client.ts';
+import { atLeast } from '../jamf-pro/jamf-pro-api.ts';
+import { JamfProScanSource, type ItemContext } from '../jamf-pro/jamf-pro-scan-source.ts';
+import { inventoryPathOf, inventoryVersionOf, inventoryVersionSince, newestInventoryVersion, sectionsProblem, type InventoryApiVersion } from './api-versions.ts';
+import { computerIdOf, computerRecord } from './inventory-record.ts';
 import type { InventorySettings } from './settings.ts';
 
+/** The path Orchard asked for before it chose versions; kept for the base_url check's list. */
+export const inventoryPath = inventoryPathOf(1);
+
 /**
- * Where a scan of the fleet is: scan number and the next page. Pages are read sorted by id (a stable
- * key: a peer that paged by report date stalled when GENERAL was off or a computer had no report
- * date), and `lastId` drops computers a page shift shows twice.
+ * Jamf Pro computer inventory (`type: jamf_pro.inventory`): every run scans the fleet, sorted by id, on
+ * the newest computers-inventory version the server offers (or `api_version`); the versions hash keeps
+ * what is appended to the computers whose report changed.
  */
-export interface InventoryCursor {
-  readonly scan: number;
-  readonly page: number;
-  readonly lastId: string | null;
-}
-
-export const inventoryPath = '/api/v1/computers-inventory';
-export const inventoryTokenPath = '/api/oauth/token';
-
-/** Numeric ids compare as numbers (Jamf sends them as strings), others as text. */
-function idAfter(id: string, lastId: string | null): boolean {
-  if (lastId === null) return true;
-  const a = Number(id);
-  const b = Number(lastId);
-  if (Number.isFinite(a) && Number.isFinite(b) && /^\d+$/.test(id) && /^\d+$/.test(lastId)) return a > b;
-  return id > lastId;
-}
-
-/** Jamf Pro computer inventory (`type: jamf_pro.inventory`): every run scans the fleet; the versions hash keeps what is appended to the changed computers. */
-export class JamfProInventorySource implements PullSource<InventoryCursor> {
-  readonly #config: ConnectorConfig<InventorySettings>;
-  readonly #settings: InventorySettings;
-  readonly #client: VendorHttpClient;
-  readonly tokens: AccessTokenProvider;
+export class JamfProInventorySource extends JamfProScanSource<InventorySettings> {
+  protected readonly noun = 'computers';
+  protected readonly reading = 'computer inventory';
+  /** The version the server's answers showed it offers, newest first found this run. */
+  #offered: InventoryApiVersion | undefined;
 
   constructor(config: ConnectorConfig<InventorySettings>, options: { onAttempt?: (attempt: VendorAttempt) => void } = {}) {
-    this.#config = config;
-    this.#settings = config.settings;
-    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.client_secret] });
-    const { client_id, client_secret } = this.#settings;
-    this.tokens = new AccessTokenProvider(this.#client, {
-      method: 'POST',
-      path: inventoryTokenPath,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id, client_secret }).toString(),
-    });
-    this.#client.setTokens(this.tokens);
+    super(config, options);
   }
 
-  get requests(): number {
-    return this.#client.requests;
+  get tokens() {
+    return this.api.tokens;
   }
 
-  #query(page: number, pageSize: number): Record<string, string | number | readonly string[]> {
-    return { section: this.#settings.sections, page, 'page-size': pageSize, sort: 'id:asc' };
+  #check(version: InventoryApiVersion): string {
+    const problem = sectionsProblem(`connectors[${this.config.name}]`, version, this.config.settings.sections, this.config.settings.api_version !== undefined);
+    if (problem) throw new ConfigInvalidError([problem]);
+    return inventoryPathOf(version);
   }
 
-  async fetchPage(cursor: InventoryCursor | undefined, context: RunContext): Promise<Page<InventoryCursor>> {
-    const at: InventoryCursor = cursor ?? { scan: 1, page: 0, lastId: null };
-    const pageSize = this.#settings.page_size;
-    const response = await this.#client.request({ method: 'GET', path: inventoryPath, query: this.#query(at.page, pageSize), headers: { accept: 'application/json' }, auth: true }, context.signal);
-    const body = response.json<{ totalCount?: unknown; results?: unknown }>();
-    if (body === null || typeof body !== 'object' || !Array.isArray(body.results)) {
-      throw new VendorResponseError(this.#config.name, `GET ${inventoryPath} answered without a results array: the Jamf Pro API may have changed.`);
+  protected async choosePath(signal: AbortSignal): Promise<string> {
+    const pinned = this.config.settings.api_version;
+    if (pinned !== undefined) return this.#check(pinned);
+    // The newest version this Jamf Pro's release offers; a 404 on it falls back to the one before.
+    const server = await this.api.serverVersion(signal);
+    const since = inventoryVersionSince[newestInventoryVersion]!;
+    const version: InventoryApiVersion = server === null || atLeast(server, since) ? newestInventoryVersion : ((newestInventoryVersion - 1) as InventoryApiVersion);
+    this.#offered = version;
+    return this.#check(version);
+  }
+
+  protected async olderPath(path: string, signal: AbortSignal): Promise<string | undefined> {
+    const version = inventoryVersionOf(path);
+    const pinned = this.config.settings.api_version;
+    if (pinned !== undefined) {
+      // A Jamf Pro that answers its version is there: the pinned version is what it no longer serves.
+      const server = await this.api.serverVersion(signal);
+      if (server === null) return undefined;
+      throw new ConfigInvalidError([`connectors[${this.config.name}].api_version: Jamf Pro ${server.text} answers 404 to GET ${path}: it no longer serves v${pinned}. Remove api_version (Orchard then uses the newest version the server offers) or pin a newer one.`]);
     }
-    const totalCount = typeof body.totalCount === 'number' ? body.totalCount : undefined;
-    const sinceMs = context.since === undefined ? undefined : Date.parse(context.since);
-    const records: PageRecord[] = [];
-    let lastId = at.lastId;
-    let skipped = 0;
-    for (const item of body.results as unknown[]) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        skipped += 1;
-        continue;
-      }
-      const record = computerRecord(item as Record<string, unknown>, { connector: this.#config.name, tenant: this.#config.tenant, receivedMs: context.receivedMs, sinceMs });
-      if (!record) {
-        skipped += 1;
-        continue;
-      }
-      // A computer removed from an earlier page shifts the pages: what was already read comes again.
-      if (!idAfter(record.versionField!, at.lastId)) continue;
-      records.push(record);
-      lastId = record.versionField!;
-    }
-    const received = body.results.length;
-    const full = received >= pageSize;
-    const more = full && (totalCount === undefined || (at.page + 1) * pageSize < totalCount);
-    const next: InventoryCursor = more ? { scan: at.scan, page: at.page + 1, lastId } : { scan: at.scan + 1, page: 0, lastId: null };
-    const warnings = skipped > 0 ? [`GET ${inventoryPath} page ${at.page} held ${skipped} item(s) that are not computer records with an id; they were skipped.`] : [];
-    // A computer not seen in two whole scans is gone (a computer a page shift hid once is seen in the next scan).
-    return { records, cursor: next, more, received, warnings, versionStamp: at.scan, ...(more ? {} : { pruneBelowStamp: at.scan - 1 }) };
+    if (version === undefined || version === 1) return undefined;
+    this.#offered = (version - 1) as InventoryApiVersion;
+    return this.#check(this.#offered);
   }
 
-  async checkAccess(signal: AbortSignal): Promise<string> {
-    await this.tokens.token(signal);
-    const response = await this.#client.request({ method: 'GET', path: inventoryPath, query: this.#query(0, 1), headers: { accept: 'application/json' }, auth: true }, signal);
-    const total = response.json<{ totalCount?: unknown }>()?.totalCount;
-    return `Token granted for client_id ${this.#settings.client_id}; reading computer inventory is permitted (${typeof total === 'number' ? `${total} computers` : 'count unknown'}).`;
+  protected query(page: number, pageSize: number): Record<string, string | number | readonly string[]> {
+    return { section: this.config.settings.sections, page, 'page-size': pageSize, sort: 'id:asc' };
   }
 
-  describeCursor(cursor: InventoryCursor | undefined): Record<string, unknown> {
-    if (!cursor) return { scan: 1, page: 0 };
-    return { scan: cursor.scan, page: cursor.page, lastComputerId: cursor.lastId };
+  protected idOf(item: Record<string, unknown>): string | undefined {
+    return computerIdOf(item);
   }
 
-  close(): Promise<void> {
-    return this.#client.close();
+  protected record(item: Record<string, unknown>, context: ItemContext): PageRecord | undefined {
+    return computerRecord(item, context);
+  }
+
+  /** The next computers-inventory version after a deprecated one (at most the newest Orchard knows). */
+  successorPath(path: string): string | undefined {
+    const version = inventoryVersionOf(path);
+    if (version === undefined || version >= newestInventoryVersion) return undefined;
+    const next = Math.max(version + 1, this.#offered ?? 0) as InventoryApiVersion;
+    const pinned = this.config.settings.api_version !== undefined ? ' (unset api_version, or raise it)' : '';
+    return `${path.replace(/\/api\/v\d+\/computers-inventory$/, inventoryPathOf(next))}${pinned}`;
   }
 }

@@ -1,4 +1,5 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { inventorySectionsV1 } from './api-versions.ts';
 
 // The settings of a `jamf_pro.inventory` connector entry: its Jamf Pro API client and what it asks for.
 // The settings every connector has (name, tenant, interval, base_url, start, …) come with them
@@ -11,7 +12,7 @@ export const inventorySettingsSchema = {
     client_id: {
       type: 'string',
       minLength: 1,
-      description: 'Jamf Pro API client id (Settings > API roles and clients), with the role privilege Read Computers.',
+      description: 'Jamf Pro API client id (Settings > API roles and clients), with the role privilege Read Computers (and Create, Read and Update Webhooks for `orchard jamf-webhooks`).',
     },
     client_secret: {
       type: 'string',
@@ -23,18 +24,20 @@ export const inventorySettingsSchema = {
       type: 'array',
       minItems: 1,
       uniqueItems: true,
-      items: {
-        enum: ['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'],
-      },
+      items: { enum: inventorySectionsV1 },
       default: ['GENERAL', 'HARDWARE', 'OPERATING_SYSTEM'],
-      description: 'Inventory sections requested; the others come back null.',
+      description: 'Inventory sections requested; the others come back null. PLUGINS and FONTS exist only in v1 of the API (see api_version).',
     },
     page_size: {
       type: 'integer',
       minimum: 1,
-      maximum: 1000,
+      maximum: 2000,
       default: 100,
-      description: 'Computers per request (page-size).',
+      description: 'Computers per request (page-size). Jamf Pro answers at most 2000 a page whatever is asked; Orchard pages on by what it answers.',
+    },
+    api_version: {
+      enum: [1, 2, 3, 4],
+      description: 'Pin the computers-inventory version (GET /api/v<N>/computers-inventory). Unset: the newest the server offers, chosen at the start of every run (v4 from Jamf Pro 11.30, else v3, falling back on a 404).',
     },
   },
   required: ['client_id', 'client_secret'],
