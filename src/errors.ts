@@ -14,7 +14,7 @@ export type OrchardErrorCode =
   | 'ORCHARD_ERR_INTAKE_UNAUTHORIZED' | 'ORCHARD_ERR_INTAKE_AUTH_THROTTLED' | 'ORCHARD_ERR_INTAKE_MEDIA_TYPE'
   | 'ORCHARD_ERR_INTAKE_MALFORMED_JSON' | 'ORCHARD_ERR_INTAKE_EMPTY_BODY' | 'ORCHARD_ERR_INTAKE_SCHEMA'
   | 'ORCHARD_ERR_INTAKE_BODY_TOO_LARGE' | 'ORCHARD_ERR_INTAKE_ENCODING' | 'ORCHARD_ERR_INTAKE_ENCODING_CORRUPT'
-  | 'ORCHARD_ERR_INTAKE_TOO_MANY_LINES' | 'ORCHARD_ERR_INTAKE_BATCH_REJECTED'
+  | 'ORCHARD_ERR_INTAKE_TOO_MANY_LINES' | 'ORCHARD_ERR_INTAKE_BATCH_REJECTED' | 'ORCHARD_ERR_INTAKE_WRONG_ROUTE'
   // log lines (push route and import): the `code` of a refused line's reason
   | 'ORCHARD_ERR_LOG_EMPTY' | 'ORCHARD_ERR_LOG_TOO_LARGE' | 'ORCHARD_ERR_LOG_MALFORMED_JSON'
   | 'ORCHARD_ERR_LOG_UNRECOGNISED' | 'ORCHARD_ERR_LOG_INVALID' | 'ORCHARD_ERR_LOG_WRONG_TYPE'
@@ -26,7 +26,8 @@ export type OrchardErrorCode =
   // pull connectors and vendor APIs
   | 'ORCHARD_ERR_CONNECTOR_LEASE_LOST' | 'ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED'
   | 'ORCHARD_ERR_VENDOR_HTTP_STATUS' | 'ORCHARD_ERR_VENDOR_NETWORK' | 'ORCHARD_ERR_VENDOR_BAD_RESPONSE'
-  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL'
+  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL' | 'ORCHARD_ERR_VENDOR_FIELD_REFUSED'
+  | 'ORCHARD_ERR_VENDOR_LOOP'
   // `orchard import`
   | 'ORCHARD_ERR_IMPORT_FILE' | 'ORCHARD_ERR_IMPORT_CONFLICT' | 'ORCHARD_ERR_IMPORT_INTERRUPTED'
   // the consumer library and retention
@@ -134,6 +135,16 @@ export class BatchRejectedError extends OrchardError {
   }
 }
 
+/**
+ * A line that is valid JSON but another kind of data than the route takes (Jamf Protect telemetry sent
+ * to the alerts route): the message names the route or the setting that takes it, or says none does.
+ */
+export class WrongRouteError extends OrchardError {
+  constructor(message: string) {
+    super('ORCHARD_ERR_INTAKE_WRONG_ROUTE', 400, message);
+  }
+}
+
 /** The `code` of a refused log line's reason (push route and `orchard import`). */
 export const logErrorCodes = {
   empty: 'ORCHARD_ERR_LOG_EMPTY',
@@ -232,6 +243,8 @@ export interface VendorHttpErrorFields extends VendorRequestFields {
   bodyExcerpt?: string;
   /** What the vendor's Retry-After asked for, when it sent one. */
   retryAfterMs?: number;
+  /** A token endpoint's refusal: how many of the connector's credentials (client secrets of a rotation pair) it refused. */
+  credentialsTried?: number;
 }
 
 /** A vendor API answered with a status Orchard does not accept (after any retries). */
@@ -242,6 +255,7 @@ export class VendorHttpError extends OrchardError {
   readonly status: number;
   readonly bodyExcerpt: string;
   readonly retryAfterMs: number | undefined;
+  readonly credentialsTried: number | undefined;
 
   constructor(fields: VendorHttpErrorFields) {
     const path = withoutQuery(fields.path);
@@ -254,6 +268,7 @@ export class VendorHttpError extends OrchardError {
     this.status = fields.status;
     this.bodyExcerpt = bodyExcerpt;
     this.retryAfterMs = fields.retryAfterMs;
+    this.credentialsTried = fields.credentialsTried;
   }
 }
 
@@ -368,6 +383,46 @@ export class VendorGraphqlError extends OrchardError {
   /** The error types and messages, for classification. */
   get text(): string {
     return this.errors.map((e) => `${e.errorType ?? ''} ${e.message}`).join('\n');
+  }
+}
+
+/**
+ * A GraphQL API refused a field Orchard asked for (or a filter it sent) as not in its schema: the
+ * endpoint serves fewer fields than the source expects (Jamf Protect's public /graphql against the
+ * console's /app). Not retried; `remedy` is the source's, naming the setting that avoids the field.
+ */
+export class VendorFieldRefusedError extends OrchardError {
+  readonly connector: string;
+  readonly method = 'POST';
+  readonly path: string;
+  /** `Alert.updated`, `AlertFiltersInput.updated`. */
+  readonly field: string;
+  readonly remedy: string;
+
+  constructor(connector: string, fields: { path: string; field: string; vendorMessage: string; remedy: string }) {
+    super('ORCHARD_ERR_VENDOR_FIELD_REFUSED', 502, `${connector}: POST ${fields.path} does not serve ${fields.field}: ${fields.vendorMessage.slice(0, 300)}`);
+    this.name = 'VendorFieldRefusedError';
+    this.connector = connector;
+    this.path = fields.path;
+    this.field = fields.field;
+    this.remedy = fields.remedy;
+  }
+}
+
+/**
+ * A vendor API that would page forever: it answered a next-page token (cursor, `next`, `search_after`)
+ * it had already given in this run, or the same page again. The run stops before writing that page.
+ */
+export class VendorLoopError extends OrchardError {
+  readonly connector: string;
+  readonly repeated: 'cursor' | 'page';
+
+  constructor(connector: string, repeated: 'cursor' | 'page', pages: number) {
+    const what = repeated === 'cursor' ? 'a next-page token it had already answered in this run' : 'the same page as the one before';
+    super('ORCHARD_ERR_VENDOR_LOOP', 502, `${connector}: after ${pages} page(s) the vendor answered ${what}; the run stopped instead of paging forever.`);
+    this.name = 'VendorLoopError';
+    this.connector = connector;
+    this.repeated = repeated;
   }
 }
 
