@@ -6,6 +6,7 @@ import type { ConnectorConfig } from '../../../src/config/config-types.ts';
 import { Keyspace } from '../../../src/redis/keyspace.ts';
 import type { DirectoryInsightsSettings } from '../../../src/sources/jumpcloud-directory-insights/settings.ts';
 import { DirectoryInsightsSource, type DirectoryInsightsCursor } from '../../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
+import { JumpCloudConnection } from '../../../src/sources/jumpcloud/jumpcloud-connection.ts';
 import { createAjv } from '../../../src/schema/ajv.ts';
 import { readSchema } from '../../../src/schema/read-schema.ts';
 import { RedisPageSink } from '../../../src/sink/redis-page-sink.ts';
@@ -286,7 +287,8 @@ test('property: after many runs with late events, ties across pages and crashes,
       const redis = server.client();
       const stream = `prop${scenario}-${Math.random().toString(36).slice(2, 8)}:events`;
       const config = configWithConnectors([{ ...entry(mock), name: 'prop', limit, lag: '2m', overlap: '10m', start: new Date(clock - 60 * minute).toISOString() }]).connectors[0]!;
-      const source = new DirectoryInsightsSource(config as ConnectorConfig<DirectoryInsightsSettings>, { now: () => clock, stream });
+      const typed = config as ConnectorConfig<DirectoryInsightsSettings>;
+      const source = new DirectoryInsightsSource(typed, new JumpCloudConnection(typed, typed.settings), { now: () => clock, stream });
       const sink = new RedisPageSink({ redis, stream, dedupWindowSeconds: 60, appendTimeoutMs: 5000 });
       const keys = new Keyspace(stream).connector('prop');
       await redis.set(keys.lease, 'me');
