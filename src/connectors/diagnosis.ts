@@ -147,11 +147,14 @@ export interface SourceInfo {
   readonly credentialKeys: readonly string[];
   /** The setting that sets how many items a page holds, when the type has one. */
   readonly pageSizeSetting?: string;
+  /** The settings that shape its requests (named for a 400). */
+  readonly requestSettings?: readonly string[];
 }
 
 /** `diagnose` for a configured connector and its source (the runner and `orchard test`). */
 export function diagnoseConnector(err: unknown, config: { name: string; baseUrl: string }, source: SourceInfo): Diagnosis {
-  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize: source.pageSizeSetting } });
+  const request = source.requestSettings === undefined ? {} : { request: [...source.requestSettings] };
+  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize: source.pageSizeSetting, ...request } });
 }
 
 /** Cause and remedy of a connector error, for `orchard test`, `/status` and the log. */

@@ -49,5 +49,5 @@ export function createSource(config: ConnectorConfig, orchard: Pick<Config, 'str
   const source = descriptor.create(config as ConnectorConfig<never>, { onAttempt, stream: orchard.stream, protectDedupWindowSeconds: orchard.protectDedupWindowSeconds });
   const keys = descriptor.credentialKeys;
   const credentialKeys = typeof keys === 'function' ? keys(config.settings) : keys;
-  return { source, info: { credentialKeys, pageSizeSetting: descriptor.pageSizeSetting } };
+  return { source, info: { credentialKeys, pageSizeSetting: descriptor.pageSizeSetting, requestSettings: descriptor.requestSettings } };
 }

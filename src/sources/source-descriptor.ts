@@ -29,6 +29,8 @@ export interface SourceDescriptor<S = unknown> extends ConnectorTypeSpec {
   readonly credentialKeys: readonly (keyof S & string)[] | ((settings: S) => readonly (keyof S & string)[]);
   /** The setting that sets how many items a page holds, when the type has one (named when an answer is too large). */
   readonly pageSizeSetting?: keyof S & string;
+  /** The settings that shape its requests (its own, or `start`), named when the vendor refuses one as invalid (a 400). */
+  readonly requestSettings?: readonly ((keyof S & string) | 'start')[];
   /** The source of a connector entry of this type. */
   create(config: ConnectorConfig<S>, context: SourceContext): PullSource;
 }

@@ -13,6 +13,7 @@ export const jamfProInventory = defineSource<InventorySettings>({
   credentialKeys: ['client_id', 'client_secret'],
   pageSizeSetting: 'page_size',
   // The paths asked for and their leading parts; the API docs and the Classic API, often pasted instead.
+  requestSettings: ['sections', 'page_size', 'start'],
   apiPaths: [inventoryPath, inventoryTokenPath, '/api/oauth', '/api/v1', '/api/v2', '/api/doc', '/api', '/uapi', '/JSSResource', '/classicapi/doc', '/classicapi'],
   create: (config, context) => new JamfProInventorySource(config, { onAttempt: context.onAttempt }),
 });

@@ -16,6 +16,7 @@ export const jumpCloudDirectoryInsights = defineSource<DirectoryInsightsSettings
   startDescription: "Earliest event time to collect on the first run, and for an organization org_ids adds later (RFC 3339; default: one day before the first run). Changing it resets the connector's checkpoint on the next start.",
   credentialKeys: jumpCloudCredentialKeys,
   pageSizeSetting: 'limit',
+  requestSettings: ['services', 'start', 'limit', 'lag', 'overlap'],
   apiPaths: jumpCloudApiPaths,
   checkSettings: checkJumpCloudSettings,
   create: (config, context) => jumpCloudSource(config, context.onAttempt, (connection) => new DirectoryInsightsSource(config, connection, { stream: context.stream })),
