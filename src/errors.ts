@@ -26,8 +26,7 @@ export type OrchardErrorCode =
   // pull connectors and vendor APIs
   | 'ORCHARD_ERR_CONNECTOR_LEASE_LOST' | 'ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED'
   | 'ORCHARD_ERR_VENDOR_HTTP_STATUS' | 'ORCHARD_ERR_VENDOR_NETWORK' | 'ORCHARD_ERR_VENDOR_BAD_RESPONSE'
-  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL' | 'ORCHARD_ERR_VENDOR_FIELD_REFUSED'
-  | 'ORCHARD_ERR_VENDOR_LOOP'
+  | 'ORCHARD_ERR_VENDOR_RESPONSE_TOO_LARGE' | 'ORCHARD_ERR_VENDOR_GRAPHQL' | 'ORCHARD_ERR_VENDOR_LOOP'
   // `orchard import`
   | 'ORCHARD_ERR_IMPORT_FILE' | 'ORCHARD_ERR_IMPORT_CONFLICT' | 'ORCHARD_ERR_IMPORT_INTERRUPTED'
   // the consumer library and retention
@@ -387,25 +386,20 @@ export class VendorGraphqlError extends OrchardError {
 }
 
 /**
- * A GraphQL API refused a field Orchard asked for (or a filter it sent) as not in its schema: the
- * endpoint serves fewer fields than the source expects (Jamf Protect's public /graphql against the
- * console's /app). Not retried; `remedy` is the source's, naming the setting that avoids the field.
+ * GraphQL errors that say the API does not serve a field Orchard asked for (or a filter it sent): the
+ * endpoint's schema has fewer fields than the source expects (Jamf Protect's public /graphql against
+ * the console's /app). Not retried; `remedy` is the source's, naming the setting that avoids the field.
  */
-export class VendorFieldRefusedError extends OrchardError {
-  readonly connector: string;
-  readonly method = 'POST';
-  readonly path: string;
+export class VendorFieldRefusedError extends VendorGraphqlError {
   /** `Alert.updated`, `AlertFiltersInput.updated`. */
   readonly field: string;
   readonly remedy: string;
 
-  constructor(connector: string, fields: { path: string; field: string; vendorMessage: string; remedy: string }) {
-    super('ORCHARD_ERR_VENDOR_FIELD_REFUSED', 502, `${connector}: POST ${fields.path} does not serve ${fields.field}: ${fields.vendorMessage.slice(0, 300)}`);
+  constructor(connector: string, path: string, errors: readonly GraphqlErrorItem[], refused: { field: string; remedy: string }) {
+    super(connector, path, errors);
     this.name = 'VendorFieldRefusedError';
-    this.connector = connector;
-    this.path = fields.path;
-    this.field = fields.field;
-    this.remedy = fields.remedy;
+    this.field = refused.field;
+    this.remedy = refused.remedy;
   }
 }
 

@@ -19,8 +19,8 @@
 // - A token endpoint's 401 (or 400 invalid_client) is a bad credential; its 403, or 400
 //   unauthorized_client / invalid_scope, is a grant the client lacks ('permissions', "missing grant").
 //   When the vendor's answer says the credential expired, the cause says so and quotes it.
-// - A field the vendor's GraphQL schema does not serve (VendorFieldRefusedError) is 'configuration',
-//   with the source's remedy; a vendor that would page forever (VendorLoopError) is 'response'.
+// - A field the vendor's GraphQL schema does not serve (VendorFieldRefusedError) is 'response' with the
+//   source's remedy; so is a vendor that would page forever (VendorLoopError).
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
 
@@ -104,6 +104,7 @@ function classifyStatus(status: number, err: VendorHttpError): Classified {
 }
 
 function classifyGraphql(err: VendorGraphqlError): Classified {
+  if (err instanceof VendorFieldRefusedError) return { category: 'response', retryable: false };
   const text = err.text;
   if (/unauthori[sz]ed|not authori[sz]ed|access ?denied|forbidden/i.test(text)) return { category: 'permissions', retryable: false };
   if (/throttl|too ?many ?requests|rate ?limit|limit ?exceeded/i.test(text)) return { category: 'rate_limit', retryable: true };
@@ -113,7 +114,6 @@ function classifyGraphql(err: VendorGraphqlError): Classified {
 
 function classify(err: unknown): Classified {
   if (err instanceof VendorHttpError) return classifyStatus(err.status, err);
-  if (err instanceof VendorFieldRefusedError) return { category: 'configuration', retryable: false };
   if (err instanceof VendorLoopError) return { category: 'response', retryable: false };
   if (err instanceof VendorGraphqlError) return classifyGraphql(err);
   if (err instanceof VendorResponseError) return { category: 'response', retryable: false };
@@ -184,12 +184,6 @@ type Texts = (input: TextInput) => { cause: string; remedy: string };
 
 const TEXTS: Record<DiagnosisCategory, Texts> = {
   configuration: ({ err, name, setting, baseUrl, what, status, context }) => {
-    if (err instanceof VendorFieldRefusedError) {
-      return {
-        cause: `The vendor's API at ${what} does not serve ${err.field}, which connector ${name} asks for (${err.message.replace(`${name}: `, '')}).`,
-        remedy: `${err.remedy} Then run \`orchard test ${name}\`. The connector stays parked until then.`,
-      };
-    }
     if (err instanceof VendorResponseTooLargeError) {
       const pageSize = context.settings.pageSize;
       if (/\/token$/.test(err.path)) {
@@ -294,7 +288,13 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
       remedy: `Check that ${baseUrl} names the host the certificate was issued for and uses https:// only where the server speaks TLS; if the server's certificate chain is incomplete or comes from a private CA, fix the chain on the server or add the CA to this machine's trust store (NODE_EXTRA_CA_CERTS). Orchard does not retry until then.`,
     };
   },
-  response: ({ err, name, baseUrl }) => {
+  response: ({ err, name, baseUrl, what }) => {
+    if (err instanceof VendorFieldRefusedError) {
+      return {
+        cause: `The vendor's API at ${what} does not serve ${err.field}, which connector ${name} asks for (${err.message.replace(`${name}: `, '')}).`,
+        remedy: `${err.remedy} Then run \`orchard test ${name}\`. The connector stays parked until then.`,
+      };
+    }
     if (err instanceof VendorLoopError) {
       return {
         cause: `${err.message.replace(`${name}: `, `Connector ${name}: `)} The page was not written; the checkpoint keeps the last page before it.`,

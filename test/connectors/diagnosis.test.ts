@@ -78,9 +78,10 @@ test('when the vendor says the credential expired, the diagnosis says so and quo
   assert.doesNotMatch(plain.cause, /reports that/);
 });
 
-test('a field the vendor\'s schema does not serve is configuration with the source\'s remedy', () => {
-  const err = new VendorFieldRefusedError('jamf-prod', { path: '/graphql', field: 'Alert.updated', vendorMessage: "Validation error of type FieldUndefined: Field 'updated' in type 'Alert' is undefined", remedy: 'Set follow_updates: false.' });
-  const d = check(err, { category: 'configuration', retryable: false });
+test('a field the vendor\'s schema does not serve is a response problem with the source\'s remedy', () => {
+  const err = new VendorFieldRefusedError('jamf-prod', '/graphql', [{ message: "Validation error of type FieldUndefined: Field 'updated' in type 'Alert' is undefined" }], { field: 'Alert.updated', remedy: 'Set follow_updates: false.' });
+  const d = check(err, { category: 'response', retryable: false });
+  assert.equal(err.code, 'ORCHARD_ERR_VENDOR_GRAPHQL');
   assert.match(d.cause, /does not serve Alert\.updated/);
   assert.match(d.remedy, /^Set follow_updates: false\. Then run `orchard test jamf-prod`/);
 });
