@@ -97,14 +97,14 @@ export class OrganizationsSource<C> implements PullSource<OrgsCursor<C>> {
     const warnings: string[] = [];
     let listed: Organization[];
     const { orgIds } = this.#o;
-    const console = this.#o.connection.client(this.#o.consoleUrl);
+    const consoleClient = this.#o.connection.client(this.#o.consoleUrl);
     if (orgIds === 'all') {
-      listed = await listOrganizations(console, this.#o.connector, signal);
+      listed = await listOrganizations(consoleClient, this.#o.connector, signal);
     } else {
       let names = new Map<string, string | null>();
       if (orgIds.some((id) => this.#o.tenants[id] === undefined)) {
         try {
-          names = new Map((await listOrganizations(console, this.#o.connector, signal)).map((o) => [o.id, o.name]));
+          names = new Map((await listOrganizations(consoleClient, this.#o.connector, signal)).map((o) => [o.id, o.name]));
         } catch (err) {
           if (!(err instanceof VendorHttpError)) throw err;
           warnings.push(`Could not list the organizations for their names (GET /api/organizations answered ${err.status}); the tenant of an organization without one in tenants is its last known name, or its id.`);
