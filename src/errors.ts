@@ -134,10 +134,7 @@ export class BatchRejectedError extends OrchardError {
   }
 }
 
-/**
- * A line that is valid JSON but another kind of data than the route takes (Jamf Protect telemetry sent
- * to the alerts route): the message names the route or the setting that takes it, or says none does.
- */
+/** A line of another kind than the route takes (Jamf Protect telemetry on the alerts route); the message names the route that takes it. */
 export class WrongRouteError extends OrchardError {
   constructor(message: string) {
     super('ORCHARD_ERR_INTAKE_WRONG_ROUTE', 400, message);
@@ -224,17 +221,10 @@ export class CheckpointChangedError extends OrchardError {
 /** Longest vendor response body excerpt kept in a VendorHttpError. */
 export const VENDOR_BODY_EXCERPT_CHARS = 500;
 
-function withoutQuery(path: string): string {
-  const end = path.search(/[?#]/);
-  return end === -1 ? path : path.slice(0, end);
-}
+const withoutQuery = (path: string): string => path.split(/[?#]/, 1)[0]!;
 
 /** Where a vendor request went: the connector, the method and the path (any query string is stripped). */
-interface VendorRequestFields {
-  connector: string;
-  method: string;
-  path: string;
-}
+interface VendorRequestFields { connector: string; method: string; path: string }
 
 export interface VendorHttpErrorFields extends VendorRequestFields {
   status: number;
@@ -242,7 +232,7 @@ export interface VendorHttpErrorFields extends VendorRequestFields {
   bodyExcerpt?: string;
   /** What the vendor's Retry-After asked for, when it sent one. */
   retryAfterMs?: number;
-  /** A token endpoint's refusal: how many of the connector's credentials (client secrets of a rotation pair) it refused. */
+  /** A token endpoint refused this many of the connector's credentials (the client secrets of a rotation). */
   credentialsTried?: number;
 }
 
@@ -366,8 +356,10 @@ export class VendorGraphqlError extends OrchardError {
   readonly method = 'POST';
   readonly path: string;
   readonly errors: readonly GraphqlErrorItem[];
+  /** The field (`Alert.updated`) the API's schema does not have, and the source's remedy: set when the errors say so. */
+  readonly refused: { readonly field: string; readonly remedy: string } | undefined;
 
-  constructor(connector: string, path: string, errors: readonly GraphqlErrorItem[]) {
+  constructor(connector: string, path: string, errors: readonly GraphqlErrorItem[], refused?: { field: string; remedy: string }) {
     const first = errors[0];
     const shown = first ? `${first.errorType ? `${first.errorType}: ` : ''}${first.message.slice(0, 300)}` : 'no message';
     super('ORCHARD_ERR_VENDOR_GRAPHQL', 502, `${connector}: POST ${path} answered GraphQL errors: ${shown}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
@@ -377,6 +369,7 @@ export class VendorGraphqlError extends OrchardError {
     this.connector = connector;
     this.path = path;
     this.errors = errors;
+    this.refused = refused;
   }
 
   /** The error types and messages, for classification. */
@@ -385,38 +378,11 @@ export class VendorGraphqlError extends OrchardError {
   }
 }
 
-/**
- * GraphQL errors that say the API does not serve a field Orchard asked for (or a filter it sent): the
- * endpoint's schema has fewer fields than the source expects (Jamf Protect's public /graphql against
- * the console's /app). Not retried; `remedy` is the source's, naming the setting that avoids the field.
- */
-export class VendorFieldRefusedError extends VendorGraphqlError {
-  /** `Alert.updated`, `AlertFiltersInput.updated`. */
-  readonly field: string;
-  readonly remedy: string;
-
-  constructor(connector: string, path: string, errors: readonly GraphqlErrorItem[], refused: { field: string; remedy: string }) {
-    super(connector, path, errors);
-    this.name = 'VendorFieldRefusedError';
-    this.field = refused.field;
-    this.remedy = refused.remedy;
-  }
-}
-
-/**
- * A vendor API that would page forever: it answered a next-page token (cursor, `next`, `search_after`)
- * it had already given in this run, or the same page again. The run stops before writing that page.
- */
+/** A vendor that would page forever: a next-page token it already gave in this run, or the same page again. The run stops before writing that page. */
 export class VendorLoopError extends OrchardError {
-  readonly connector: string;
-  readonly repeated: 'cursor' | 'page';
-
-  constructor(connector: string, repeated: 'cursor' | 'page', pages: number) {
-    const what = repeated === 'cursor' ? 'a next-page token it had already answered in this run' : 'the same page as the one before';
-    super('ORCHARD_ERR_VENDOR_LOOP', 502, `${connector}: after ${pages} page(s) the vendor answered ${what}; the run stopped instead of paging forever.`);
+  constructor(readonly connector: string, readonly repeated: 'cursor' | 'page', pages: number) {
+    super('ORCHARD_ERR_VENDOR_LOOP', 502, `${connector}: after ${pages} page(s) the vendor answered ${repeated === 'cursor' ? 'a next-page token it had already answered in this run' : 'the same page as the one before'}; the run stopped instead of paging forever.`);
     this.name = 'VendorLoopError';
-    this.connector = connector;
-    this.repeated = repeated;
   }
 }
 
@@ -424,11 +390,7 @@ export class VendorLoopError extends OrchardError {
 
 /** A file cannot be read (missing, unreadable, damaged or truncated gzip data). */
 export class ImportFileError extends OrchardError {
-  constructor(
-    readonly file: string,
-    message: string,
-    cause?: unknown,
-  ) {
+  constructor(readonly file: string, message: string, cause?: unknown) {
     super('ORCHARD_ERR_IMPORT_FILE', 400, `${file}: ${message}`, { cause });
     this.name = 'ImportFileError';
   }
@@ -439,11 +401,7 @@ export class ImportFileError extends OrchardError {
  * running. This one stops, so that no line is appended twice.
  */
 export class ImportConflictError extends OrchardError {
-  constructor(
-    readonly file: string,
-    readonly expectedLines: number,
-    readonly foundLines: number,
-  ) {
+  constructor(readonly file: string, readonly expectedLines: number, readonly foundLines: number) {
     super(
       'ORCHARD_ERR_IMPORT_CONFLICT',
       409,

@@ -19,7 +19,7 @@
 // - A token endpoint's 401 (or 400 invalid_client) is a bad credential; its 403, or 400
 //   unauthorized_client / invalid_scope, is a grant the client lacks ('permissions', "missing grant").
 //   When the vendor's answer says the credential expired, the cause says so and quotes it.
-// - A field the vendor's GraphQL schema does not serve (VendorFieldRefusedError) is 'response' with the
+// - A field the vendor's GraphQL schema does not serve (VendorGraphqlError.refused) is 'response' with the
 //   source's remedy; so is a vendor that would page forever (VendorLoopError).
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
@@ -27,7 +27,6 @@
 import {
   ConfigInvalidError,
   OrchardError,
-  VendorFieldRefusedError,
   VendorGraphqlError,
   VendorHttpError,
   VendorLoopError,
@@ -104,7 +103,7 @@ function classifyStatus(status: number, err: VendorHttpError): Classified {
 }
 
 function classifyGraphql(err: VendorGraphqlError): Classified {
-  if (err instanceof VendorFieldRefusedError) return { category: 'response', retryable: false };
+  if (err.refused) return { category: 'response', retryable: false };
   const text = err.text;
   if (/unauthori[sz]ed|not authori[sz]ed|access ?denied|forbidden/i.test(text)) return { category: 'permissions', retryable: false };
   if (/throttl|too ?many ?requests|rate ?limit|limit ?exceeded/i.test(text)) return { category: 'rate_limit', retryable: true };
@@ -289,10 +288,10 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
     };
   },
   response: ({ err, name, baseUrl, what }) => {
-    if (err instanceof VendorFieldRefusedError) {
+    if (err instanceof VendorGraphqlError && err.refused) {
       return {
-        cause: `The vendor's API at ${what} does not serve ${err.field}, which connector ${name} asks for (${err.message.replace(`${name}: `, '')}).`,
-        remedy: `${err.remedy} Then run \`orchard test ${name}\`. The connector stays parked until then.`,
+        cause: `The vendor's API at ${what} does not serve ${err.refused.field}, which connector ${name} asks for (${err.message.replace(`${name}: `, '')}).`,
+        remedy: `${err.refused.remedy} Then run \`orchard test ${name}\`. The connector stays parked until then.`,
       };
     }
     if (err instanceof VendorLoopError) {

@@ -7,7 +7,7 @@ import {
   VendorHttpError,
   VendorNetworkError,
   VendorResponseError,
-  VendorFieldRefusedError,
+  VendorGraphqlError,
   VendorResponseTooLargeError,
 } from '../../src/errors.ts';
 
@@ -79,7 +79,7 @@ test('when the vendor says the credential expired, the diagnosis says so and quo
 });
 
 test('a field the vendor\'s schema does not serve is a response problem with the source\'s remedy', () => {
-  const err = new VendorFieldRefusedError('jamf-prod', '/graphql', [{ message: "Validation error of type FieldUndefined: Field 'updated' in type 'Alert' is undefined" }], { field: 'Alert.updated', remedy: 'Set follow_updates: false.' });
+  const err = new VendorGraphqlError('jamf-prod', '/graphql', [{ message: "Validation error of type FieldUndefined: Field 'updated' in type 'Alert' is undefined" }], { field: 'Alert.updated', remedy: 'Set follow_updates: false.' });
   const d = check(err, { category: 'response', retryable: false });
   assert.equal(err.code, 'ORCHARD_ERR_VENDOR_GRAPHQL');
   assert.match(d.cause, /does not serve Alert\.updated/);

@@ -1,7 +1,7 @@
 import type { ConnectorConfig } from '../../config/config-types.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
-import { VendorFieldRefusedError, VendorGraphqlError, VendorResponseError, type GraphqlErrorItem } from '../../errors.ts';
+import { VendorGraphqlError, VendorResponseError, type GraphqlErrorItem } from '../../errors.ts';
 import type { PageRecord } from '../../sink/event-sink.ts';
 import { parseEventTimeMs } from '../event-time.ts';
 import { AccessTokenProvider } from '../http/access-token-provider.ts';
@@ -125,8 +125,7 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
         this.#notices.push(`${graphqlPath} does not serve Alert.tags: alert updates are read without their current tags (those the alert was raised with stay in its json).`);
         return this.#listAlerts(variables, signal);
       }
-      if (refused !== undefined) throw new VendorFieldRefusedError(this.#config.name, graphqlPath, errors, { field: refused, remedy: this.#remedyFor(refused) });
-      throw new VendorGraphqlError(this.#config.name, graphqlPath, errors);
+      throw new VendorGraphqlError(this.#config.name, graphqlPath, errors, refused === undefined ? undefined : { field: refused, remedy: this.#remedyFor(refused) });
     }
     const list = answer.data?.listAlerts;
     if (!list || !Array.isArray(list.items)) {
@@ -164,7 +163,7 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
       answer = await this.#listAlerts({ after: run.after, pageSize: this.#settings.page_size ?? 100, next: run.next }, context.signal);
     } catch (err) {
       // A next token refused (it expired while Orchard was down): read the run again from its start.
-      if (err instanceof VendorGraphqlError && !(err instanceof VendorFieldRefusedError) && run.next !== null && /\bnext\b|token|pagination|cursor/i.test(err.text) && (run.restarts ?? 0) < maxRestarts) {
+      if (err instanceof VendorGraphqlError && !err.refused && run.next !== null && /\bnext\b|token|pagination|cursor/i.test(err.text) && (run.restarts ?? 0) < maxRestarts) {
         const restarted: JamfProtectCursor = { ...at, run: { ...run, next: null, restarts: (run.restarts ?? 0) + 1 } };
         return { records: [], cursor: restarted, more: true, received: 0, warnings: [`listAlerts refused the stored next token (${err.errors[0]?.message ?? ''}); reading the run again from ${run.after}, already appended alerts are dropped as duplicates.`] };
       }
