@@ -36,6 +36,7 @@ async function show(redis: Redis, config: Config, connector: ConnectorConfig, io
         seq: stored.seq,
         checkpoint: stored.checkpoint ?? null,
         versions: stored.versions,
+        ...(Object.keys(stored.tallies).length > 0 ? { tallies: stored.tallies } : {}),
         lease: lease ? { holder: lease.holder, expiresInMs: lease.ttlMs } : null,
       },
       null,

@@ -87,7 +87,7 @@ export interface Config {
 
 /** One setting in the schema, with Orchard's annotations. */
 export interface SettingSchema {
-  type?: string;
+  type?: string | readonly string[];
   enum?: readonly string[];
   const?: string;
   items?: { enum?: readonly string[] };
@@ -121,6 +121,9 @@ export interface ConnectorTypeSpec {
    * path is a prefix (a proxy) and stays.
    */
   readonly apiPaths: readonly string[];
-  /** Problems of an entry's own settings taken together, which its schema cannot say (`label` names the entry: `connectors[0] (acme)`). */
-  checkSettings?(entry: Readonly<Record<string, unknown>>, label: string): readonly string[];
+  /**
+   * The rules between the type's settings that its schema cannot say (one credential or another), run
+   * once the entry validated: each problem as `<setting>: <problem>`.
+   */
+  readonly checkSettings?: (entry: Readonly<Record<string, unknown>>) => string[];
 }

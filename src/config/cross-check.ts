@@ -108,7 +108,7 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
   if (Array.isArray(s.connectors)) checkConnectors(s.connectors, context.connectorTypes, problems);
 }
 
-/** Unique names, durations longer than 0, and base URLs a vendor can answer. */
+/** Unique names, durations longer than 0, base URLs a vendor can answer, and each type's own rules. */
 function checkConnectors(entries: Record<string, unknown>[], types: readonly ConnectorTypeSpec[], problems: string[]): void {
   const seen = new Set<string>();
   entries.forEach((c, i) => {
@@ -122,6 +122,6 @@ function checkConnectors(entries: Record<string, unknown>[], types: readonly Con
     }
     const spec = types.find((t) => t.type === c?.type);
     if (typeof c?.base_url === 'string') checkBaseUrl(c.base_url, spec, entry, problems);
-    if (c !== null && typeof c === 'object' && spec?.checkSettings) problems.push(...spec.checkSettings(c, entry));
+    if (c !== null && typeof c === 'object') for (const problem of spec?.checkSettings?.(c) ?? []) problems.push(`${entry}.${problem}`);
   });
 }

@@ -7,7 +7,7 @@ function typeOf(s: Setting): string {
   if (s.enum) return s.enum.map((v) => `\`${v}\``).join(' \\| ');
   if (s.type === 'array' && s.items?.enum) return `list of ${s.items.enum.length > 12 ? `${s.items.enum.length} names (see meaning)` : s.items.enum.map((v) => `\`${v}\``).join(', ')}`;
   const range = s.minimum !== undefined && s.maximum !== undefined ? ` ${s.minimum}–${s.maximum}` : '';
-  return `${s.type ?? ''}${range}`;
+  return `${Array.isArray(s.type) ? s.type.join(' or ') : (s.type ?? '')}${range}`;
 }
 
 function defaultOf(s: Setting): string {

@@ -23,12 +23,22 @@ export interface Checkpoint<C = unknown> {
   readonly updatedAt: string;
 }
 
+/** A tally's counts since the checkpoint was created: the pages that named it (a pull source's `Page.tally`). */
+export interface Tally {
+  readonly pages: number;
+  readonly received: number;
+  readonly appended: number;
+  readonly duplicates: number;
+}
+
 export interface StoredCheckpoint<C = unknown> {
   /** Incremented by every write; a page names the one it was computed from. */
   readonly seq: number;
   readonly checkpoint: Checkpoint<C> | undefined;
   /** Versions remembered (inventories: computers). */
   readonly versions: number;
+  /** The counts of each tally the pages named (`Page.tally`: one per organization of an MSP connector). */
+  readonly tallies: Readonly<Record<string, Tally>>;
 }
 
 export function emptyCheckpoint<C>(config: Pick<ConnectorConfig, 'type' | 'start'>, since: string | null = config.start ?? null): Checkpoint<C> {

@@ -3,7 +3,8 @@ import type { ConnectorConfig } from '../config/load-config.ts';
 import { Keyspace, type ConnectorKeys } from '../redis/keyspace.ts';
 import { pruneVersionsScript, resetScript } from '../redis/scripts/connector-state-scripts.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
-import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from './checkpoint.ts';
+import { tallyFieldPrefix } from '../redis/scripts/page-scripts.ts';
+import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint, type Tally } from './checkpoint.ts';
 import { ConnectorLease } from './connector-lease.ts';
 
 // The one owner of a pull connector's state in Redis: its checkpoint (read, reset), its lease, and
@@ -27,11 +28,12 @@ export class ConnectorStateStore {
     return this.#keyspace.connector(connector);
   }
 
-  /** The stored checkpoint, its sequence number and how many versions are remembered. */
+  /** The stored checkpoint, its sequence number, how many versions are remembered and its tallies. */
   async read<C = unknown>(connector: string): Promise<StoredCheckpoint<C>> {
     const keys = this.keys(connector);
-    const read = Promise.all([this.#redis.hmget(keys.checkpoint, 'seq', 'data'), this.#redis.hlen(keys.versions)]);
-    const [[seq, data], versions] = await withTimeout(read, this.#timeoutMs, `Redis did not answer within ${this.#timeoutMs} ms while reading a checkpoint.`);
+    const read = Promise.all([this.#redis.hgetall(keys.checkpoint), this.#redis.hlen(keys.versions)]);
+    const [hash, versions] = await withTimeout(read, this.#timeoutMs, `Redis did not answer within ${this.#timeoutMs} ms while reading a checkpoint.`);
+    const { seq, data } = hash;
     let checkpoint: Checkpoint<C> | undefined;
     if (data) {
       try {
@@ -40,7 +42,7 @@ export class ConnectorStateStore {
         checkpoint = undefined;
       }
     }
-    return { seq: Number(seq ?? 0), checkpoint, versions };
+    return { seq: Number(seq ?? 0), checkpoint, versions, tallies: talliesOf(hash) };
   }
 
   /**
@@ -71,14 +73,16 @@ export class ConnectorStateStore {
   /**
    * Forgets the versions last seen before scan `belowStamp` (objects deleted from the vendor), so the
    * hash stays bounded by the fleet. Each version carries the scan that last saw it ("<version>|<scan>").
+   * With `prefix`, only the fields that start with it (one organization's users, each with its own scans).
    * Done in HSCAN slices, so Redis is never blocked for long. Returns how many were forgotten.
    */
-  async pruneVersions(connector: string, belowStamp: number): Promise<number> {
+  async pruneVersions(connector: string, belowStamp: number, prefix?: string): Promise<number> {
     const key = this.keys(connector).versions;
     let cursor = '0';
     let removed = 0;
+    const pattern = prefix === undefined ? undefined : `${globEscaped(prefix)}*`;
     do {
-      const [next, flat] = await this.#redis.hscan(key, cursor, 'COUNT', 1000);
+      const [next, flat] = pattern === undefined ? await this.#redis.hscan(key, cursor, 'COUNT', 1000) : await this.#redis.hscan(key, cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
       const stale: string[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -91,4 +95,23 @@ export class ConnectorStateStore {
     } while (cursor !== '0');
     return removed;
   }
+}
+
+/** The `tally:<name>:<count>` fields of a checkpoint hash, by name. */
+function talliesOf(hash: Record<string, string>): Record<string, Tally> {
+  const tallies: Record<string, { pages: number; received: number; appended: number; duplicates: number }> = {};
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(tallyFieldPrefix)) continue;
+    const colon = field.lastIndexOf(':');
+    const name = field.slice(tallyFieldPrefix.length, colon);
+    const count = field.slice(colon + 1);
+    const tally = (tallies[name] ??= { pages: 0, received: 0, appended: 0, duplicates: 0 });
+    if (count === 'pages' || count === 'received' || count === 'appended' || count === 'duplicates') tally[count] = Number(value);
+  }
+  return tallies;
+}
+
+/** `text` as a literal in a Redis glob pattern (HSCAN MATCH). */
+function globEscaped(text: string): string {
+  return text.replace(/[\\*?[\]^-]/g, '\\$&');
 }

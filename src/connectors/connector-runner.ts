@@ -11,6 +11,7 @@ import type { ConnectorKeys } from '../redis/keyspace.ts';
 import type { PageSink } from '../sink/event-sink.ts';
 import type { DeprecationNotice, DeprecationNotices } from './deprecation-notices.ts';
 import { diagnoseConnector, type Diagnosis, type SourceInfo } from './diagnosis.ts';
+import { PageLoopGuard } from './page-loop-guard.ts';
 import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
@@ -135,7 +136,7 @@ export class ConnectorRunner {
       checkpoint: this.#checkpoint
         ? {
             seq: this.#checkpoint.seq,
-            ...(cp ? { ...this.#o.source.describeCursor(cp.cursor ?? undefined), runOpen: cp.runOpen, since: cp.since, lastRunEndedAt: cp.lastRunEndedAt, updatedAt: cp.updatedAt } : {}),
+            ...(cp ? { ...this.#o.source.describeCursor(cp.cursor ?? undefined, this.#checkpoint.tallies), runOpen: cp.runOpen, since: cp.since, lastRunEndedAt: cp.lastRunEndedAt, updatedAt: cp.updatedAt } : {}),
             versions: this.#checkpoint.versions,
           }
         : null,
@@ -319,11 +320,13 @@ export class ConnectorRunner {
       return page;
     };
     let outcome: RunStatistics['outcome'] = 'failed';
+    const loops = new PageLoopGuard(this.#config.name);
     try {
       let next = fetch(cp.cursor);
       for (;;) {
         const page = await next;
         for (const warning of page.warnings ?? []) this.#log.warn(warning);
+        loops.check(page);
         // The next page is fetched while this one is written: its cursor is already known.
         if (page.more) next = fetch(page.cursor);
         const endedMs = Date.now();
@@ -344,12 +347,13 @@ export class ConnectorRunner {
           checkpoint: JSON.stringify(written),
           stamp: page.versionStamp,
           dedupWindowSeconds: page.dedupWindowSeconds,
+          ...(page.tally === undefined ? {} : { tally: { name: page.tally, received: page.received, dropped: page.duplicates ?? 0 } }),
         });
         if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
         if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
         seq += 1;
         cp = written;
-        this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0 };
+        this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0, tallies: this.#checkpoint?.tallies ?? {} };
         stats.pages += 1;
         stats.received += page.received;
         stats.duplicates += result.duplicates + (page.duplicates ?? 0);
@@ -357,7 +361,7 @@ export class ConnectorRunner {
         this.#o.metrics?.recordPage(this.#config.name, page.received, result.duplicates + (page.duplicates ?? 0), result.appended);
         this.#lastRun = statistics('running');
         if (page.pruneBelowStamp !== undefined) {
-          const pruned = await this.#o.state.pruneVersions(this.#config.name, page.pruneBelowStamp);
+          const pruned = await this.#o.state.pruneVersions(this.#config.name, page.pruneBelowStamp, page.prunePrefix);
           if (pruned > 0) this.#log.info({ pruned }, 'Forgot the versions of objects the vendor no longer lists.');
         }
         if (!page.more) break;

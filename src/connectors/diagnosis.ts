@@ -16,10 +16,28 @@
 // - GraphQL errors in a 200 answer (Jamf Protect) are classified by their AppSync error type and
 //   message: not authorised → 'permissions'; throttled → 'rate_limit' and internal/unavailable →
 //   'vendor' (both retried); anything else (a query the API no longer accepts) → 'response'.
+// - A token endpoint's 401 (or 400 invalid_client) is a bad credential; its 403, or 400
+//   unauthorized_client / invalid_scope, is a grant the client lacks ('permissions', "missing grant").
+//   When the vendor's answer says the credential expired, the cause says so and quotes it.
+// - A field the vendor's GraphQL schema does not serve (VendorGraphqlError.refused) is 'response' with the
+//   source's remedy; so is a vendor that would page forever (VendorLoopError).
 // - Nothing a cause or remedy says comes from a request: only status, method, path (no query string),
 //   error codes, the setting names in `context` and the base URL without credentials or query.
 
-import { ConfigInvalidError, OrchardError, VendorGraphqlError, VendorHttpError, VendorNetworkError, VendorPagingError, VendorResponseError, VendorResponseTooLargeError } from '../errors.ts';
+import {
+  ConfigInvalidError,
+  OrchardError,
+  VendorGraphqlError,
+  VendorHttpError,
+  VendorLoopError,
+  VendorNetworkError,
+  VendorPagingError,
+  VendorResponseError,
+  VendorResponseTooLargeError,
+} from '../errors.ts';
+import { isAbortError, isTlsErrorCode, networkErrorCode } from './network-error-code.ts';
+
+export { isAbortError, isTlsErrorCode, networkErrorCode } from './network-error-code.ts';
 
 export type DiagnosisCategory =
   | 'configuration'
@@ -60,56 +78,6 @@ export interface DiagnosisContext {
   };
 }
 
-/** Node and OpenSSL error codes of a failed TLS handshake or certificate check. */
-export function isTlsErrorCode(code: string): boolean {
-  return (
-    /^(?:CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/.test(
-      code,
-    ) || code === 'INVALID_CA' || code === 'PATH_LENGTH_EXCEEDED' || code === 'INVALID_PURPOSE'
-  );
-}
-
-/** Node, libuv and undici codes of a network failure. */
-const NETWORK_CODE = /^(?:E[A-Z0-9_]+|UND_ERR_[A-Z_]+)$/;
-
-const NOT_NETWORK_CODES = new Set([
-  'UND_ERR_INVALID_ARG',
-  'UND_ERR_NOT_SUPPORTED',
-  'UND_ERR_ABORTED',
-  'UND_ERR_CLOSED', // this client was closed: Orchard is shutting down
-  'UND_ERR_DESTROYED',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_INVALID_RETURN_VALUE',
-  'ERR_INVALID_ARG_TYPE',
-  'ERR_INVALID_ARG_VALUE',
-  'ERR_INVALID_URL',
-]);
-
-/**
- * The code of a lower-level network or TLS failure, or undefined when `err` is not one (an abort, a
- * programming error, an Orchard error). Looks through `cause` chains and AggregateErrors.
- */
-export function networkErrorCode(err: unknown): string | undefined {
-  for (let current = err, depth = 0; typeof current === 'object' && current !== null && depth < 5; depth++) {
-    if (isAbortError(current) || current instanceof OrchardError) return undefined;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && !NOT_NETWORK_CODES.has(code) && (NETWORK_CODE.test(code) || isTlsErrorCode(code))) return code;
-    if (current instanceof AggregateError && current.errors.length > 0) {
-      current = current.errors[0];
-    } else {
-      current = (current as { cause?: unknown }).cause;
-    }
-  }
-  return undefined;
-}
-
-/** A cancellation: an AbortSignal's default reason, or a timers/promises sleep cut short. */
-export function isAbortError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const name = (err as Error).name;
-  return name === 'AbortError' || (name === 'TimeoutError' && err instanceof DOMException);
-}
-
 interface Classified {
   category: DiagnosisCategory;
   retryable: boolean;
@@ -124,14 +92,19 @@ function classifyStatus(status: number, err: VendorHttpError): Classified {
   if (status === 404 || status === 405 || status === 410 || (status >= 300 && status < 400)) {
     return { category: 'url', retryable: false, status };
   }
-  // OAuth token endpoints answer 400 to wrong credentials (RFC 6749 §5.2).
-  if (status === 400 && /\b(?:invalid_client|invalid_grant|unauthorized_client)\b/.test(err.bodyExcerpt)) {
+  // OAuth token endpoints answer 400 to wrong credentials (RFC 6749 §5.2); `unauthorized_client` (the
+  // client may not use this grant) and `invalid_scope` are a grant the client lacks, not a wrong secret.
+  if (status === 400 && /\b(?:unauthorized_client|invalid_scope)\b/.test(err.bodyExcerpt)) {
+    return { category: 'permissions', retryable: false, status };
+  }
+  if (status === 400 && /\b(?:invalid_client|invalid_grant)\b/.test(err.bodyExcerpt)) {
     return { category: 'credentials', retryable: false, status };
   }
   return { category: 'configuration', retryable: false, status };
 }
 
 function classifyGraphql(err: VendorGraphqlError): Classified {
+  if (err.refused) return { category: 'response', retryable: false };
   const text = err.text;
   if (/unauthori[sz]ed|not authori[sz]ed|access ?denied|forbidden/i.test(text)) return { category: 'permissions', retryable: false };
   if (/throttl|too ?many ?requests|rate ?limit|limit ?exceeded/i.test(text)) return { category: 'rate_limit', retryable: true };
@@ -141,6 +114,7 @@ function classifyGraphql(err: VendorGraphqlError): Classified {
 
 function classify(err: unknown): Classified {
   if (err instanceof VendorHttpError) return classifyStatus(err.status, err);
+  if (err instanceof VendorLoopError) return { category: 'response', retryable: false };
   if (err instanceof VendorGraphqlError) return classifyGraphql(err);
   if (err instanceof VendorResponseError || err instanceof VendorPagingError) return { category: 'response', retryable: false };
   if (err instanceof VendorResponseTooLargeError) return { category: 'configuration', retryable: false };
@@ -173,11 +147,14 @@ export interface SourceInfo {
   readonly credentialKeys: readonly string[];
   /** The setting that sets how many items a page holds, when the type has one. */
   readonly pageSizeSetting?: string;
+  /** The settings that shape its requests (named for a 400). */
+  readonly requestSettings?: readonly string[];
 }
 
 /** `diagnose` for a configured connector and its source (the runner and `orchard test`). */
 export function diagnoseConnector(err: unknown, config: { name: string; baseUrl: string }, source: SourceInfo): Diagnosis {
-  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize: source.pageSizeSetting } });
+  const request = source.requestSettings === undefined ? {} : { request: [...source.requestSettings] };
+  return diagnose(err, { connector: config.name, settings: { baseUrl: config.baseUrl, credentials: [...source.credentialKeys], pageSize: source.pageSizeSetting, ...request } });
 }
 
 /** Cause and remedy of a connector error, for `orchard test`, `/status` and the log. */
@@ -239,15 +216,33 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
       remedy: `${check}, and that ${baseUrl} is the API's base URL, then run \`orchard test ${name}\`. The connector stays parked until then.`,
     };
   },
-  credentials: ({ name, setting, what, status, context }) => ({
+  credentials: ({ err, name, setting, what, status, context }) => {
+    const expired = expiryReported(err);
+    const tried = err instanceof VendorHttpError && (err.credentialsTried ?? 0) > 1 ? `, each of its ${err.credentialsTried} client secrets tried` : '';
     // Sources that exchange a client secret or password for a token retried once with a fresh one; API keys have no token.
-    cause: `The vendor did not accept the credentials of connector ${name} (HTTP ${status} to ${what})${context.settings.credentials.some((k) => /secret|password/.test(k)) ? ', even after a fresh token' : ''}: they are wrong, expired or revoked, or the API client is disabled.`,
-    remedy: `Check ${credentialSettings(context, setting)} against the API client defined in the vendor's console (create a new secret if it expired), then run \`orchard test ${name}\`.`,
-  }),
-  permissions: ({ err, name, what, status }) => ({
-    cause: `The credentials of connector ${name} were accepted but lack a permission (${status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}`}): the API client's role does not grant read access to this data.`,
-    remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory, Read Mobile Devices for mobile devices; for Jamf Protect, the Read Only role), then run \`orchard test ${name}\`.`,
-  }),
+    const fresh = !tried && !isTokenRequest(err) && context.settings.credentials.some((k) => /secret|password/.test(k)) ? ', even after a fresh token' : '';
+    return {
+      cause: expired
+        ? `The vendor reports that the credentials of connector ${name} expired (HTTP ${status} to ${what}${tried}; it said: "${expired}").`
+        : `The vendor did not accept the credentials of connector ${name} (HTTP ${status} to ${what}${tried})${fresh}: they are wrong, expired or revoked, or the API client is disabled.`,
+      remedy: expired
+        ? `Create a new secret or key in the vendor's console, set it in ${credentialSettings(context, setting)} (during a rotation list both secrets), then run \`orchard test ${name}\`.`
+        : `Check ${credentialSettings(context, setting)} against the API client defined in the vendor's console (create a new secret if it expired), then run \`orchard test ${name}\`.`,
+    };
+  },
+  permissions: ({ err, name, what, status }) => {
+    const answer = status === undefined ? `GraphQL error to ${what}: "${graphqlMessage(err)}"` : `HTTP ${status} to ${what}${vendorSays(err)}`;
+    if (isTokenRequest(err)) {
+      return {
+        cause: `The vendor accepted the credentials of connector ${name} but does not grant them a token for its API (${answer}): the client (service account) lacks the grant, scope or role this needs.`,
+        remedy: `In the vendor's console, give the client used by connector ${name} a role that may read this data and the client-credentials grant with the API scope (JumpCloud: a service account with an administrator role, scope api), then run \`orchard test ${name}\`.`,
+      };
+    }
+    return {
+      cause: `The credentials of connector ${name} were accepted but lack a permission (${answer}): the API client's role does not grant read access to this data.`,
+      remedy: `In the vendor's console, give the API client used by connector ${name} a role with the read privileges this connector needs (for Jamf Pro, e.g. Read Computers for the inventory, Read Mobile Devices for mobile devices; for Jamf Protect, the Read Only role; for JumpCloud, an administrator or service account role that can read Directory Insights or users, and for an MSP, access to the organization), then run \`orchard test ${name}\`.`,
+    };
+  },
   url: ({ err, name, baseUrl, shownUrl, what, status }) => {
     if (status === undefined) {
       return {
@@ -293,15 +288,27 @@ const TEXTS: Record<DiagnosisCategory, Texts> = {
       remedy: `Check that ${baseUrl} names the host the certificate was issued for and uses https:// only where the server speaks TLS; if the server's certificate chain is incomplete or comes from a private CA, fix the chain on the server or add the CA to this machine's trust store (NODE_EXTRA_CA_CERTS). Orchard does not retry until then.`,
     };
   },
-  response: ({ err, name, baseUrl }) => err instanceof VendorPagingError ? {
-    cause: `The vendor's paging contradicted itself for connector ${name} (${err.message.replace(`${name}: `, '')}): the run stopped rather than loop or skip items.`,
-    remedy: `Nothing is lost: the next run (at the next interval, or at once after \`orchard checkpoint reset ${name}\`) goes on from the last page written. If it recurs, check what sits between Orchard and ${baseUrl} (a proxy caching pages?), then report it with this message.`,
-  } : ({
-    cause: err instanceof VendorGraphqlError
-      ? `The vendor's GraphQL API refused the query of connector ${name} (${err.message.replace(`${name}: `, '')}): the API has changed (schema drift) or ${baseUrl} points at another API.`
-      : `Connector ${name} got a response it cannot read (${(err as Error).message.replace(`${name}: `, '')}): the vendor's API has changed (schema drift) or ${baseUrl} points at something that is not the API.`,
-    remedy: `Check that ${baseUrl} is the API's base URL; if it is, the vendor changed its API: report it with this message and update Orchard. The connector stays parked until then.`,
-  }),
+  response: ({ err, name, baseUrl, what }) => {
+    if (err instanceof VendorGraphqlError && err.refused) {
+      return {
+        cause: `The vendor's API at ${what} does not serve ${err.refused.field}, which connector ${name} asks for (${err.message.replace(`${name}: `, '')}).`,
+        remedy: `${err.refused.remedy} Then run \`orchard test ${name}\`. The connector stays parked until then.`,
+      };
+    }
+    if (err instanceof VendorPagingError) {
+      return {
+        cause: `The vendor's paging contradicted itself for connector ${name} (${err.message.replace(`${name}: `, '')}): the run stopped rather than loop or skip items.`,
+        remedy: `Nothing is lost: the next run (at the next interval, or at once after \`orchard checkpoint reset ${name}\`) goes on from the last page written. If it recurs, check what sits between Orchard and ${baseUrl} (a proxy caching pages?), then report it with this message.`,
+      };
+    }
+    if (err instanceof VendorLoopError) {
+      return {
+        cause: `${err.message.replace(`${name}: `, `Connector ${name}: `)} The page was not written; the checkpoint keeps the last page before it.`,
+        remedy: `Nothing is lost or duplicated. The next run starts again from the checkpoint; if the vendor answers the same way again, report it to the vendor (and to Orchard) with this message. The connector stays parked until its next interval.`,
+      };
+    }
+    return responseTexts(err, name, baseUrl);
+  },
   redis: ({ name }) => ({
     cause: `Redis did not store the events of connector ${name}: it is unreachable or not keeping up.`,
     remedy: `Nothing is lost: Orchard retries from the last checkpoint. If it persists, check that Redis is running and reachable at redis_url (REDIS_URL) and has memory left.`,
@@ -387,4 +394,25 @@ function errorName(err: unknown): string {
 function list(items: string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** The response category's words for schema drift (a body or a GraphQL answer the source cannot use). */
+function responseTexts(err: unknown, name: string, baseUrl: string): { cause: string; remedy: string } {
+  return {
+    cause: err instanceof VendorGraphqlError
+      ? `The vendor's GraphQL API refused the query of connector ${name} (${err.message.replace(`${name}: `, '')}): the API has changed (schema drift) or ${baseUrl} points at another API.`
+      : `Connector ${name} got a response it cannot read (${(err as Error).message.replace(`${name}: `, '')}): the vendor's API has changed (schema drift) or ${baseUrl} points at something that is not the API.`,
+    remedy: `Check that ${baseUrl} is the API's base URL; if it is, the vendor changed its API: report it with this message and update Orchard. The connector stays parked until then.`,
+  };
+}
+
+/** A token request's failure (OAuth token endpoints, Jamf Protect's /token), as opposed to an API call's. */
+function isTokenRequest(err: unknown): boolean {
+  return err instanceof VendorHttpError && /\/(?:oauth2?\/)?token$/.test(err.path);
+}
+
+/** What the vendor said when it says the credential expired (an excerpt), else undefined. */
+function expiryReported(err: unknown): string | undefined {
+  if (!(err instanceof VendorHttpError) || !/\bexpir(?:ed|y|es)\b/i.test(err.bodyExcerpt)) return undefined;
+  return err.bodyExcerpt.length > 200 ? `${err.bodyExcerpt.slice(0, 200)}…` : err.bodyExcerpt;
 }

@@ -1,4 +1,7 @@
+import type { Tally } from '../connector-state/checkpoint.ts';
 import type { PageRecord } from '../sink/event-sink.ts';
+
+export type { Tally } from '../connector-state/checkpoint.ts';
 
 // The small interface each pull source plugs into the shared polling loop (connector-runner.ts). A
 // source knows its vendor API and its cursor; the runner owns scheduling, the lease, the atomic page
@@ -36,15 +39,33 @@ export interface Page<C> {
   readonly dedupWindowSeconds?: number;
   /** Problems with single items that were skipped (logged by the runner, once per page). */
   readonly warnings?: readonly string[];
+  /**
+   * With `more`: the vendor's token for the next page (its `next`, `search_after`, `skip`), as text.
+   * A token the run already had stops the run (VendorLoopError) instead of paging forever.
+   */
+  readonly next?: string;
+  /**
+   * What the vendor's items on this page were (their ids, first and last and count, …), when there were
+   * any: a page identical to the one before stops the run (VendorLoopError) before it is written.
+   */
+  readonly fingerprint?: string;
+  /** With `pruneBelowStamp`: forget only the versions whose field starts with this (one organization's users). */
+  readonly prunePrefix?: string;
+  /**
+   * Counted under this name in the connector's tallies, in the page's atomic step: pages, received,
+   * appended, duplicates (one organization of an MSP connector: `org:<id>`).
+   */
+  readonly tally?: string;
 }
+
 
 export interface PullSource<C = unknown> {
   /** Fetches the page that starts at `cursor` (undefined: the very first run). Never writes. */
   fetchPage(cursor: C | undefined, context: RunContext): Promise<Page<C>>;
   /** Checks credentials and permissions the cheapest way the API allows (`orchard test`). */
   checkAccess(signal: AbortSignal): Promise<string>;
-  /** A few fields describing a cursor, for /status and `orchard checkpoint show`. */
-  describeCursor(cursor: C | undefined): Record<string, unknown>;
+  /** A few fields describing a cursor, for /status and `orchard checkpoint show`, with the connector's tallies (`Page.tally`). */
+  describeCursor(cursor: C | undefined, tallies?: Readonly<Record<string, Tally>>): Record<string, unknown>;
   /** Vendor HTTP requests made so far (attempts, retries included). */
   readonly requests: number;
   /** The path to move to from a path the vendor marks deprecated, when the source knows one (newer API versions). */

@@ -187,6 +187,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       bodyLimitBytes: config.bodyLimitBytes,
       decodedBodyLimitBytes: config.decodedBodyLimitBytes,
       dedupWindowSeconds: config.protectDedupWindowSeconds,
+      logsPath: config.logsPath,
     });
     await intake.register(jamfProLogsRoute, {
       path: config.logsPath,

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BatchRejectedError, EmptyBodyError, OrchardError, TooManyLinesError } from '../errors.ts';
 import { labelCache } from '../metrics.ts';
 import { topLevelObjectSlices } from '../sources/json-array-slices.ts';
@@ -38,6 +38,8 @@ export interface LineBatchRouteOptions extends Omit<IntakeOptions, 'accepts'> {
   readonly parse: (line: Line, context: { readonly receivedMs: number; readonly body: Buffer; readonly single: boolean }) => LineOutcome;
   /** What a body holds, for the empty-body error ("one alert or newline-delimited alerts"). */
   readonly expected: string;
+  /** The methods the route answers. Default POST. */
+  readonly methods?: readonly ('POST' | 'PUT')[];
 }
 
 /**
@@ -89,7 +91,7 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
   });
   const duplicates = labelCache((source: string) => metrics.duplicates.labels(source));
 
-  scope.post(options.path, async (req, reply) => {
+  const handler = async (req: FastifyRequest, reply: FastifyReply) => {
     const receivedMs = Date.now();
     if (req.unsupportedMediaType) return rejectIntake(intake, req, unsupportedMediaType(req, 'application/json, application/x-ndjson, text/plain or no Content-Type (curl: -H \'Content-Type: application/x-ndjson\')'));
     let body: Buffer;
@@ -140,7 +142,8 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
       rejected: refused.map(describeRefused),
       results: answered,
     });
-  });
+  };
+  scope.route({ method: [...(options.methods ?? ['POST'])], url: options.path, handler });
 }
 
 function describeRefused(r: Refused): { line: number; code: string; message: string; details: unknown[] } {

@@ -58,6 +58,11 @@ export interface PageCommit {
   readonly stamp?: number;
   /** How long the dedup keys of `dedup` records are kept. Default: the sink's dedup window. */
   readonly dedupWindowSeconds?: number;
+  /**
+   * Counts the page under this tally in the checkpoint hash, in the same step: pages, received, appended
+   * and duplicates (those the script finds plus `dropped`, the ones the source already dropped).
+   */
+  readonly tally?: { readonly name: string; readonly received: number; readonly dropped: number };
 }
 
 export type PageOutcome =

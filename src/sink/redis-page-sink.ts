@@ -33,9 +33,17 @@ function pageSizeHint(records: readonly PageRecord[], commit: PageCommit): numbe
   return bytes;
 }
 
-/** ARGV 1 to 4 of both page scripts, which their shared fence and commit read (page-scripts.ts). */
+/** ARGV 1 to 7 of both page scripts, which their shared fence and commit read (page-scripts.ts). */
 function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
-  return args.push(commit.leaseToken).push(commit.expectedSeq).push(commit.writer).push(commit.checkpoint);
+  const tally = commit.tally;
+  return args
+    .push(commit.leaseToken)
+    .push(commit.expectedSeq)
+    .push(commit.writer)
+    .push(commit.checkpoint)
+    .push(tally?.name ?? '')
+    .push(tally?.received ?? 0)
+    .push(tally?.dropped ?? 0);
 }
 
 

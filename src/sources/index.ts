@@ -58,5 +58,7 @@ export function createSource(
   };
   // The configuration validated the entry against this descriptor's settings schema: its settings are the descriptor's.
   const source = descriptor.create(config as ConnectorConfig<never>, { onAttempt, stream: orchard.stream, protectDedupWindowSeconds: orchard.protectDedupWindowSeconds });
-  return { source, info: { credentialKeys: descriptor.credentialKeys, pageSizeSetting: descriptor.pageSizeSetting }, deprecations };
+  const keys = descriptor.credentialKeys;
+  const credentialKeys = typeof keys === 'function' ? keys(config.settings) : keys;
+  return { source, info: { credentialKeys, pageSizeSetting: descriptor.pageSizeSetting, requestSettings: descriptor.requestSettings }, deprecations };
 }

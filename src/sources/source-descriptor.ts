@@ -25,12 +25,12 @@ export interface SourceContext {
 export interface SourceDescriptor<S = unknown> extends ConnectorTypeSpec {
   /** The `source` of the records it appends (the stream contract). */
   readonly source: string;
-  /** The settings that hold credentials, named in diagnoses (`client_id`, `client_secret`). */
-  readonly credentialKeys: readonly (keyof S & string)[];
+  /** The settings that hold credentials, named in diagnoses (`client_id`, `client_secret`); a function when they depend on the entry. */
+  readonly credentialKeys: readonly (keyof S & string)[] | ((settings: S) => readonly (keyof S & string)[]);
   /** The setting that sets how many items a page holds, when the type has one (named when an answer is too large). */
   readonly pageSizeSetting?: keyof S & string;
-  /** Problems of an entry's own settings taken together (the entry is as written, perhaps invalid). */
-  checkSettings?(entry: Readonly<Partial<S>>, label: string): readonly string[];
+  /** The settings that shape its requests (its own, or `start`), named when the vendor refuses one as invalid (a 400). */
+  readonly requestSettings?: readonly ((keyof S & string) | 'start')[];
   /** The source of a connector entry of this type. */
   create(config: ConnectorConfig<S>, context: SourceContext): PullSource;
 }

@@ -192,6 +192,37 @@ describe('loadConfig', () => {
     );
   });
 
+  test('JumpCloud: an API key or a Service Account, one organization or several, each problem named', () => {
+    const jc = (lines: string[]) => ['connectors:', '  - name: jc', '    type: jumpcloud.directory_insights', ...lines.map((l) => `    ${l}`), ''].join('\n');
+    const cases: [string[], string[]][] = [
+      [[], ['connectors[0] (jc).api_key: missing (required for type jumpcloud.directory_insights, unless client_id and client_secret of a Service Account are set)']],
+      [['api_key: k', 'client_id: c', 'client_secret: s'], ['connectors[0] (jc).client_id: set together with api_key; use one: api_key (an API key), or client_id and client_secret (a Service Account)']],
+      [['client_id: c'], ['connectors[0] (jc).client_secret: missing (client_id is set: a Service Account needs both)']],
+      [['client_secret: [a, b]'], ['connectors[0] (jc).client_id: missing (client_secret is set: a Service Account needs both)']],
+      [['client_id: c', 'client_secret: [a, b, c]'], ['connectors[0] (jc).client_secret: must NOT have more than 2 items']],
+      [['api_key: k', 'org_id: o1', 'org_ids: [o1, o2]'], ['connectors[0] (jc).org_ids: set together with org_id; use one: org_id (one organization) or org_ids (several, or all)']],
+      [['api_key: k', 'tenants: {o1: acme}'], ['connectors[0] (jc).tenants: only used with org_ids (with org_id or one organization, set tenant)']],
+      [['api_key: k', 'services: [all, Not-A-Service]'], ['connectors[0] (jc).services[1]: must match pattern "^[a-z0-9_]{1,40}$"']],
+    ];
+    for (const [lines, expected] of cases) {
+      withFile(jc(lines), (file) => assert.deepEqual(problems({ ORCHARD_CONFIG: file }), expected, lines.join('; ')));
+    }
+    withFile(jc(['api_key: k', 'org_ids: everything']), (file) => {
+      const found = problems({ ORCHARD_CONFIG: file });
+      assert.ok(found.length > 0 && found.every((p) => p.startsWith('connectors[0] (jc).org_ids')), found.join('; '));
+    });
+    for (const ok of [
+      ['client_id: c', 'client_secret: s'],
+      ['client_id: c', 'client_secret: [old-secret, new-secret]', 'org_ids: all', 'tenants: {5f0c: acme}'],
+      ['api_key: k', 'org_ids: [5f0c, 61a2]', 'services: [saas_app_management, access_management, device_trust]'],
+    ]) {
+      withFile(jc(ok), (file) => {
+        const config = loadConfig({ ORCHARD_CONFIG: file, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789' }, '/srv');
+        assert.equal(config.connectors[0]!.settings.token_url, 'https://admin-oauth.id.jumpcloud.com/oauth2/token', 'the documented default');
+      });
+    }
+  });
+
   test('a ${VAR} that is not set is one problem, not also "must NOT have fewer than 1 characters"', () => {
     withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
       assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0] (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);

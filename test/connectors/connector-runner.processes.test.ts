@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
+import type { StoredCheckpoint } from '../../src/connector-state/checkpoint.ts';
 import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
@@ -50,7 +51,9 @@ async function environment(t: TestContext, mock: MockJamfPro | MockJumpCloud | M
     PORT: String(await freePort()),
   });
   const state = new ConnectorStateStore(shared.redis, stream);
-  return { stream, state, keys: state.keys('fleet'), env };
+  /** Rewrites the configuration file (the next Orchard started reads it). */
+  const reconfigure = (changes: Record<string, unknown>) => writeFileSync(file, stringify({ connectors: [{ ...connectorEntry(mock), ...entry, ...changes }] }));
+  return { stream, state, keys: state.keys('fleet'), env, reconfigure };
 }
 
 const inventoryRequests = (mock: MockJamfPro) => mock.requests.filter((r) => r.route === 'inventory').length;
@@ -68,7 +71,16 @@ async function until(predicate: () => boolean | Promise<boolean>, what: string, 
  * finished or 6 kills; then starts it once more and waits for the run to finish. Returns the pages
  * after which kills landed mid-run.
  */
-async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<string, string>>, state: ConnectorStateStore, requests: () => number, random: () => number): Promise<number[]> {
+async function killAtRandomUntilDone(
+  t: TestContext,
+  env: () => Promise<Record<string, string>>,
+  state: ConnectorStateStore,
+  requests: () => number,
+  random: () => number,
+  ranSince: string | null = null,
+): Promise<number[]> {
+  /** A run ended (after `ranSince`, the end of an earlier one, when given). */
+  const finished = (cp: StoredCheckpoint['checkpoint']) => cp?.runOpen === false && cp.lastRunEndedAt !== null && (ranSince === null || cp.lastRunEndedAt > ranSince);
   const killsMidRun: number[] = [];
   for (let kill = 0; kill < 6; kill++) {
     const before = requests();
@@ -81,15 +93,12 @@ async function killAtRandomUntilDone(t: TestContext, env: () => Promise<Record<s
     await proc.exited;
     const stored = await state.read('fleet');
     if (stored.checkpoint?.runOpen) killsMidRun.push(stored.seq);
-    if (!stored.checkpoint?.runOpen && stored.checkpoint?.lastRunEndedAt) break;
+    if (finished(stored.checkpoint)) break;
   }
   t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
   const last = await startOrchardProcess(await env());
   t.after(() => killOrchard(last));
-  await until(async () => {
-    const s = await state.read('fleet');
-    return s.checkpoint?.runOpen === false && s.checkpoint.lastRunEndedAt !== null;
-  }, 'the run to finish');
+  await until(async () => finished((await state.read('fleet')).checkpoint), 'the run to finish');
   await killOrchard(last);
   return killsMidRun;
 }
@@ -156,14 +165,54 @@ test('SIGKILL at random points of a Jamf Protect alert pull (API order shuffled)
   await mock.start();
   t.after(() => mock.close());
   const now = Date.now();
-  mock.addAlerts(mock.generateAlerts({ count: 4000, seed, fromMs: now - 86_400_000 + 60_000, toMs: now - 60_000 }));
+  // Some alerts were already worked on (InProgress, Resolved, AutoResolved): their later version lands too.
+  mock.addAlerts(mock.generateAlerts({ count: 4000, seed, fromMs: now - 86_400_000 + 60_000, toMs: now - 60_000, mixedStatuses: true }).map((a) => ({ ...a, updated: a.updated === undefined ? undefined : Math.min(a.updated, now - 1000) })));
   const { stream, state, env } = await environment(t, mock, { page_size: 50, interval: '1h' });
   const graphqlRequests = () => mock.requests.filter((r) => r.route === 'graphql').length;
   const killsMidRun = await killAtRandomUntilDone(t, env, state, graphqlRequests, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
   const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
-  assert.equal(ids.length, 4000, `${ids.length - new Set(ids).size} duplicate(s)`);
-  assert.deepEqual(ids.sort(), mock.alerts.map((a) => a.uuid).sort());
+  const updates = mock.alerts.filter((a) => a.status !== 'New').map((a) => `${a.uuid}:${new Date(a.updated!).toISOString()}`);
+  assert.ok(updates.length > 100, 'a good share of the alerts were worked on');
+  assert.equal(ids.length, 4000 + updates.length, `${ids.length - new Set(ids).size} duplicate(s)`);
+  assert.deepEqual(ids.sort(), [...mock.alerts.map((a) => a.uuid), ...updates].sort());
+});
+
+test('SIGKILL at random points of an MSP connector over five organizations (one refused, one added later): each organization\'s events exactly once', async (t) => {
+  const seed = Number(process.env.ORCHARD_TEST_SEED ?? Date.now() % 100_000);
+  t.diagnostic(`seed ${seed} (ORCHARD_TEST_SEED=${seed} repeats this run)`);
+  const random = mulberry32(seed);
+  const names: Record<string, string> = { 'org-a': 'Acme', 'org-b': 'Beta', 'org-c': 'Gamma', 'org-d': 'Delta', 'org-e': 'Epsilon', 'org-f': 'Zeta' };
+  const mock = await MockJumpCloud.start({ latencyMs: 10, organizations: ['org-a', 'org-b', 'org-c', 'org-d', 'org-e'].map((id) => ({ id, name: names[id]! })) });
+  t.after(() => mock.close());
+  const now = Date.now();
+  const backlog = (id: string, count: number, salt: number) => mock.org(id).generateEvents(count, { fromMs: now - 2 * 86_400_000, toMs: now - 10 * 60_000, seed: seed + salt, nanos: true });
+  ['org-a', 'org-b', 'org-c', 'org-d', 'org-e'].forEach((id, i) => backlog(id, 1500 + 300 * i, i));
+  mock.forbidOrganization('org-c');
+  const { stream, state, env, reconfigure } = await environment(t, mock, { org_ids: 'all', limit: 200, interval: '1h', start: new Date(now - 3 * 86_400_000).toISOString() });
+  const eventRequests = () => mock.requests.filter((r) => r.route === 'events').length;
+  const killsMidRun = await killAtRandomUntilDone(t, env, state, eventRequests, random);
+  assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
+  // An organization joins the provider with two days of events; the others get new ones; the next run (interval now 1s) reads it from start.
+  mock.addOrganization({ id: 'org-f', name: 'Zeta' });
+  backlog('org-f', 1200, 10);
+  for (const [i, id] of ['org-a', 'org-b', 'org-d', 'org-e'].entries()) mock.org(id).generateEvents(50, { fromMs: now - 9 * 60_000, toMs: now - 5 * 60_000, seed: seed + 20 + i });
+  const firstEnded = (await state.read('fleet')).checkpoint!.lastRunEndedAt;
+  reconfigure({ interval: '1s' });
+  const killsInSecond = await killAtRandomUntilDone(t, env, state, eventRequests, random, firstEnded);
+  t.diagnostic(`second run: killed mid-run after pages ${killsInSecond.join(', ')}`);
+  const entries = await readStream(shared.redis, stream);
+  const ids = entries.map((e) => e.fields.id!);
+  assert.equal(ids.length, new Set(ids).size, `${ids.length - new Set(ids).size} duplicate(s)`);
+  for (const id of ['org-a', 'org-b', 'org-d', 'org-e', 'org-f']) {
+    const mine = entries.filter((e) => e.fields.tenant === names[id]).map((e) => e.fields.id!);
+    assert.deepEqual(mine.sort(), mock.org(id).visibleEvents().map((e) => e.id).sort(), `${id}: every event exactly once, under its tenant`);
+  }
+  assert.equal(entries.filter((e) => e.fields.tenant === 'Gamma').length, 0, 'the refused organization appended nothing');
+  const stored = await state.read('fleet');
+  assert.equal(stored.tallies['org:org-f']?.appended, 1200);
+  const cursor = stored.checkpoint!.cursor as { orgs: Record<string, { error: { status: number } | null }> };
+  assert.equal(cursor.orgs['org-c']!.error?.status, 403);
 });
 
 async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ leaseHeld: boolean; state: string; lastRun: { appended: number } | null }> {

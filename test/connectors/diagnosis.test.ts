@@ -7,6 +7,7 @@ import {
   VendorHttpError,
   VendorNetworkError,
   VendorResponseError,
+  VendorGraphqlError,
   VendorResponseTooLargeError,
 } from '../../src/errors.ts';
 
@@ -53,6 +54,36 @@ test('401 is credentials, not retried, and the remedy names the credential setti
 
 test('400 invalid_client from an OAuth token endpoint is credentials', () => {
   check(httpError(400, '{"error":"invalid_client"}'), { category: 'credentials', retryable: false, status: 400 });
+});
+
+test('a token endpoint: 401 is a bad credential; 403, unauthorized_client and invalid_scope are a missing grant (permissions)', () => {
+  const token = (status: number, body = '', credentialsTried?: number) =>
+    new VendorHttpError({ connector: 'jamf-prod', method: 'POST', path: '/oauth2/token', status, bodyExcerpt: body, credentialsTried });
+  const bad = check(token(401, '{"error":"invalid_client"}', 2), { category: 'credentials', retryable: false, status: 401 });
+  assert.match(bad.cause, /each of its 2 client secrets tried/);
+  assert.doesNotMatch(bad.cause, /fresh token/);
+  for (const [status, body] of [[403, ''], [400, '{"error":"unauthorized_client"}'], [400, '{"error":"invalid_scope"}']] as const) {
+    const d = check(token(status, body), { category: 'permissions', retryable: false, status });
+    assert.match(d.cause, /accepted the credentials .* but does not grant them a token/);
+    assert.match(d.remedy, /scope/);
+  }
+});
+
+test('when the vendor says the credential expired, the diagnosis says so and quotes it', () => {
+  const d = check(httpError(401, '{"message":"API key has expired"}'), { category: 'credentials', retryable: false, status: 401 });
+  assert.match(d.cause, /reports that the credentials of connector jamf-prod expired/);
+  assert.match(d.cause, /API key has expired/);
+  assert.match(d.remedy, /Create a new secret or key/);
+  const plain = check(httpError(401, '{"message":"Unauthorized"}'), { category: 'credentials', retryable: false, status: 401 });
+  assert.doesNotMatch(plain.cause, /reports that/);
+});
+
+test('a field the vendor\'s schema does not serve is a response problem with the source\'s remedy', () => {
+  const err = new VendorGraphqlError('jamf-prod', '/graphql', [{ message: "Validation error of type FieldUndefined: Field 'updated' in type 'Alert' is undefined" }], { field: 'Alert.updated', remedy: 'Set follow_updates: false.' });
+  const d = check(err, { category: 'response', retryable: false });
+  assert.equal(err.code, 'ORCHARD_ERR_VENDOR_GRAPHQL');
+  assert.match(d.cause, /does not serve Alert\.updated/);
+  assert.match(d.remedy, /^Set follow_updates: false\. Then run `orchard test jamf-prod`/);
 });
 
 test('403 is permissions, not retried, and the remedy names the connector and read privileges', () => {

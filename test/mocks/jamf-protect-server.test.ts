@@ -616,3 +616,52 @@ test('parseAwsDateTime: AWSDateTime forms, offsets and sub-millisecond fractions
   assert.equal(parseAwsDateTime('2026-11-22T10:00:00.1235Z'), BASE_MS + 0.5);
   for (const bad of ['2026-11-22', '2026-11-22T10:00:00', '2026-02-30T10:00:00Z', 'yesterday', '2026-11-22T24:00:00Z']) assert.equal(parseAwsDateTime(bad), null, bad);
 });
+
+test('alerts change after they are raised: updateAlert sets status, tags and a later updated, which the updated filter sees', async (t) => {
+  const mock = await start(t);
+  const alerts = mock.generateAlerts({ count: 6, seed: 90, fromMs: BASE_MS, toMs: BASE_MS + 60_000 });
+  assert.ok(alerts.every((a) => a.status === 'New' && a.updated === a.created), 'generated alerts are New, as just raised');
+  mock.addAlerts(alerts);
+  const token = await getToken(mock);
+  const changed = mock.updateAlert(alerts[2]!.uuid, { status: 'Resolved', tags: ['triaged'], at: BASE_MS + 3_600_000 });
+  assert.equal(changed.updated, BASE_MS + 3_600_000);
+  const after = await page(mock, token, { filter: { updated: { greaterThan: new Date(BASE_MS + 120_000).toISOString() } } });
+  assert.deepEqual(after.items.map((i) => [i.uuid, i.status]), [[alerts[2]!.uuid, 'Resolved']]);
+  const res = await postGraphql(mock, token, { query: `{ listAlerts(input: {}) { items { uuid tags } } }` });
+  const items = ((await res.json()) as { data: { listAlerts: { items: { uuid: string; tags: string[] }[] } } }).data.listAlerts.items;
+  assert.deepEqual(items.find((i) => i.uuid === alerts[2]!.uuid)!.tags, ['triaged']);
+  assert.deepEqual(items.find((i) => i.uuid === alerts[0]!.uuid)!.tags, (alerts[0]!.document.input as { match: { tags: string[] } }).match.tags, 'the tags the alert was raised with');
+  const mixed = mock.generateAlerts({ count: 60, seed: 91, mixedStatuses: true });
+  assert.ok(mixed.some((a) => a.status !== 'New' && a.updated! > a.created));
+});
+
+test('the public /graphql refuses console-only fields (analytics, facts) and omitFields; AppSync wording names the field', async (t) => {
+  const mock = await start(t, { omitFields: ['Alert.updated', 'AlertFiltersInput.updated'], wording: 'appsync' });
+  mock.addAlerts(mock.generateAlerts({ count: 2, seed: 92 }));
+  const token = await getToken(mock);
+  const ask = async (query: string) => ((await (await postGraphql(mock, token, { query })).json()) as GraphQLBody).errors?.[0]?.message ?? '';
+  assert.match(await ask('{ listAlerts(input: {}) { items { uuid analytics { name } } } }'), /^Validation error of type FieldUndefined: Field 'analytics' in type 'Alert' is undefined/);
+  assert.match(await ask('{ listAlerts(input: {}) { items { facts { name } } } }'), /Field 'facts' in type 'Alert' is undefined/);
+  assert.match(await ask('{ listAlerts(input: {}) { items { updated } } }'), /Field 'updated' in type 'Alert' is undefined/);
+  assert.match(await ask('{ listAlerts(input: {filter: {updated: {greaterThan: "2026-01-01T00:00:00.000Z"}}}) { items { uuid } } }'), /contains a field not in 'AlertFiltersInput': 'updated'/);
+  assert.equal(await ask('{ listAlerts(input: {}) { items { json severity created computer { hostName } } } }'), '', "Jamf's own example query is served");
+  assert.throws(() => new MockJamfProtect({ omitFields: ['Alert.nope'] }), /no field Alert\.nope/);
+});
+
+test('pagingQuirk: repeat answers the same next token forever; ignore answers the first page with a new token each time', async (t) => {
+  const mock = await start(t);
+  mock.addAlerts(mock.generateAlerts({ count: 10, seed: 93, fromMs: BASE_MS, toMs: BASE_MS + 60_000 }));
+  const token = await getToken(mock);
+  mock.pagingQuirk('repeat');
+  const first = await page(mock, token, { pageSize: 3 });
+  const second = await page(mock, token, { pageSize: 3, next: first.pageInfo.next });
+  const third = await page(mock, token, { pageSize: 3, next: second.pageInfo.next });
+  assert.equal(second.pageInfo.next, first.pageInfo.next);
+  assert.equal(third.pageInfo.next, first.pageInfo.next);
+  assert.deepEqual(third.items.map((i) => i.uuid), second.items.map((i) => i.uuid));
+  mock.pagingQuirk('ignore');
+  const a = await page(mock, token, { pageSize: 3, next: first.pageInfo.next });
+  const b = await page(mock, token, { pageSize: 3, next: a.pageInfo.next });
+  assert.notEqual(a.pageInfo.next, b.pageInfo.next);
+  assert.deepEqual(b.items.map((i) => i.uuid), first.items.map((i) => i.uuid));
+});

@@ -15,8 +15,17 @@
  * executed by the real `graphql` package against the schema below, so a client's typo fails here as
  * it would there (graphql-js wording, not AppSync's graphql-java wording).
  *
- * Assumed, not confirmed by the vendor: the filter grammar beyond severity (`created`, `eventType`,
- * `and`, `or`), `direction`/`field`, `getAlert`, `pageSize` limits (default 100, at most 200), the
+ * The schema is the public `/graphql`'s, which serves fewer Alert fields than the console's `/app`
+ * (Jamf-Concepts/jamfprotect-go-sdk CLAUDE.md): the fields of the public Alert type (developer.jamf.com,
+ * "Jamf Protect - Types") but not `/app`'s `analytics` or `facts`; `omitFields` takes more away (a tenant
+ * whose /graphql does not serve `Alert.updated`, say). `wording: 'appsync'` words validation errors as
+ * AppSync's graphql-java does ("Validation error of type FieldUndefined: Field 'x' in type 'Alert' is
+ * undefined"). Alerts change after they are raised (`updateAlert`: status, tags, `updated`), and
+ * `pagingQuirk` plays an API whose `next` repeats forever (Jamf-Concepts/jamfprotect-go-sdk commit
+ * 79ab6be: "the audit log API returns the same next cursor repeatedly") or that ignores `next`.
+ *
+ * Assumed, not confirmed by the vendor: the filter grammar beyond severity (`created`, `updated`,
+ * `eventType`, `and`, `or`), `direction`/`field`, `getAlert`, `pageSize` limits (default 100, at most 200), the
  * `next` token's content, the error messages and errorTypes of resolver errors, the bodies of
  * 400/403/404/429/5xx, the order of alerts (configurable, see `order`: clients must not depend on it),
  * the `status` values and the `updated` time. Generated alerts follow the fixtures' shapes and key
@@ -30,7 +39,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
-import { GraphQLError, Kind, buildSchema, graphql, isScalarType, parse, type ExecutionResult, type ValueNode } from 'graphql';
+import { GraphQLError, Kind, buildSchema, graphql, isScalarType, parse, type ExecutionResult, type GraphQLSchema, type ValueNode } from 'graphql';
 import { mulberry32 } from './jamf-pro-server.ts';
 import { MockVendorServer } from './mock-http.ts';
 
@@ -57,10 +66,10 @@ enum AlertOrderField { created updated severity }
 input DateTimeFilterInput { equals: AWSDateTime, greaterThan: AWSDateTime, greaterThanOrEqual: AWSDateTime, lessThan: AWSDateTime, lessThanOrEqual: AWSDateTime }
 input SeverityFilterInput { equals: SEVERITY, greaterThan: SEVERITY, greaterThanOrEqual: SEVERITY, lessThan: SEVERITY, lessThanOrEqual: SEVERITY }
 input StringFilterInput { equals: String, notEquals: String, contains: String }
-input AlertFiltersInput { created: DateTimeFilterInput, severity: SeverityFilterInput, eventType: StringFilterInput, and: AlertFiltersInput, or: AlertFiltersInput }
+input AlertFiltersInput { created: DateTimeFilterInput, updated: DateTimeFilterInput, severity: SeverityFilterInput, eventType: StringFilterInput, and: AlertFiltersInput, or: AlertFiltersInput }
 input AlertQueryInput { filter: AlertFiltersInput, pageSize: Int, next: String, direction: OrderDirection, field: AlertOrderField }
 type Computer { uuid: ID, hostName: String, serial: String }
-type Alert { uuid: ID!, json: AWSJSON, severity: SEVERITY, eventType: String, status: String, created: AWSDateTime, updated: AWSDateTime, computer: Computer }
+type Alert { uuid: ID!, json: AWSJSON, severity: SEVERITY, eventType: String, status: String, tags: [String], created: AWSDateTime, updated: AWSDateTime, computer: Computer }
 type PageInfo { next: String, total: Int }
 type AlertConnection { items: [Alert!]!, pageInfo: PageInfo! }
 type Query { listAlerts(input: AlertQueryInput): AlertConnection!, getAlert(uuid: ID!): Alert }
@@ -86,7 +95,14 @@ export interface MockJamfProtectOptions {
   now?: () => number;
   /** Seed of the host fleet, of the tenant's ids and of `generateAlerts` calls without a seed. Default 1. */
   seed?: number;
+  /** Fields this /graphql does not serve, as `Type.field` (`Alert.updated`, `AlertFiltersInput.updated`). */
+  omitFields?: readonly string[];
+  /** How validation errors are worded: graphql-js's (default) or AppSync's graphql-java's. */
+  wording?: 'graphql-js' | 'appsync';
 }
+
+/** `repeat`: a request with a `next` token is answered that same token (and page) again, forever; `ignore`: every request gets the first page, with a new token. */
+export type MockPagingQuirk = 'none' | 'repeat' | 'ignore';
 
 /** One alert as stored; `documentText` is answered verbatim as the `json` field. */
 export interface MockAlert {
@@ -105,6 +121,8 @@ export interface MockAlert {
   status?: string;
   /** Epoch ms; default `created`. */
   updated?: number;
+  /** Default the document's `input.match.tags`. */
+  tags?: string[];
 }
 
 export interface GeneratedAlertOptions {
@@ -120,6 +138,8 @@ export interface GeneratedAlertOptions {
   severities?: readonly JamfProtectSeverity[];
   /** Event types drawn from, evenly; each must be one of GENERATED_EVENT_TYPES. Default all of them. */
   eventTypes?: readonly string[];
+  /** Give alerts the statuses an older tenant has (mostly New; some InProgress, Resolved, AutoResolved, updated after creation). Default: every alert New, as just raised. */
+  mixedStatuses?: boolean;
 }
 
 /**
@@ -693,10 +713,33 @@ export const isoMs = (ms: number) => new Date(ms).toISOString();
 // ---------------------------------------------------------------------------------------------
 // The schema, with AppSync's scalars
 
-const SCHEMA = buildSchema(JAMF_PROTECT_SCHEMA_SDL);
-{
-  const dateTime = SCHEMA.getType('AWSDateTime');
-  const json = SCHEMA.getType('AWSJSON');
+const schemas = new Map<string, GraphQLSchema>();
+
+/** The schema without the `omit` fields (`Type.field`), built once per list. */
+function schemaWithout(omit: readonly string[]): GraphQLSchema {
+  const key = [...omit].sort().join(',');
+  let schema = schemas.get(key);
+  if (!schema) {
+    const lines = JAMF_PROTECT_SCHEMA_SDL.split('\n');
+    for (const name of omit) {
+      const [type, field] = name.split('.') as [string, string];
+      const at = lines.findIndex((l) => new RegExp(`^(?:type|input) ${type} \\{`).test(l));
+      const m = at < 0 ? null : /^(.*?\{ )(.*)( \})$/.exec(lines[at]!);
+      const fields = m ? m[2]!.split(', ') : [];
+      const kept = fields.filter((f) => !f.startsWith(`${field}:`) && !f.startsWith(`${field}(`));
+      if (!m || kept.length === fields.length) throw new Error(`MockJamfProtect: no field ${name} to omit`);
+      lines[at] = `${m[1]}${kept.join(', ')}${m[3]}`;
+    }
+    const sdl = lines.join('\n');
+    schema = withAwsScalars(buildSchema(sdl));
+    schemas.set(key, schema);
+  }
+  return schema;
+}
+
+function withAwsScalars(schema: GraphQLSchema): GraphQLSchema {
+  const dateTime = schema.getType('AWSDateTime');
+  const json = schema.getType('AWSJSON');
   if (!isScalarType(dateTime) || !isScalarType(json)) throw new Error('schema without AWS scalars');
   const parseDateTime = (value: unknown): string => {
     if (typeof value !== 'string' || parseAwsDateTime(value) === null) throw new GraphQLError(`Invalid AWSDateTime value: ${JSON.stringify(value)}; expected YYYY-MM-DDThh:mm:ss.sssZ`);
@@ -724,6 +767,7 @@ const SCHEMA = buildSchema(JAMF_PROTECT_SCHEMA_SDL);
   };
   // AppSync answers AWSJSON as a string holding the JSON text.
   json.serialize = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  return schema;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -743,6 +787,7 @@ interface StringFilter {
 }
 interface AlertFilter {
   created?: Range<string> | null;
+  updated?: Range<string> | null;
   severity?: Range<JamfProtectSeverity> | null;
   eventType?: StringFilter | null;
   and?: AlertFilter | null;
@@ -791,6 +836,10 @@ function matches(f: AlertFilter, a: MockAlert): boolean {
     hasOwn = true;
     own &&= inRange(f.created, a.created, dateTimeMs);
   }
+  if (f.updated != null) {
+    hasOwn = true;
+    own &&= inRange(f.updated, a.updated ?? a.created, dateTimeMs);
+  }
   if (f.severity != null) {
     hasOwn = true;
     own &&= inRange(f.severity, severityRank(a.severity), severityRank);
@@ -824,7 +873,7 @@ function queryHash(filter: AlertFilter | null | undefined, orderKey: string): st
     .slice(0, 24);
 }
 
-const encodeNext = (offset: number, hash: string) => Buffer.from(JSON.stringify({ offset, hash })).toString('base64');
+const encodeNext = (offset: number, hash: string, n?: number) => Buffer.from(JSON.stringify(n === undefined ? { offset, hash } : { offset, hash, n })).toString('base64');
 
 function decodeNext(next: string, hash: string): number {
   let parsed: unknown;
@@ -906,10 +955,19 @@ function rootField(query: unknown, operationName: unknown): string {
   return 'listAlerts';
 }
 
+/** graphql-js's wording of a validation error, as AppSync's graphql-java words it. */
+function appSyncWording(text: string): string {
+  const field = /^Cannot query field "(\w+)" on type "(\w+)"/.exec(text);
+  if (field) return `Validation error of type FieldUndefined: Field '${field[1]}' in type '${field[2]}' is undefined @ 'listAlerts/items/${field[1]}'`;
+  const input = /Field "(\w+)" is not defined by type "(\w+)"/.exec(text);
+  if (input) return `Validation error of type WrongType: argument 'input.filter' with value 'ObjectValue{…}' contains a field not in '${input[2]}': '${input[1]}' @ 'listAlerts'`;
+  return text;
+}
+
 /** AppSync's error shape: request errors (parse, validation, variables) have path null and no errorType. */
-function appSyncError(e: GraphQLError): Record<string, unknown> {
+function appSyncError(e: GraphQLError, wording: 'graphql-js' | 'appsync'): Record<string, unknown> {
   const locations = e.locations ? e.locations.map((l) => ({ line: l.line, column: l.column, sourceName: null })) : null;
-  if (e.path === undefined) return { path: null, locations, message: e.message };
+  if (e.path === undefined) return { path: null, locations, message: wording === 'appsync' ? appSyncWording(e.message) : e.message };
   const errorType = e.originalError instanceof ResolverError ? e.originalError.errorType : 'InternalFailure';
   return { path: e.path, data: null, errorType, errorInfo: null, locations, message: e.message };
 }
@@ -942,9 +1000,15 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
   readonly #tokens = new Map<string, number>();
   readonly #faults: Record<'token' | 'graphql', MockJamfProtectFault[]> = { token: [], graphql: [] };
   readonly #rootValue: Record<string, unknown>;
+  readonly #schema: GraphQLSchema;
+  readonly #wording: 'graphql-js' | 'appsync';
+  #pagingQuirk: MockPagingQuirk = 'none';
+  #tokenCounter = 0;
 
   constructor(options: MockJamfProtectOptions = {}) {
     super('MockJamfProtect', JSON_TYPE);
+    this.#schema = schemaWithout(options.omitFields ?? []);
+    this.#wording = options.wording ?? 'graphql-js';
     this.#clientId = options.clientId ?? 'orchard-test-protect-client';
     this.#password = options.password ?? 'orchard-test-protect-password';
     this.#tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
@@ -1035,7 +1099,8 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
       const host = pick(r, this.#hosts);
       const ts = epochSecondsMicros(created - int(r, 200, 8000), r);
       const document = TEMPLATES[eventType]({ r, host, caid: this.#caid, uuid, severity, ts });
-      const status = pick(r, STATUSES);
+      const drawn = pick(r, STATUSES);
+      const status = options.mixedStatuses ? drawn : 'New';
       out.push({
         uuid,
         created,
@@ -1071,6 +1136,25 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
       hostName: typeof host.hostname === 'string' ? host.hostname : '',
       serial: typeof host.serial === 'string' ? host.serial : '',
     };
+  }
+
+  /**
+   * An analyst (or Jamf Protect) changes an alert: its status, its tags; `updated` becomes `at`
+   * (default the mock's clock, and always after the alert's previous `updated`).
+   */
+  updateAlert(uuid: string, change: { status?: string; tags?: string[]; at?: number }): MockAlert {
+    const a = this.#alerts.find((x) => x.uuid === uuid);
+    if (!a) throw new Error(`MockJamfProtect: no alert ${uuid}`);
+    if (change.status !== undefined) a.status = change.status;
+    if (change.tags !== undefined) a.tags = [...change.tags];
+    a.updated = Math.max(change.at ?? this.#now(), (a.updated ?? a.created) + 1);
+    this.#ordered.clear();
+    return a;
+  }
+
+  /** From now on, listAlerts pages as the quirk says (see MockPagingQuirk). */
+  pagingQuirk(quirk: MockPagingQuirk): void {
+    this.#pagingQuirk = quirk;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1137,7 +1221,8 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
     if (pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new ResolverError(`pageSize must be between 1 and ${MAX_PAGE_SIZE}`, 'BadRequest');
     const orderKey = this.#orderKey(input);
     const hash = queryHash(input.filter, orderKey);
-    const offset = input.next == null ? 0 : decodeNext(input.next, hash);
+    const decoded = input.next == null ? 0 : decodeNext(input.next, hash);
+    const offset = this.#pagingQuirk === 'ignore' ? 0 : decoded;
     const filter = input.filter;
     const page: MockAlert[] = [];
     let total = 0;
@@ -1147,7 +1232,10 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
       total++;
     }
     const end = offset + page.length;
-    return { items: page.map((a) => this.#alertObject(a)), pageInfo: { next: end < total ? encodeNext(end, hash) : null, total } };
+    let next = end < total ? encodeNext(end, hash) : null;
+    if (next !== null && this.#pagingQuirk === 'repeat' && input.next != null) next = input.next;
+    if (next !== null && this.#pagingQuirk === 'ignore') next = encodeNext(end, hash, ++this.#tokenCounter);
+    return { items: page.map((a) => this.#alertObject(a)), pageInfo: { next, total } };
   }
 
   #alertObject(a: MockAlert): Record<string, unknown> {
@@ -1162,6 +1250,7 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
       severity: a.severity,
       eventType: a.eventType,
       status: a.status ?? 'New',
+      tags: a.tags ?? (((a.document.input as { match?: { tags?: unknown } } | undefined)?.match?.tags as string[] | undefined) ?? []),
       created: isoMs(a.created),
       updated: isoMs(a.updated ?? a.created),
       computer: { uuid: computerUuid, hostName: a.hostName, serial: a.serial },
@@ -1229,14 +1318,14 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
     if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return [400, MALFORMED_REQUEST];
     if (operationName != null && typeof operationName !== 'string') return [400, MALFORMED_REQUEST];
     const result: ExecutionResult = await graphql({
-      schema: SCHEMA,
+      schema: this.#schema,
       source: query,
       rootValue: this.#rootValue,
       variableValues: (variables ?? undefined) as Record<string, unknown> | undefined,
       operationName: operationName ?? undefined,
     });
     const out: Record<string, unknown> = { data: result.data ?? null };
-    if (result.errors && result.errors.length > 0) out.errors = result.errors.map(appSyncError);
+    if (result.errors && result.errors.length > 0) out.errors = result.errors.map((e) => appSyncError(e, this.#wording));
     return [200, JSON.stringify(out)];
   }
 

@@ -538,3 +538,81 @@ test('other paths are 404, wrong methods 405; requests are logged with headers a
   assert.equal(users!.body, undefined);
   assert.equal(users!.status, 200);
 });
+
+const tokenRequest = (mock: MockJumpCloud, clientId: string, secret: string, body = 'grant_type=client_credentials&scope=api', type = 'application/x-www-form-urlencoded') =>
+  fetch(`${mock.url}/oauth2/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': type },
+    body,
+  });
+
+test('service accounts: POST /oauth2/token with Basic credentials and a form; the Bearer token works until it expires; either secret of a rotation', async (t) => {
+  let clock = Date.parse('2026-11-01T00:00:00Z');
+  const mock = await start(t, { now: () => clock, serviceAccount: { clientId: 'sa-1', secrets: ['secret-one', 'secret-two'], tokenLifetimeSeconds: 60 } });
+  for (const secret of ['secret-one', 'secret-two']) {
+    const res = await tokenRequest(mock, 'sa-1', secret);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { access_token: string; token_type: string; expires_in: number };
+    assert.equal(body.token_type.toLowerCase(), 'bearer');
+    assert.equal(body.expires_in, 60);
+    const users = await fetch(`${mock.url}/api/systemusers?limit=1`, { headers: { authorization: `Bearer ${body.access_token}` } });
+    assert.equal(users.status, 200);
+  }
+  const { access_token: token } = (await (await tokenRequest(mock, 'sa-1', 'secret-one')).json()) as { access_token: string };
+  clock += 61_000;
+  assert.equal((await fetch(`${mock.url}/api/systemusers`, { headers: { authorization: `Bearer ${token}` } })).status, 401, 'an expired token');
+  const wrong = await tokenRequest(mock, 'sa-1', 'nope');
+  assert.equal(wrong.status, 401);
+  assert.equal(((await wrong.json()) as { error: string }).error, 'invalid_client');
+  assert.equal((await tokenRequest(mock, 'sa-1', 'secret-one', 'grant_type=password&scope=api')).status, 400);
+  assert.equal(((await (await tokenRequest(mock, 'sa-1', 'secret-one', 'grant_type=client_credentials&scope=admin')).json()) as { error: string }).error, 'invalid_scope');
+  assert.equal((await tokenRequest(mock, 'sa-1', 'secret-one', '{"grant_type":"client_credentials"}', 'application/json')).status, 400);
+  mock.setServiceAccountSecrets(['secret-two', 'secret-three']);
+  assert.equal((await tokenRequest(mock, 'sa-1', 'secret-one')).status, 401, 'a revoked secret');
+  assert.equal(mock.tokensIssued, 3);
+});
+
+test('service accounts: an account without the grant gets 403', async (t) => {
+  const mock = await start(t, { serviceAccount: { clientId: 'sa-1', secrets: ['s1'], grantDenied: true } });
+  assert.equal((await tokenRequest(mock, 'sa-1', 's1')).status, 403);
+  assert.equal((await tokenRequest(mock, 'sa-1', 'bad')).status, 401, 'a wrong secret is still 401');
+});
+
+test('MSP portal: /api/organizations lists the organizations (no x-org-id); data requests need x-org-id and see that organization only', async (t) => {
+  const now = Date.now();
+  const mock = await start(t, { organizations: [{ id: 'org-a', name: 'Acme' }, { id: 'org-b', name: 'Beta', users: 2 }] });
+  mock.org('org-a').generateEvents(5, { fromMs: now - 3_600_000, toMs: now - 60_000, seed: 1 });
+  mock.org('org-b').generateEvents(3, { fromMs: now - 3_600_000, toMs: now - 60_000, seed: 2 });
+  const list = await fetch(`${mock.url}/api/organizations?limit=100&skip=0`, { headers: { 'x-api-key': KEY } });
+  assert.deepEqual(await list.json(), { totalCount: 2, results: [{ _id: 'org-a', displayName: 'Acme' }, { _id: 'org-b', displayName: 'Beta' }] });
+  assert.equal((await fetch(`${mock.url}/api/organizations`, { headers: { 'x-api-key': KEY, 'x-org-id': 'org-a' } })).status, 403, 'x-org-id on the organizations route');
+  const query = { service: ['all'], start_time: new Date(now - 7_200_000).toISOString(), limit: 100, sort: 'ASC' };
+  assert.equal((await post(mock, query)).status, 401, 'no x-org-id for a multi-tenant admin');
+  const a = (await (await post(mock, query, { 'x-api-key': KEY, 'x-org-id': 'org-a' })).json()) as JumpCloudEvent[];
+  assert.deepEqual(ids(a), ids(mock.org('org-a').visibleEvents()));
+  assert.ok(a.every((e) => e.organization === 'org-a'));
+  const users = (await (await fetch(`${mock.url}/api/systemusers?limit=100`, { headers: { 'x-api-key': KEY, 'x-org-id': 'org-b' } })).json()) as { totalCount: number };
+  assert.equal(users.totalCount, 2);
+  mock.forbidOrganization('org-b');
+  assert.equal((await post(mock, query, { 'x-api-key': KEY, 'x-org-id': 'org-b' })).status, 403);
+  mock.removeOrganization('org-a');
+  assert.equal((await post(mock, query, { 'x-api-key': KEY, 'x-org-id': 'org-a' })).status, 404);
+  assert.deepEqual(mock.organizations.map((o) => o.id), ['org-b']);
+  mock.addOrganization({ id: 'org-c', name: 'Gamma' });
+  assert.equal((await post(mock, query, { 'x-api-key': KEY, 'x-org-id': 'org-c' })).status, 200);
+});
+
+test('every service of the current spec is accepted and generated; an unknown one is 400 with the supported values; extraServices plays one added later', async (t) => {
+  const now = Date.now();
+  const mock = await start(t, { extraServices: ['future_service'] });
+  const services = ['alerts', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'radius', 'reports', 'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management'] as const;
+  mock.generateEvents(services.length * 4, { fromMs: now - 3_600_000, toMs: now - 60_000, services, seed: 3 });
+  for (const service of services) {
+    const p = await page(mock, { service: [service], start_time: new Date(now - 7_200_000).toISOString(), limit: 1000, sort: 'ASC' });
+    assert.ok(p.events.length > 0 && p.events.every((e) => e.service === service), service);
+  }
+  assert.equal((await post(mock, { service: ['future_service'], start_time: new Date(now - 7_200_000).toISOString() })).status, 200);
+  const bad = await post(mock, { service: ['nonsense'], start_time: new Date(now - 7_200_000).toISOString() });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /supported values: alerts, all, directory/);
+});

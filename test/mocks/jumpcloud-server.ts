@@ -21,21 +21,49 @@
  * document id), so events sharing a millisecond come in id order, not nanosecond order; 405 for a
  * wrong method; 400 for `limit` 0; the shapes of systems, ldap, password_manager and software events.
  *
+ * Service Accounts (JumpCloud's own CLI, TheJumpCloud/jc-cli internal/api/oauth.go and docs/AUTH.md):
+ * `POST /oauth2/token` with the form `grant_type=client_credentials&scope=api` and HTTP Basic
+ * `client_id:client_secret` answers `{access_token, token_type, expires_in}`; the token is then sent as
+ * `Authorization: Bearer` and stops working after `expires_in` on the mock's clock. An account has up to
+ * two secrets (rotation). Refusals follow RFC 6749 §5.2 as Ory Hydra words them (JumpCloud's OAuth
+ * servers answer in Hydra's words: Arize-ai/phoenix issue #7652): 401 `invalid_client` for a wrong
+ * secret, 400 `invalid_request` / `unsupported_grant_type` / `invalid_scope`; a client without the grant
+ * gets 403 (jc-cli maps 403 to "client credentials lack permission"; its body here is assumed).
+ *
+ * MSP portals (`organizations`): `GET /api/organizations` (`limit` at most 100, `skip`,
+ * `{"totalCount", "results": [{"_id", "displayName"}]}`; x-org-id refused with 403, "ID included on
+ * unsupported route", as the v1 spec lists); every other request must name an organization in x-org-id
+ * (401 without, "ID not included for multi-tenant admin"; 404 for an id the provider does not have,
+ * "Organization ID Not Found"); each organization has its own events and users (`org(id)`). An
+ * organization refused to the key answers 403 (`forbidOrganization`: what Directory Insights answers is
+ * not documented; 403 is assumed). Services: the 16 of the current spec (TheJumpCloud/jcapi-powershell
+ * SwaggerSpecs/JumpCloud.SDK.DirectoryInsights.json); an unknown one is a 400 listing the supported
+ * values, as the spec says; `extraServices` plays a service JumpCloud added later. The event shapes of
+ * notifications, reports, saas_app_management, access_management and asset_management are assumed.
+ *
  * Events are kept as ready-made UTF-8 JSON in one array sorted by (ms, id): a page is a binary
  * search, a scan and one buffer copy, so a 10,000-event page costs no JSON.stringify. Times in queries
  * are BigInt nanoseconds; a stored event keeps the same value split as (ms, nanoseconds within the ms).
  */
+import { randomBytes } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mulberry32 } from './jamf-pro-server.ts';
 import { MockVendorServer } from './mock-http.ts';
 
-/** Values the `service` array accepts (`all` selects every service). */
-export const JUMPCLOUD_SERVICES = ['all', 'directory', 'ldap', 'mdm', 'object_storage', 'password_manager', 'radius', 'software', 'sso', 'systems', 'alerts'] as const;
+/** Values the `service` array accepts (`all` selects every service): the current spec's, in its order. */
+export const JUMPCLOUD_SERVICES = [
+  'alerts', 'all', 'directory', 'ldap', 'mdm', 'notifications', 'object_storage', 'password_manager', 'radius', 'reports',
+  'saas_app_management', 'software', 'sso', 'systems', 'access_management', 'asset_management',
+] as const;
 export type JumpCloudService = (typeof JUMPCLOUD_SERVICES)[number];
 
-/** Services `generateEvents` has templates for. */
+/** Services `generateEvents` has templates for (the first eight are the default). */
 export const GENERATED_SERVICES = ['directory', 'sso', 'systems', 'mdm', 'radius', 'ldap', 'password_manager', 'software'] as const;
-export type GeneratedService = (typeof GENERATED_SERVICES)[number];
+/** Every service of the current spec but `all`: what `generateEvents` can draw from. */
+export const ALL_GENERATED_SERVICES = [
+  ...GENERATED_SERVICES, 'alerts', 'notifications', 'object_storage', 'reports', 'saas_app_management', 'access_management', 'asset_management',
+] as const;
+export type GeneratedService = (typeof ALL_GENERATED_SERVICES)[number];
 
 export interface MockJumpCloudOptions {
   /** The accepted `x-api-key`. Default 'orchard-test-jumpcloud-key'. */
@@ -52,8 +80,31 @@ export interface MockJumpCloudOptions {
   organization?: string;
   /** Seed of the generated users and of event ids drawn by `addEvents`. Default 1. */
   seed?: number;
-  /** The mock's clock (late-event visibility, the default `end_time`). Default Date.now: tests of windows drive a clock of their own. */
+  /** The mock's clock (late-event visibility, the default `end_time`, token expiry). Default Date.now: tests of windows drive a clock of their own. */
   now?: () => number;
+  /** A Service Account whose tokens (POST /oauth2/token) are accepted besides the API key. */
+  serviceAccount?: MockServiceAccount;
+  /** An MSP portal: these organizations, each with its own data (`org(id)`); every data request must name one in x-org-id. */
+  organizations?: readonly MockOrganization[];
+  /** Services JumpCloud accepts besides those of the spec (a service added after the spec). */
+  extraServices?: readonly string[];
+}
+
+export interface MockServiceAccount {
+  clientId: string;
+  /** Its one or two secrets. */
+  secrets: string[];
+  /** `expires_in` of its tokens. Default 3600. */
+  tokenLifetimeSeconds?: number;
+  /** The account exists but may not get a token for the API (no role / grant): 403. */
+  grantDenied?: boolean;
+}
+
+export interface MockOrganization {
+  id: string;
+  name: string;
+  /** System users generated at start. Default 5. */
+  users?: number;
 }
 
 /** A Directory Insights event as stored and answered: the common fields plus per-service ones. */
@@ -110,7 +161,7 @@ export interface MockJumpCloudFault {
   delayMs?: number;
 }
 
-export type MockJumpCloudRoute = 'events' | 'systemusers' | 'other';
+export type MockJumpCloudRoute = 'events' | 'systemusers' | 'token' | 'organizations' | 'other';
 
 export interface MockJumpCloudRequest {
   route: MockJumpCloudRoute;
@@ -123,21 +174,27 @@ export interface MockJumpCloudRequest {
   body: unknown;
   /** Status answered; 0 while pending or when the socket was reset. */
   status: number;
-  /** The API key (and org) were accepted. */
+  /** The API key or token (and org) were accepted. */
   authorized: boolean;
+  /** The organization the request was answered for (MSP portals). */
+  org?: string;
   /** Date.now() when the request arrived. */
   at: number;
 }
 
 const EVENTS_PATH = '/insights/directory/v1/events';
 const USERS_PATH = '/api/systemusers';
+const TOKEN_PATH = '/oauth2/token';
+const ORGANIZATIONS_PATH = '/api/organizations';
+const INVALID_CLIENT = JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method).' });
 const JSON_TYPE = 'application/json';
 const DEFAULT_ORGANIZATION = '1234abcdef123456789abcde';
 const MAX_EVENTS_LIMIT = 10_000;
 const DEFAULT_EVENTS_LIMIT = 1000;
 const MAX_USERS_LIMIT = 100;
 const DEFAULT_USERS_LIMIT = 10;
-const SERVICE_SET = new Set<string>(JUMPCLOUD_SERVICES);
+const ROUTES: Record<string, MockJumpCloudRoute> = { [EVENTS_PATH]: 'events', [USERS_PATH]: 'systemusers', [TOKEN_PATH]: 'token', [ORGANIZATIONS_PATH]: 'organizations' };
+type FaultRoute = Exclude<MockJumpCloudRoute, 'other'>;
 const NS_PER_MS = 1_000_000n;
 const SLAB_BYTES = 1 << 20;
 const START_BEFORE_END = '{"message":"start_time must be before end_time"}';
@@ -250,6 +307,11 @@ const EVENT_TYPE_BY_SERVICE: Record<string, string> = {
   software: 'software_install',
   alerts: 'alert_created',
   object_storage: 'object_storage_access',
+  notifications: 'notification_sent',
+  reports: 'report_generated',
+  saas_app_management: 'saas_app_login',
+  access_management: 'access_request_approved',
+  asset_management: 'device_assigned',
 };
 
 interface Person {
@@ -447,6 +509,37 @@ const TEMPLATES: Record<GeneratedService, Template> = {
       timestamp: c.timestamp,
     };
   },
+  alerts(r, c) {
+    return {
+      '@version': '1',
+      alert: { id: objectId(c.ms, r), name: pick(r, ['Failed logins', 'New admin', 'Device not seen']), severity: pick(r, ['low', 'medium', 'high']) },
+      event_type: 'alert_created',
+      id: c.id,
+      organization: c.organization,
+      resource: { id: c.person.id, type: 'user', username: c.person.username },
+      service: 'alerts',
+      success: true,
+      timestamp: c.timestamp,
+    };
+  },
+  notifications(r, c) {
+    return { '@version': '1', channel: pick(r, ['email', 'slack']), event_type: 'notification_sent', id: c.id, initiated_by: { id: c.admin.id, type: 'admin', email: c.admin.email }, organization: c.organization, recipient: c.person.email, service: 'notifications', success: true, timestamp: c.timestamp };
+  },
+  object_storage(r, c) {
+    return { '@version': '1', client_ip: c.ip, event_type: 'object_storage_access', id: c.id, initiated_by: { id: c.person.id, type: 'user', username: c.person.username }, object: { key: `exports/${hex32(r)}.csv` }, organization: c.organization, service: 'object_storage', success: true, timestamp: c.timestamp };
+  },
+  reports(r, c) {
+    return { '@version': '1', event_type: 'report_generated', id: c.id, initiated_by: { id: c.admin.id, type: 'admin', email: c.admin.email }, organization: c.organization, report: { id: objectId(c.ms, r), type: pick(r, ['users-to-devices', 'os-patch-management']) }, service: 'reports', success: true, timestamp: c.timestamp };
+  },
+  saas_app_management(r, c) {
+    return { '@version': '1', application: { name: pick(r, ['Notion', 'Figma', 'Dropbox']) }, client_ip: c.ip, event_type: 'saas_app_login', id: c.id, initiated_by: { id: c.person.id, type: 'user', username: c.person.username }, organization: c.organization, service: 'saas_app_management', success: chance(r, 0.9), timestamp: c.timestamp, username: c.person.username };
+  },
+  access_management(r, c) {
+    return { '@version': '1', event_type: pick(r, ['access_request_created', 'access_request_approved']), id: c.id, initiated_by: { email: c.person.email, id: c.person.id, type: 'user', username: c.person.username }, organization: c.organization, resource: { id: objectId(c.ms, r), name: pick(r, ['Production AWS', 'Finance share']), type: 'access_request' }, service: 'access_management', success: true, timestamp: c.timestamp };
+  },
+  asset_management(_r, c) {
+    return { '@version': '1', event_type: 'device_assigned', id: c.id, initiated_by: { id: c.admin.id, type: 'admin', email: c.admin.email }, organization: c.organization, resource: { id: c.person.systemId, type: 'device', hostname: c.person.hostname }, service: 'asset_management', success: true, timestamp: c.timestamp, username: c.person.username };
+  },
 };
 
 interface StoredEvent {
@@ -552,12 +645,28 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
   readonly #userClockRng: Rng;
   #userClockMs = USERS_BASE_MS;
   #nextUserIndex = 0;
-  readonly #faults: Record<'events' | 'systemusers', MockJumpCloudFault[]> = { events: [], systemusers: [] };
+  readonly #faults: Record<FaultRoute, MockJumpCloudFault[]> = { events: [], systemusers: [], token: [], organizations: [] };
   readonly #now: () => number;
+  readonly #services: Set<string>;
+  readonly #serviceAccount: MockServiceAccount | undefined;
+  /** access token → expiry on the mock's clock (ms). */
+  readonly #tokens = new Map<string, number>();
+  /** Access tokens issued so far. */
+  tokensIssued = 0;
+  /** MSP portals: id → name, data (a mock that never listens), refused or not; in the order added. */
+  readonly #orgs: Map<string, { name: string; data: MockJumpCloud; forbidden: boolean }> | undefined;
+  readonly #options: MockJumpCloudOptions;
 
   private constructor(options: MockJumpCloudOptions) {
     super('MockJumpCloud', JSON_TYPE);
+    this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#services = new Set([...JUMPCLOUD_SERVICES, ...(options.extraServices ?? [])]);
+    this.#serviceAccount = options.serviceAccount && { ...options.serviceAccount, secrets: [...options.serviceAccount.secrets] };
+    if (options.organizations) {
+      this.#orgs = new Map();
+      for (const org of options.organizations) this.addOrganization(org);
+    }
     this.#apiKey = options.apiKey ?? 'orchard-test-jumpcloud-key';
     this.#orgId = options.orgId;
     this.#forbiddenKeys = new Set(options.forbiddenKeys ?? []);
@@ -574,6 +683,53 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
     const mock = new MockJumpCloud(options);
     await mock.start();
     return mock;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Service Accounts and MSP organizations
+
+  /** Every token issued so far stops working now (the next request with one is 401). */
+  expireTokens(): void {
+    this.#tokens.clear();
+  }
+
+  /** The Service Account's secrets from now on (a rotation: one revoked, a new one added). */
+  setServiceAccountSecrets(secrets: string[]): void {
+    if (!this.#serviceAccount) throw new Error('MockJumpCloud: no serviceAccount configured');
+    this.#serviceAccount.secrets = [...secrets];
+  }
+
+  /** One organization's data (events, users) on an MSP portal. */
+  org(id: string): MockJumpCloud {
+    const org = this.#orgs?.get(id);
+    if (!org) throw new Error(`MockJumpCloud: no organization ${JSON.stringify(id)}`);
+    return org.data;
+  }
+
+  /** The organizations the provider has now, in the order added. */
+  get organizations(): MockOrganization[] {
+    return [...(this.#orgs ?? new Map()).entries()].map(([id, o]) => ({ id, name: o.name }));
+  }
+
+  /** A new organization of the MSP portal, with its own data (seeded from its id). */
+  addOrganization(org: MockOrganization): MockJumpCloud {
+    if (!this.#orgs) throw new Error('MockJumpCloud: not an MSP portal (start it with organizations)');
+    if (this.#orgs.has(org.id)) throw new Error(`MockJumpCloud: organization ${org.id} exists`);
+    const data = new MockJumpCloud({ organization: org.id, users: org.users ?? 5, seed: seedOf(org.id), now: this.#now, extraServices: this.#options.extraServices });
+    this.#orgs.set(org.id, { name: org.name, data, forbidden: false });
+    return data;
+  }
+
+  /** The organization leaves the provider: unlisted, and 404 for its id. */
+  removeOrganization(id: string): void {
+    this.org(id);
+    this.#orgs!.delete(id);
+  }
+
+  /** The key may (no longer) read this organization: 403 for its id (it stays listed). */
+  forbidOrganization(id: string, forbidden = true): void {
+    this.org(id);
+    this.#orgs!.get(id)!.forbidden = forbidden;
   }
 
   /** Highest number of events and systemusers requests in flight at the same time. */
@@ -836,7 +992,7 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
   // Faults
 
   /** Script the next `times` requests to a route (consumed in order, before any other check). */
-  failNext(route: 'events' | 'systemusers', fault: MockJumpCloudFault, times = 1): void {
+  failNext(route: FaultRoute, fault: MockJumpCloudFault, times = 1): void {
     if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${times}`);
     for (let k = 0; k < times; k++) this.#faults[route].push({ ...fault });
   }
@@ -867,7 +1023,7 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
     for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const route: MockJumpCloudRoute = url.pathname === EVENTS_PATH ? 'events' : url.pathname === USERS_PATH ? 'systemusers' : 'other';
+    const route: MockJumpCloudRoute = ROUTES[url.pathname] ?? 'other';
     const entry: MockJumpCloudRequest = { route, method: req.method ?? 'GET', path: url.pathname, query, headers, body: undefined, status: 0, authorized: false, at: Date.now() };
     this.requests.push(entry);
     try {
@@ -875,7 +1031,7 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
         req.resume();
         return this.send(res, entry, 404, message('Not Found'));
       }
-      const method = route === 'events' ? 'POST' : 'GET';
+      const method = route === 'events' || route === 'token' ? 'POST' : 'GET';
       if (req.method !== method) {
         req.resume();
         return this.send(res, entry, 405, message('Method Not Allowed'), { allow: method });
@@ -886,21 +1042,40 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
         try {
           entry.body = JSON.parse(raw);
         } catch {
-          entry.body = undefined;
+          entry.body = route === 'token' ? raw : undefined;
         }
       }
       const fault = this.#faults[route].shift();
       await this.timers.sleep(this.#latencyMs + (fault?.delayMs ?? 0));
       if (fault && this.#answerFault(req, res, entry, fault)) return;
+      if (route === 'token') {
+        const [status, body] = this.#token(req, raw);
+        return this.send(res, entry, status, body, { 'cache-control': 'no-store' });
+      }
       const denied = this.#authError(req);
       if (denied) return this.send(res, entry, denied[0], denied[1]);
+      if (route === 'organizations') {
+        if (req.headers['x-org-id'] !== undefined) return this.send(res, entry, 403, message('ID included on unsupported route'));
+        entry.authorized = true;
+        let page: string;
+        try {
+          page = this.#organizationsPage(url.searchParams);
+        } catch (err) {
+          if (err instanceof BadRequest) return this.send(res, entry, 400, err.message);
+          throw err;
+        }
+        return this.send(res, entry, 200, page);
+      }
+      const [target, refused] = this.#target(req);
+      if (refused) return this.send(res, entry, refused[0], refused[1]);
       entry.authorized = true;
+      if (this.#orgs) entry.org = target.#organization;
       try {
         if (route === 'events') {
-          const [body, pageHeaders] = this.#eventsPage(raw);
+          const [body, pageHeaders] = target.#eventsPage(raw);
           this.send(res, entry, 200, body, pageHeaders);
         } else {
-          this.send(res, entry, 200, this.#usersPage(url.searchParams));
+          this.send(res, entry, 200, target.#usersPage(url.searchParams));
         }
       } catch (err) {
         if (err instanceof BadRequest) return this.send(res, entry, 400, err.message);
@@ -912,10 +1087,71 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
     }
   }
 
+  /** The data a request is about: this mock's, or (MSP portal) the organization x-org-id names; or why not. */
+  #target(req: IncomingMessage): [MockJumpCloud, [number, string] | null] {
+    if (!this.#orgs) return [this, null];
+    const raw = req.headers['x-org-id'];
+    const id = typeof raw === 'string' ? raw.trim() : '';
+    if (id === '') return [this, [401, message('ID not included for multi-tenant admin')]];
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) return [this, [400, message('Malformed ID')]];
+    const org = this.#orgs.get(id);
+    if (!org) return [this, [404, message('Organization ID Not Found')]];
+    if (org.forbidden) return [this, [403, message('Forbidden')]];
+    return [org.data, null];
+  }
+
+  /** `POST /oauth2/token`: client credentials, HTTP Basic, as JumpCloud's CLI sends them. */
+  #token(req: IncomingMessage, raw: string): [number, string] {
+    const form = new URLSearchParams(raw);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded') return [400, JSON.stringify({ error: 'invalid_request', error_description: 'The request is missing a required parameter, includes an invalid parameter value, includes a parameter more than once, or is otherwise malformed.' })];
+    if (form.get('grant_type') !== 'client_credentials') return [400, JSON.stringify({ error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported by the authorization server.' })];
+    if (form.get('scope') !== 'api') return [400, JSON.stringify({ error: 'invalid_scope', error_description: 'The requested scope is invalid, unknown, or malformed.' })];
+    const basic = /^Basic ([A-Za-z0-9+/=]+)$/.exec(req.headers.authorization ?? '');
+    const decoded = basic ? Buffer.from(basic[1]!, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    const account = this.#serviceAccount;
+    if (!account || colon < 0 || decoded.slice(0, colon) !== account.clientId || !account.secrets.includes(decoded.slice(colon + 1))) return [401, INVALID_CLIENT];
+    if (account.grantDenied) return [403, JSON.stringify({ error: 'access_denied', error_description: 'The resource owner or authorization server denied the request.' })];
+    const token = randomBytes(32).toString('base64url');
+    const lifetime = account.tokenLifetimeSeconds ?? 3600;
+    this.#tokens.set(token, this.#now() + lifetime * 1000);
+    this.tokensIssued++;
+    return [200, JSON.stringify({ access_token: token, token_type: 'bearer', expires_in: lifetime, scope: 'api' })];
+  }
+
+  #tokenValid(token: string): boolean {
+    const expiresAt = this.#tokens.get(token);
+    if (expiresAt === undefined) return false;
+    if (this.#now() >= expiresAt) {
+      this.#tokens.delete(token);
+      return false;
+    }
+    return true;
+  }
+
+  #organizationsPage(q: URLSearchParams): string {
+    const limit = Number(q.get('limit') ?? '10');
+    const skip = Number(q.get('skip') ?? '0');
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_USERS_LIMIT) throw new BadRequest(message(`limit must be between 1 and ${MAX_USERS_LIMIT}`));
+    const all = this.#orgs ? [...this.#orgs.entries()].map(([id, o]) => ({ _id: id, displayName: o.name })) : [{ _id: this.#organization, displayName: 'Acme' }];
+    return JSON.stringify({ totalCount: all.length, results: all.slice(skip, skip + limit) });
+  }
+
   #authError(req: IncomingMessage): [number, string] | null {
+    const bearer = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
+    if (bearer && this.#serviceAccount) {
+      if (!this.#tokenValid(bearer[1]!)) return [401, message('Unauthorized')];
+      return this.#orgCheck(req);
+    }
     const key = req.headers['x-api-key'];
     if (typeof key === 'string' && this.#forbiddenKeys.has(key)) return [403, message('Forbidden')];
     if (key !== this.#apiKey) return [401, message('Unauthorized')];
+    return this.#orgCheck(req);
+  }
+
+  /** The single-organization check (`orgId`): x-org-id must name it. */
+  #orgCheck(req: IncomingMessage): [number, string] | null {
     if (this.#orgId !== undefined) {
       const raw = req.headers['x-org-id'];
       const orgs = (Array.isArray(raw) ? raw.join(',') : raw ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -938,7 +1174,7 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
 
     const service = body.service;
     if (!Array.isArray(service) || service.length === 0 || !service.every((s): s is string => typeof s === 'string')) throw bad('service must be a non-empty array of strings');
-    for (const s of service) if (!SERVICE_SET.has(s)) throw bad(`invalid service: ${s}`);
+    for (const s of service) if (!this.#services.has(s)) throw bad(`invalid service: ${s}; supported values: ${[...this.#services].join(', ')}`);
     const all = service.includes('all');
     const services = new Set(service);
 

@@ -157,3 +157,36 @@ test('a page written after Redis forgot its scripts (SCRIPT FLUSH, a restart) lo
   assert.deepEqual(await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 2, writer: 'w3', checkpoint: '{}' }), { outcome: 'ok', appended: 1, duplicates: 0 });
   assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['a', 'b', 'c', '1:a']);
 });
+
+test('a page that names a tally counts pages, received, appended and duplicates in the same step; a resent write counts once; a reset forgets them', async () => {
+  const { sink, keys, state } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const event = (id: string): PageRecord => ({ record: { id, source: 'jumpcloud.directory_insights', type: 'sso/sso_auth', tenant: 'a', connector: 'inv', time: '2026-01-01T00:00:00.000Z', received: '2026-01-01T00:00:00.000Z', payload: '{}', indicators: '{}' } });
+  // The uniform script (events only) and the page script (versions) both count.
+  await sink.appendPage([event('e1'), event('e2')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}', tally: { name: 'org:a', received: 3, dropped: 1 } });
+  const commit = { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}', tally: { name: 'org:b', received: 2, dropped: 0 } };
+  await sink.appendPage([computer('1', 'a'), computer('1', 'a')], commit);
+  assert.deepEqual((await sink.appendPage([computer('1', 'a')], commit)).outcome, 'ok', 'the same write resent answers its first result');
+  await sink.appendPage([computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 2, writer: 'w3', checkpoint: '{}' });
+  const stored = await state.read('inv');
+  assert.deepEqual(stored.tallies, {
+    'org:a': { pages: 1, received: 3, appended: 2, duplicates: 1 },
+    'org:b': { pages: 1, received: 2, appended: 1, duplicates: 1 },
+  });
+  await state.reset({ name: 'inv', type: 'jumpcloud.system_users', start: undefined });
+  const after = await state.read('inv');
+  assert.deepEqual(after.tallies, {});
+  assert.equal(after.seq, 4, 'the reset still raises the sequence');
+});
+
+test('pruning with a prefix forgets only that prefix\'s stale versions', async () => {
+  const { sink, keys, state } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const stamped = (field: string, stamp: number, seq: number) =>
+    sink.appendPage([{ ...computer(field, 'v'), versionField: field }], { keys, leaseToken: 'me', expectedSeq: seq, writer: `w${seq}`, checkpoint: '{}', stamp });
+  await stamped('org[1]:u1', 1, 0);
+  await stamped('org[2]:u1', 1, 1);
+  await stamped('org[1]:u2', 5, 2);
+  assert.equal(await state.pruneVersions('inv', 3, 'org[1]:'), 1);
+  assert.deepEqual(Object.keys(await shared.redis.hgetall(keys.versions)).sort(), ['org[1]:u2', 'org[2]:u1']);
+});

@@ -10,7 +10,10 @@ test('each source descriptor names a distinct type and only settings its schema 
   for (const d of sourceDescriptors) {
     assert.match(d.type, /^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$/, d.type);
     const own = Object.keys(d.settings.properties);
-    for (const key of d.credentialKeys) assert.ok(own.includes(key), `${d.type}: credential ${key} is one of its settings`);
+    // A function of the entry (JumpCloud: api_key, or a Service Account's client_id and client_secret): every answer it can give.
+    const credentialKeys = typeof d.credentialKeys === 'function' ? [...d.credentialKeys({ api_key: 'k' }), ...d.credentialKeys({ client_id: 'i', client_secret: 's' })] : d.credentialKeys;
+    assert.ok(credentialKeys.length > 0, `${d.type}: names its credentials`);
+    for (const key of credentialKeys) assert.ok(own.includes(key), `${d.type}: credential ${key} is one of its settings`);
     if (d.pageSizeSetting !== undefined) assert.ok(own.includes(d.pageSizeSetting), `${d.type}: page size ${d.pageSizeSetting} is one of its settings`);
     for (const key of d.settings.required ?? []) assert.ok(own.includes(key), `${d.type}: required ${key} is one of its settings`);
     assert.ok(d.apiPaths.length > 0 && d.apiPaths.every((p) => p.startsWith('/')), `${d.type}: API paths start with /`);

@@ -4,14 +4,15 @@ import { LuaScript } from '../lua-script.ts';
 // page write (page-scripts.ts): its checkpoint reset, its lease, and the pruning of its versions. The
 // keys are a connector's (keyspace.ts: Keyspace.connector), which share the events stream's hash tag.
 
-// Replaces a connector's checkpoint and forgets its versions (operator reset, or a changed `start`).
+// Replaces a connector's checkpoint and forgets its versions and tallies (operator reset, or a changed
+// `start`).
 // KEYS: 1 checkpoint hash, 2 versions hash. ARGV: 1 writer id, 2 checkpoint JSON ('' deletes it).
 // Returns the new sequence number. It raises the sequence like a page does, so a page computed before
 // the reset is fenced out ('stale') instead of overwriting it.
 export const resetScript = new LuaScript(
   'orchardReset',
   `local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0') + 1
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[1], 'seq', tostring(seq), 'writer', ARGV[1], 'data', ARGV[2], 'result', '0 0')
 return seq
 `,

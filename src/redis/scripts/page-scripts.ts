@@ -21,15 +21,23 @@ import { LuaScript } from '../lua-script.ts';
 // (append-script.ts): "<entry id> page", expiring after the dedup TTL. So an alert pushed first and
 // pulled later, or pulled first and pushed later, lands once.
 //
+// A page may name a tally (one organization of an MSP connector): its pages, received, appended and
+// duplicates are counted in the checkpoint hash (`tally:<name>:<count>`) in the same step, so the
+// counts never disagree with the stream, whatever crash comes between two pages.
+//
 // KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash, 5… further streams a record may be
 // routed to (JumpCloud's `stream_per_service`), then the records' dedup keys.
-// ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 stamp ('' for none),
-// 6 dedup TTL in seconds, 7 record count, then per record: version field ('' for none), version value,
-// append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of its dedup key (0 for
-// none), and the fields of the record in `recordFields` order.
+// ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 tally name ('' for
+// none), 6 items the vendor answered (received), 7 items the source already dropped as duplicates,
+// 8 stamp ('' for none), 9 dedup TTL in seconds, 10 record count, then per record: version field ('' for
+// none), version value, append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of
+// its dedup key (0 for none), and the fields of the record in `recordFields` order.
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 5 + recordFields.length;
+
+/** Tally fields in the checkpoint hash: `tally:<name>:<pages|received|appended|duplicates>`. */
+export const tallyFieldPrefix = 'tally:';
 
 /** The fence both page scripts start with (KEYS 2 and 3, ARGV 1 to 3). */
 const fence = `if redis.call('GET', KEYS[3]) ~= ARGV[1] then
@@ -46,17 +54,24 @@ local appended = 0
 local duplicates = 0
 `;
 
-/** The commit both page scripts end with: the checkpoint (ARGV 4) and the result, in the same step. */
+/** The commit both page scripts end with: the checkpoint (ARGV 4), the tally (ARGV 5 to 7) and the result, in the same step. */
 const commit = `local result = appended .. ' ' .. duplicates
 redis.call('HSET', KEYS[2], 'seq', tostring(tonumber(seq) + 1), 'writer', ARGV[3], 'data', ARGV[4], 'result', result)
+if ARGV[5] ~= '' then
+  local tally = '${tallyFieldPrefix}' .. ARGV[5] .. ':'
+  redis.call('HINCRBY', KEYS[2], tally .. 'pages', 1)
+  redis.call('HINCRBY', KEYS[2], tally .. 'received', tonumber(ARGV[6]))
+  redis.call('HINCRBY', KEYS[2], tally .. 'appended', appended)
+  redis.call('HINCRBY', KEYS[2], tally .. 'duplicates', duplicates + tonumber(ARGV[7]))
+end
 return {'ok', result}
 `;
 
 const body = `local stride = ${stride}
-${fence}local stamp = ARGV[5]
-local ttl = ARGV[6]
-for i = 0, tonumber(ARGV[7]) - 1 do
-  local b = 7 + i * stride
+${fence}local stamp = ARGV[8]
+local ttl = ARGV[9]
+for i = 0, tonumber(ARGV[10]) - 1 do
+  local b = 10 + i * stride
   local field = ARGV[b + 1]
   local fresh = true
   if field ~= '' then
@@ -105,19 +120,19 @@ export const pageScript = new LuaScript('orchardPage', body);
 // page). Those four are sent once, and each record brings only its own five fields: for a 10,000-event
 // page that is 90,000 fewer arguments for Redis to read and turn into Lua strings, a fifth less of its
 // CPU per event.
-// ARGV: 1 to 4 as above, 5 record count, then the page-wide fields in `pageWideFields` order, then per
+// ARGV: 1 to 7 as above, 8 record count, then the page-wide fields in `pageWideFields` order, then per
 // record its fields in `perRecordFields` order. Returns what the page script returns.
 export const pageWideFields = ['source', 'tenant', 'connector', 'received'] as const satisfies readonly (typeof recordFields)[number][];
 export const perRecordFields = recordFields.filter((f) => !(pageWideFields as readonly string[]).includes(f));
-const wideArg = (f: (typeof recordFields)[number]) => 6 + (pageWideFields as readonly string[]).indexOf(f);
+const wideArg = (f: (typeof recordFields)[number]) => 9 + (pageWideFields as readonly string[]).indexOf(f);
 
 const uniformBody = `local stride = ${perRecordFields.length}
-${fence}for i = 0, tonumber(ARGV[5]) - 1 do
-  local r = ${5 + pageWideFields.length} + i * stride
+${fence}for i = 0, tonumber(ARGV[8]) - 1 do
+  local r = ${8 + pageWideFields.length} + i * stride
   redis.call('XADD', KEYS[1], '*', 'v', '1',
 ${recordFields.map((f) => `    '${f}', ${(pageWideFields as readonly string[]).includes(f) ? `ARGV[${wideArg(f)}]` : `ARGV[r + ${perRecordFields.indexOf(f) + 1}]`}`).join(',\n')})
 end
-appended = tonumber(ARGV[5])
+appended = tonumber(ARGV[8])
 ${commit}`;
 
 export const uniformPageScript = new LuaScript('orchardUniformPage', uniformBody);

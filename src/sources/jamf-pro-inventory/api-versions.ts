@@ -43,9 +43,10 @@ export function sectionsNotIn(version: InventoryApiVersion, sections: readonly s
 }
 
 /** The configuration problem of asking `version` for sections it lacks, naming the setting; undefined when none. */
-export function sectionsProblem(entry: string, version: InventoryApiVersion, sections: readonly string[], pinned: boolean): string | undefined {
+/** What is wrong with `sections` for this API version, as `sections: <problem>`; undefined when nothing is. */
+export function sectionsProblem(version: InventoryApiVersion, sections: readonly string[], pinned: boolean): string | undefined {
   const missing = sectionsNotIn(version, sections);
   if (missing.length === 0) return undefined;
   const which = missing.join(' and ');
-  return `${entry}.sections: ${which} ${missing.length === 1 ? 'is not a section' : 'are not sections'} of ${inventoryPathOf(version)}${pinned ? ' (api_version ' + version + ')' : ', the newest version this Jamf Pro offers'}: Jamf Pro dropped PLUGINS and FONTS after v1. Remove ${which} from sections${pinned ? '' : ', or set api_version: 1 while Jamf Pro still serves v1 (deprecated since 2025-06-30)'}.`;
+  return `sections: ${which} ${missing.length === 1 ? 'is not a section' : 'are not sections'} of ${inventoryPathOf(version)}${pinned ? ' (api_version ' + version + ')' : ', the newest version this Jamf Pro offers'}: Jamf Pro dropped PLUGINS and FONTS after v1. Remove ${which} from sections${pinned ? '' : ', or set api_version: 1 while Jamf Pro still serves v1 (deprecated since 2025-06-30)'}.`;
 }

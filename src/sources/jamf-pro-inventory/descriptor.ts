@@ -15,6 +15,7 @@ export const jamfProInventory = defineSource<InventorySettings>({
   credentialKeys: ['client_id', 'client_secret'],
   pageSizeSetting: 'page_size',
   // The paths asked for and their leading parts; the API docs and the Classic API, often pasted instead.
+  requestSettings: ['sections', 'page_size', 'start'],
   apiPaths: [
     ...inventoryApiVersions.map(inventoryPathOf),
     jamfProTokenPath,
@@ -30,10 +31,10 @@ export const jamfProInventory = defineSource<InventorySettings>({
     '/classicapi',
   ],
   // A pinned api_version must take the sections asked for (v2 and later have no PLUGINS or FONTS).
-  checkSettings: (entry, label) => {
-    const version = entry.api_version;
-    const sections = Array.isArray(entry.sections) ? entry.sections : [];
-    const problem = version === undefined || !inventoryApiVersions.includes(version) ? undefined : sectionsProblem(label, version, sections, true);
+  checkSettings: (entry) => {
+    const version = entry.api_version as (typeof inventoryApiVersions)[number] | undefined;
+    const sections = Array.isArray(entry.sections) ? (entry.sections as string[]) : [];
+    const problem = version === undefined || !inventoryApiVersions.includes(version) ? undefined : sectionsProblem(version, sections, true);
     return problem ? [problem] : [];
   },
   create: (config, context) => new JamfProInventorySource(config, { onAttempt: context.onAttempt }),

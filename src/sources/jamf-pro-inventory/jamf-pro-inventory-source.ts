@@ -31,8 +31,8 @@ export class JamfProInventorySource extends JamfProScanSource<InventorySettings>
   }
 
   #check(version: InventoryApiVersion): string {
-    const problem = sectionsProblem(`connectors[${this.config.name}]`, version, this.config.settings.sections, this.config.settings.api_version !== undefined);
-    if (problem) throw new ConfigInvalidError([problem]);
+    const problem = sectionsProblem(version, this.config.settings.sections, this.config.settings.api_version !== undefined);
+    if (problem) throw new ConfigInvalidError([`connectors[${this.config.name}].${problem}`]);
     return inventoryPathOf(version);
   }
 

@@ -12,6 +12,7 @@ export const jamfProtectAlerts = defineSource<JamfProtectSettings>({
   defaultInterval: '5m',
   credentialKeys: ['client_id', 'password'],
   pageSizeSetting: 'page_size',
+  requestSettings: ['min_severity', 'page_size', 'follow_updates', 'start'],
   apiPaths: [graphqlPath, tokenPath],
   create: (config, context) => new JamfProtectAlertsSource(config, { onAttempt: context.onAttempt, dedupWindowSeconds: context.protectDedupWindowSeconds }),
 });

@@ -30,11 +30,17 @@ export const jamfProtectSettingsSchema = {
       default: 100,
       description: "Alerts per listAlerts page (the API's limit is not documented; Jamf's own examples use 100).",
     },
+    follow_updates: {
+      type: 'boolean',
+      default: true,
+      description:
+        "Pull alerts by `updated` and append each later version (a status change, new tags) as an `alert_update` record. false: pull by `created`, first versions only, asking only for the fields of Jamf's own example query (for a /graphql that does not serve `updated` or `status`).",
+    },
     overlap: {
       type: 'string',
       pattern: '^[0-9]{1,9}(ms|s|m|h|d)$',
       default: '10m',
-      description: 'Each run asks again for alerts created this long before the newest alert already read, so alerts that appear late in the API are caught; ones already appended are dropped by uuid (protect_dedup_window_seconds).',
+      description: 'Each run asks again for alerts updated (or created) this long before the newest one already read, so alerts that appear late in the API are caught; versions already appended are dropped by id (protect_dedup_window_seconds).',
     },
   },
   required: ['client_id', 'password'],

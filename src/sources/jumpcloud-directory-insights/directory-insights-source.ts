@@ -3,9 +3,12 @@ import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
 import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { Keyspace } from '../../redis/keyspace.ts';
-import { firstHeader, vendorClientFor, type VendorAttempt, type VendorHttpClient, type VendorResponse } from '../http/vendor-http-client.ts';
+import { firstHeader, type VendorResponse } from '../http/vendor-http-client.ts';
+import type { JumpCloudClient } from '../jumpcloud/jumpcloud-client.ts';
+import type { JumpCloudConnection } from '../jumpcloud/jumpcloud-connection.ts';
+import type { OrgPager, OrgScope } from '../jumpcloud/organizations-source.ts';
 import { readEventsPage, type EventsPageInput } from './events-page.ts';
-import type { DirectoryInsightsSettings } from './settings.ts';
+import { directoryInsightsServices, type DirectoryInsightsSettings } from './settings.ts';
 
 // JumpCloud Directory Insights (`type: jumpcloud.directory_insights`). Each run reads one time window,
 // oldest first, page after page with `search_after`:
@@ -21,6 +24,10 @@ import type { DirectoryInsightsSettings } from './settings.ts';
 // boundary event twice on almost every cycle; a lag window with start after end got a 400 and stopped
 // ingestion for good (here: a window with nothing to ask asks nothing); nanosecond fractions parsed
 // as zero (event-time.ts).
+//
+// It reads one organization: its own (or `org_id`'s) as a pull source, or each of an MSP's `org_ids`
+// as the pager of the organizations source (src/sources/jumpcloud/organizations-source.ts), which
+// keeps a cursor of this shape per organization.
 
 export { directoryInsightsSource } from './events-page.ts';
 export const eventsPath = '/insights/directory/v1/events';
@@ -37,40 +44,46 @@ export interface DirectoryInsightsCursor {
   readonly nextSeen: readonly string[];
 }
 
-export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor> {
+export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor>, OrgPager<DirectoryInsightsCursor> {
   readonly #config: ConnectorConfig<DirectoryInsightsSettings>;
   readonly #settings: DirectoryInsightsSettings;
-  readonly #client: VendorHttpClient;
+  readonly #connection: JumpCloudConnection;
+  readonly #client: JumpCloudClient;
   readonly #lagMs: number;
   readonly #overlapMs: number;
   /** The stream `stream_per_service` names its streams after. */
   readonly #stream: string;
   readonly #now: () => number;
+  /** Services not in JumpCloud's published list: said once, on the first page. */
+  #unknownServices: readonly string[];
 
-  constructor(config: ConnectorConfig<DirectoryInsightsSettings>, options: { onAttempt?: (attempt: VendorAttempt) => void; stream?: string; now?: () => number } = {}) {
+  constructor(config: ConnectorConfig<DirectoryInsightsSettings>, connection: JumpCloudConnection, options: { stream?: string; now?: () => number } = {}) {
     this.#config = config;
     this.#settings = config.settings;
     this.#lagMs = parseDurationMs(this.#settings.lag) ?? 120_000;
     this.#overlapMs = parseDurationMs(this.#settings.overlap) ?? 600_000;
     this.#stream = options.stream ?? 'orchard:events';
     this.#now = options.now ?? Date.now;
-    this.#client = vendorClientFor(config, { onAttempt: options.onAttempt, secrets: [this.#settings.api_key] });
+    this.#connection = connection;
+    this.#client = connection.client(config.baseUrl);
+    this.#unknownServices = this.#services.filter((s) => !(directoryInsightsServices as readonly string[]).includes(s));
   }
 
   get requests(): number {
-    return this.#client.requests;
+    return this.#connection.requests;
   }
 
-  #headers(): Record<string, string> {
-    return {
-      accept: 'application/json',
-      'x-api-key': this.#settings.api_key,
-      ...(this.#settings.org_id ? { 'x-org-id': this.#settings.org_id } : {}),
-    };
+  get #services(): string[] {
+    return this.#settings.services ?? ['all'];
   }
 
-  async #query(body: Record<string, unknown>, signal: AbortSignal): Promise<VendorResponse> {
-    return this.#client.request({ method: 'POST', path: eventsPath, headers: this.#headers(), body: JSON.stringify(body) }, signal);
+  /** The organization of a connector without org_ids: its own, or `org_id`'s. */
+  get #ownOrg(): OrgScope {
+    return { id: this.#settings.org_id, tenant: this.#config.tenant, versionPrefix: '' };
+  }
+
+  async #query(body: Record<string, unknown>, org: string | undefined, signal: AbortSignal): Promise<VendorResponse> {
+    return this.#client.request({ method: 'POST', path: eventsPath, body: JSON.stringify(body) }, org, signal);
   }
 
   #notAnArray(): VendorResponseError {
@@ -88,6 +101,12 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
   }
 
   async fetchPage(cursor: DirectoryInsightsCursor | undefined, context: RunContext): Promise<Page<DirectoryInsightsCursor>> {
+    const page = await this.fetchOrgPage(this.#ownOrg, cursor, context);
+    const notices = this.#connection.takeNotices();
+    return notices.length === 0 ? page : { ...page, warnings: [...notices, ...(page.warnings ?? [])] };
+  }
+
+  async fetchOrgPage(org: OrgScope, cursor: DirectoryInsightsCursor | undefined, context: RunContext): Promise<Page<DirectoryInsightsCursor>> {
     const at: DirectoryInsightsCursor = cursor ?? { until: null, window: null, seen: [], nextSeen: [] };
     let window = at.window;
     if (!window) {
@@ -97,16 +116,17 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       if (startMs >= endMs) return { records: [], cursor: at, more: false, received: 0 };
       window = { start: new Date(startMs).toISOString(), end: new Date(endMs).toISOString(), searchAfter: null };
     }
-    const limit = this.#settings.limit;
+    const limit = this.#settings.limit ?? 10_000;
     const response = await this.#query(
       {
-        service: this.#settings.services,
+        service: this.#services,
         start_time: window.start,
         end_time: window.end,
         limit,
         sort: 'ASC',
         ...(window.searchAfter ? { search_after: window.searchAfter } : {}),
       },
+      org.id,
       context.signal,
     );
     const input: EventsPageInput = {
@@ -115,7 +135,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       nextSeen: at.nextSeen,
       boundaryMs: Date.parse(window.end) - this.#overlapMs,
       receivedMs: context.receivedMs,
-      tenant: this.#config.tenant,
+      tenant: org.tenant,
       connector: this.#config.name,
       serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
     };
@@ -124,18 +144,23 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       if (!page.json) response.json(); // The vendor client's error for a body that is not JSON, with an excerpt.
       throw this.#notAnArray();
     }
-    const { records, received, duplicates, skipped, lastKey, lastMs, nextSeen } = page;
+    const { records, received, duplicates, skipped, lastKey, lastMs, nextSeen, fingerprint } = page;
     const untilMs = at.until === null ? undefined : Date.parse(at.until);
 
     const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? received);
     const answeredLimit = Number(firstHeader(response.headers['x-limit']) ?? limit);
     const more = received > 0 && resultCount === answeredLimit && resultCount > 0;
     const warnings: string[] = [];
+    if (this.#unknownServices.length > 0) {
+      warnings.push(`services ${this.#unknownServices.join(', ')} ${this.#unknownServices.length === 1 ? 'is' : 'are'} not in JumpCloud's published list (${directoryInsightsServices.join(', ')}); sent as written.`);
+      this.#unknownServices = [];
+    }
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
+    const found = fingerprint === undefined ? {} : { fingerprint };
     if (!more) {
       // The window is done: its end is where the next one starts counting from.
       const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };
-      return { records, cursor: next, more: false, received, duplicates, warnings };
+      return { records, cursor: next, more: false, received, duplicates, warnings, ...found };
     }
     const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
     if (!searchAfter) {
@@ -149,15 +174,26 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       seen: pastSeen ? [] : at.seen,
       nextSeen,
     };
-    return { records, cursor: next, more: true, received, duplicates, warnings };
+    return { records, cursor: next, more: true, received, duplicates, warnings, next: JSON.stringify(searchAfter), ...found };
+  }
+
+  async checkOrgAccess(org: OrgScope, signal: AbortSignal): Promise<string> {
+    const end = this.#now();
+    const events = (await this.#query({ service: this.#services, start_time: new Date(end - 60 * 60 * 1000).toISOString(), end_time: new Date(end).toISOString(), limit: 1, sort: 'DESC' }, org.id, signal)).json<unknown>();
+    if (!Array.isArray(events)) throw this.#notAnArray();
+    return events.length === 0 ? 'no event in the last hour' : 'events in the last hour';
   }
 
   async checkAccess(signal: AbortSignal): Promise<string> {
-    const end = this.#now();
-    const events = (await this.#query({ service: this.#settings.services, start_time: new Date(end - 60 * 60 * 1000).toISOString(), end_time: new Date(end).toISOString(), limit: 1, sort: 'DESC' }, signal)).json<unknown>();
-    if (!Array.isArray(events)) throw this.#notAnArray();
-    const org = this.#settings.org_id ? ` for organisation ${this.#settings.org_id}` : '';
-    return `The API key is accepted${org}; reading Directory Insights events (${this.#settings.services.join(', ')}) is permitted (${events.length === 0 ? 'no event in the last hour' : 'events in the last hour'}).`;
+    const found = await this.checkOrgAccess(this.#ownOrg, signal);
+    const org = this.#settings.org_id ? ` for organization ${this.#settings.org_id}` : '';
+    const notices = this.#connection.takeNotices();
+    return `${this.#connection.describeCredentials()} is accepted${org}; reading Directory Insights events (${this.#services.join(', ')}) is permitted (${found}).${notices.map((n) => ` ${n}`).join('')}`;
+  }
+
+  describeOrgCursor(cursor: DirectoryInsightsCursor | undefined): Record<string, unknown> {
+    const { overlap: _overlap, ...rest } = this.describeCursor(cursor);
+    return rest;
   }
 
   describeCursor(cursor: DirectoryInsightsCursor | undefined): Record<string, unknown> {
@@ -171,7 +207,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
   }
 
   close(): Promise<void> {
-    return this.#client.close();
+    return this.#connection.close();
   }
 }
 

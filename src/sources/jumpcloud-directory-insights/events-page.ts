@@ -44,6 +44,8 @@ export type EventsPage =
       readonly lastMs: number | undefined;
       /** `nextSeen` with this page's ids at or after the boundary. */
       readonly nextSeen: string[];
+      /** The first and last event ids and the count, when there were events: a page the API repeats has the same. */
+      readonly fingerprint: string | undefined;
     };
 
 const extractor = new IndicatorExtractor(readSchema('jumpcloud/directory-insights-event.schema.json'));
@@ -72,6 +74,8 @@ export function readEventsPage(input: EventsPageInput): EventsPage {
   let skipped = 0;
   let lastKey: [number, string] | null = null;
   let lastMs: number | undefined;
+  let firstId: string | undefined;
+  let lastId: string | undefined;
   for (let index = 0; index < events.length; index++) {
     const event: unknown = events[index];
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
@@ -81,6 +85,8 @@ export function readEventsPage(input: EventsPageInput): EventsPage {
     const e = event as Record<string, unknown>;
     const payload = texts?.[index] ?? JSON.stringify(e);
     const id = typeof e.id === 'string' && e.id !== '' ? e.id : `sha256:${sha256(payload, 'hex')}`;
+    firstId ??= id;
+    lastId = id;
     const ms = parseEventTimeMs(e.timestamp);
     if (ms !== undefined) {
       lastMs = ms;
@@ -109,5 +115,6 @@ export function readEventsPage(input: EventsPageInput): EventsPage {
     };
     records.push(input.serviceStreamPrefix === undefined ? { record } : { record, stream: `${input.serviceStreamPrefix}${streamService(e.service)}` });
   }
-  return { array: true, records, received: events.length, duplicates, skipped, lastKey, lastMs, nextSeen: [...nextSeen] };
+  const fingerprint = firstId === undefined ? undefined : `${events.length} ${firstId} ${lastId}`;
+  return { array: true, records, received: events.length, duplicates, skipped, lastKey, lastMs, nextSeen: [...nextSeen], fingerprint };
 }

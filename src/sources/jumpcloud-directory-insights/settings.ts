@@ -1,33 +1,54 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { jumpCloudSettingsProperties } from '../jumpcloud/jumpcloud-settings.ts';
 
-// The settings of a `jumpcloud.directory_insights` connector entry.
+// The settings of a `jumpcloud.directory_insights` connector entry: JumpCloud's shared ones (API key or
+// Service Account, one organization or several) and its own.
 // The settings every connector has (name, tenant, interval, base_url, start, …) come with them
 // (schemas/config.schema.json).
+
+/**
+ * The `service` values of JumpCloud's current Directory Insights spec, in its order
+ * (TheJumpCloud/jcapi-powershell SwaggerSpecs/JumpCloud.SDK.DirectoryInsights.json,
+ * `EventServiceTimeQuery.service.items.enum`). JumpCloud adds services over time: a name not in this
+ * list is sent as written, with a warning, rather than refused.
+ */
+export const directoryInsightsServices = [
+  'alerts',
+  'all',
+  'directory',
+  'ldap',
+  'mdm',
+  'notifications',
+  'object_storage',
+  'password_manager',
+  'radius',
+  'reports',
+  'saas_app_management',
+  'software',
+  'sso',
+  'systems',
+  'access_management',
+  'asset_management',
+] as const;
 
 export const directoryInsightsSettingsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    api_key: {
+    ...jumpCloudSettingsProperties,
+    console_url: {
       type: 'string',
-      minLength: 1,
-      'x-secret': true,
-      description: 'JumpCloud API key (x-api-key). Use ${ENV} in the file.',
-    },
-    org_id: {
-      type: 'string',
-      minLength: 1,
-      description: 'JumpCloud organisation id for the multi-tenant (MSP) portal, sent as x-org-id.',
+      pattern: '^https?://[^\\s?#]+$',
+      description:
+        "With org_ids: where the organizations are listed (GET /api/organizations). Default: base_url's console host (https://api.jumpcloud.com: https://console.jumpcloud.com; https://api.eu.jumpcloud.com: https://console.eu.jumpcloud.com), or base_url itself for any other host.",
     },
     services: {
       type: 'array',
       minItems: 1,
       uniqueItems: true,
-      items: {
-        enum: ['all', 'directory', 'systems', 'sso', 'radius', 'ldap', 'mdm', 'software', 'password_manager', 'object_storage', 'alerts'],
-      },
+      items: { type: 'string', pattern: '^[a-z0-9_]{1,40}$' },
       default: ['all'],
-      description: 'Directory Insights services to collect.',
+      description: `Directory Insights services to collect: ${directoryInsightsServices.join(', ')}. A name JumpCloud adds later is sent as written, with a warning.`,
     },
     limit: {
       type: 'integer',
@@ -54,7 +75,6 @@ export const directoryInsightsSettingsSchema = {
       description: 'Append each service to its own stream, <ORCHARD_STREAM>:jumpcloud:<service> (orchard:events:jumpcloud:sso), instead of the events stream.',
     },
   },
-  required: ['api_key'],
 } as const;
 
 export type DirectoryInsightsSettings = FromSchema<typeof directoryInsightsSettingsSchema>;

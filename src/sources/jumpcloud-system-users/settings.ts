@@ -1,6 +1,8 @@
 import type { FromSchema } from 'json-schema-to-ts';
+import { jumpCloudSettingsProperties } from '../jumpcloud/jumpcloud-settings.ts';
 
-// The settings of a `jumpcloud.system_users` connector entry.
+// The settings of a `jumpcloud.system_users` connector entry: JumpCloud's shared ones (API key or
+// Service Account, one organization or several).
 // The settings every connector has (name, tenant, interval, base_url, start, …) come with them
 // (schemas/config.schema.json).
 
@@ -8,19 +10,8 @@ export const systemUsersSettingsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    api_key: {
-      type: 'string',
-      minLength: 1,
-      'x-secret': true,
-      description: 'JumpCloud API key (x-api-key). Use ${ENV} in the file.',
-    },
-    org_id: {
-      type: 'string',
-      minLength: 1,
-      description: 'JumpCloud organisation id for the multi-tenant (MSP) portal, sent as x-org-id.',
-    },
+    ...jumpCloudSettingsProperties,
   },
-  required: ['api_key'],
 } as const;
 
 export type SystemUsersSettings = FromSchema<typeof systemUsersSettingsSchema>;

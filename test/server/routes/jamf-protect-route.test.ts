@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { createAjv } from '../../../src/schema/ajv.ts';
@@ -238,5 +239,43 @@ describe('own credentials', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('as Jamf Protect configures it', () => {
+  test('PUT is taken like POST (the action configuration names the method); GET is not a route', async () => {
+    const alert = freshAlert(3);
+    const res = await ctx.t.app.inject({ method: 'PUT', url: '/jamf-protect-events', headers: ndjson, payload: `${alert}\n` });
+    assert.equal(res.statusCode, 202, res.body);
+    assert.equal((await entriesFor([uuidOf(alert)])).length, 1);
+    const again = await post(alert, ndjson);
+    assert.equal(again.statusCode, 200, 'the same alert by POST is a duplicate');
+    const get = await ctx.t.app.inject({ method: 'GET', url: '/jamf-protect-events', headers: ndjson });
+    assert.equal(get.statusCode, 404);
+  });
+
+  test('telemetry sent to the alerts route is refused with the route that takes it; Endpoint Security telemetry and bare unified log entries with their remedy; alerts in the batch land', async () => {
+    // Jamf's own telemetry sample (jamf/jamfprotect json_samples_and_schemas/telemetry/samples/AUE_EXECVE.json).
+    const telemetry = readFileSync(new URL('../../fixtures/jamf_protect/telemetry/AUE_EXECVE.json', import.meta.url), 'utf8').trim();
+    // Shaped like Endpoint Security telemetry and unified log entries (no real sample of either is public).
+    const es = JSON.stringify({ event: { exec: { target: { executable: { path: '/bin/ls' } } } }, process: { executable: { path: '/bin/zsh' } }, event_type: 9, version: 7 });
+    const unified = JSON.stringify({ category: 'XPEvent.structured', composedMessage: 'scan finished', subsystem: 'com.apple.XProtectFramework.PluginAPI', processImagePath: '/Library/Apple/System/Library/CoreServices/XProtect.app/Contents/MacOS/XProtect', timestamp: 1699432944.3 });
+    const alert = freshAlert(7); // a GPUnifiedLogEvent alert: a unified log filter's match, in the alert envelope, is taken
+    const before = (await rejectedRows()).length;
+    const res = await post([telemetry, es, unified, alert].join('\n'), ndjson);
+    assert.equal(res.statusCode, 202, res.body);
+    const answer = res.json() as { appended: number; rejected: { line: number; code: string; message: string }[] };
+    assert.equal(answer.appended, 1);
+    assert.deepEqual(answer.rejected.map((r) => [r.line, r.code]), [[1, 'ORCHARD_ERR_INTAKE_WRONG_ROUTE'], [2, 'ORCHARD_ERR_INTAKE_WRONG_ROUTE'], [3, 'ORCHARD_ERR_INTAKE_WRONG_ROUTE']]);
+    assert.match(answer.rejected[0]!.message, /Line 1 is Jamf Protect telemetry \(header\.event_name AUE_EXECVE\), not an alert: send telemetry to \/jamf-pro-logs \(ORCHARD_LOGS_PATH\), which records it as jamf_pro\.compliance_reporter/);
+    assert.match(answer.rejected[1]!.message, /Endpoint Security format \(event exec\).*untick "Collect logs: telemetry"/);
+    assert.match(answer.rejected[2]!.message, /bare unified log entry.*untick "Collect logs: unified logs"/);
+    assert.equal((await rejectedRows()).length - before, 3, 'each refused line is kept with its reason');
+    // And the logs route takes that telemetry, as the reason says.
+    const logs = await ctx.t.app.inject({ method: 'POST', url: '/jamf-pro-logs', headers: ndjson, payload: telemetry });
+    assert.equal(logs.statusCode, 202, logs.body);
+    const single = await post(telemetry, json);
+    assert.equal(single.statusCode, 400);
+    assert.match(single.json().message, /^The body is Jamf Protect telemetry/);
   });
 });

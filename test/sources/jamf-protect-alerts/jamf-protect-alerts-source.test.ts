@@ -57,11 +57,11 @@ test('a run pages through listAlerts with next and appends each alert once as a 
     assert.equal(r.headers.authorization?.startsWith('Bearer'), false, 'the raw token, no Bearer');
     assert.ok(r.headers.authorization && r.headers.authorization.length > 10);
   }
-  const vars = requests.map((r) => r.variables as { created: string; pageSize: number; next: string | null });
+  const vars = requests.map((r) => r.variables as { updated: string; pageSize: number; next: string | null });
   assert.equal(vars[0]!.next, null);
   assert.equal(vars[0]!.pageSize, 50);
   assert.ok(vars.slice(1).every((v) => typeof v.next === 'string'), 'later pages pass next');
-  assert.ok(vars.every((v) => v.created === vars[0]!.created), 'one created filter per run');
+  assert.ok(vars.every((v) => typeof v.updated === 'string' && v.updated === vars[0]!.updated), 'one updated filter per run (follow_updates, the default)');
 
   const validate = createAjv().compile(readSchema('stream-entry.schema.json'));
   const byUuid = new Map(mock.alerts.map((a) => [a.uuid, a]));
@@ -98,8 +98,25 @@ test('the next run asks after the newest alert minus overlap and appends only ne
   assert.equal(new Set(ids).size, 60, 'each alert once');
   assert.ok(s.totals.duplicates > 0, 'the overlap re-read alerts, dropped as duplicates');
   const second = graphqlRequests(mock).find((r) => (r.variables as { next: string | null }).next === null && r !== graphqlRequests(mock)[0]);
+  // The alerts are New (updated = created): the newest updated is the newest created.
   const newest = Math.max(...first.map((a) => a.created));
-  assert.equal((second!.variables as { created: string }).created, new Date(newest - 30 * minute).toISOString());
+  assert.equal((second!.variables as { updated: string }).updated, new Date(newest - 30 * minute).toISOString());
+});
+
+test('follow_updates: false asks after the newest created alert minus overlap, with the fields of Jamf\'s own example only', async (t) => {
+  const mock = await startMock(t);
+  const now = Date.now();
+  const first = mock.generateAlerts({ count: 12, seed: 8, fromMs: now - 60 * minute, toMs: now - 2 * minute, mixedStatuses: true });
+  mock.addAlerts(first);
+  const h = await run(t, mock, { interval: '300ms', overlap: '30m', follow_updates: false });
+  const s = await h.waitForRuns(2);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.deepEqual((await h.ids()).sort(), first.map((a) => a.uuid).sort(), 'first versions only, whatever their status');
+  const [one, two] = graphqlRequests(mock);
+  assert.match((JSON.parse(one!.body) as { query: string }).query, /items \{ json severity created computer \{ hostName \} \}/);
+  assert.match((JSON.parse(one!.body) as { query: string }).query, /filter: \{created: \{greaterThan: \$created\}\}/);
+  const newest = Math.max(...first.map((a) => a.created));
+  assert.equal((two!.variables as { created: string }).created, new Date(newest - 30 * minute).toISOString());
 });
 
 test('min_severity filters in the query', async (t) => {
@@ -239,4 +256,118 @@ test('orchard test: checkAccess fetches a token and one alert', async (t) => {
   assert.match(said, /accepted/);
   assert.match(said, /3 alerts/);
   assert.equal(graphqlRequests(mock).at(-1)?.variables && (graphqlRequests(mock).at(-1)!.variables as { pageSize: number }).pageSize, 1);
+});
+
+// --- Later versions of an alert ----------------------------------------------------------------
+
+test('a status change lands once, as an alert_update record naming the alert and its version; a second change lands too; the first version is never appended again', async (t) => {
+  const mock = await startMock(t);
+  const now = Date.now();
+  const alerts = mock.generateAlerts({ count: 8, seed: 41, fromMs: now - 90 * minute, toMs: now - 60 * minute });
+  mock.addAlerts(alerts);
+  const h = await run(t, mock, { interval: '300ms', overlap: '5m', start: new Date(now - 2 * 60 * minute).toISOString() });
+  await h.waitForRuns(1);
+  assert.deepEqual((await h.ids()).sort(), alerts.map((a) => a.uuid).sort());
+  const target = alerts[3]!;
+  const resolvedAt = Date.now() - 1000;
+  mock.updateAlert(target.uuid, { status: 'InProgress', at: resolvedAt });
+  await h.waitFor((s) => s.totals.appended >= 9, 'the update appended');
+  await h.waitForRuns(h.status().totals.runs + 3);
+  const entries = await readStream(h.redis, h.stream);
+  const updates = entries.filter((e) => e.fields.type === 'alert_update');
+  assert.equal(updates.length, 1, 'the update once, however often the overlap reads it again');
+  const update = updates[0]!.fields;
+  assert.equal(update.id, `${target.uuid}:${new Date(resolvedAt).toISOString()}`);
+  assert.equal(update.time, new Date(resolvedAt).toISOString());
+  assert.equal(update.source, 'jamf_protect.alerts');
+  const payload = JSON.parse(update.payload!) as { uuid: string; status: string; tags: string[]; created: string; updated: string; alert: unknown; computer: { hostName: string } };
+  assert.equal(payload.uuid, target.uuid);
+  assert.equal(payload.status, 'InProgress');
+  assert.equal(payload.created, new Date(target.created).toISOString());
+  assert.deepEqual(payload.alert, target.document, 'the alert document rides along');
+  assert.equal(payload.computer.hostName, target.hostName);
+  assert.deepEqual(JSON.parse(update.indicators!).hostname, [target.hostName]);
+  assert.ok(createAjv().compile(readSchema('stream-entry.schema.json'))(update));
+  assert.equal(entries.filter((e) => e.fields.id === target.uuid).length, 1, 'the first version once');
+
+  // Resolved later, and a tag added to another (still New) alert: two more versions.
+  const later = Date.now() - 500;
+  mock.updateAlert(target.uuid, { status: 'Resolved', at: later });
+  mock.updateAlert(alerts[5]!.uuid, { tags: ['triage', 'phishing'], at: later });
+  await h.waitFor((s) => s.totals.appended >= 11, 'two more versions');
+  await h.waitForRuns(h.status().totals.runs + 2);
+  const ids = (await h.ids());
+  assert.equal(ids.length, 11);
+  assert.ok(ids.includes(`${target.uuid}:${new Date(later).toISOString()}`));
+  assert.ok(ids.includes(`${alerts[5]!.uuid}:${new Date(later).toISOString()}`));
+  assert.equal(new Set(ids).size, ids.length);
+});
+
+test('an alert first seen already updated lands as its first version and its update; pushed first, its update still lands once', async (t) => {
+  const mock = await startMock(t);
+  const stream = `u${Math.random().toString(36).slice(2, 10)}:events`;
+  const app = await buildTestApp(server, { ORCHARD_STREAM: stream, ORCHARD_REJECTED_STREAM: `${stream}:rejected` });
+  t.after(() => app.close());
+  const now = Date.now();
+  const line = protectAlertLines()[0]!;
+  const pushed = mock.alertFromDocument(line, now - 30 * minute);
+  const res = await app.app.inject({ method: 'POST', url: '/jamf-protect-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': testSecret }, payload: line });
+  assert.ok([200, 202].includes(res.statusCode), res.body);
+  const resolved = mock.generateAlerts({ count: 1, seed: 43, fromMs: now - 20 * minute, toMs: now - 19 * minute })[0]!;
+  mock.addAlerts([pushed, { ...resolved, status: 'AutoResolved', updated: now - 10 * minute }]);
+  mock.updateAlert(pushed.uuid, { status: 'Resolved', at: now - 5 * minute });
+  const h = await run(t, mock, {}, { stream });
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  const ids = (await readStream(h.redis, stream)).map((e) => e.fields.id).sort();
+  assert.deepEqual(ids, [pushed.uuid, `${pushed.uuid}:${new Date(now - 5 * minute).toISOString()}`, resolved.uuid, `${resolved.uuid}:${new Date(now - 10 * minute).toISOString()}`].sort());
+  assert.equal(s.lastRun?.duplicates, 1, 'the pushed first version');
+});
+
+test('a /graphql that does not serve Alert.updated parks the connector naming the field and follow_updates; with follow_updates: false it runs', async (t) => {
+  const mock = await startMock(t, { omitFields: ['Alert.updated', 'AlertFiltersInput.updated'], wording: 'appsync' });
+  mock.addAlerts(mock.generateAlerts({ count: 5, seed: 45 }));
+  const h = await run(t, mock);
+  const s = await h.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(s.lastError?.diagnosis.category, 'response');
+  assert.equal(s.lastError?.diagnosis.retryable, false);
+  assert.match(s.lastError!.diagnosis.cause, /does not serve (Alert|AlertFiltersInput)\.updated/);
+  assert.match(s.lastError!.diagnosis.remedy, /connectors\[acme-protect\]\.follow_updates to false/);
+  assert.equal((await h.ids()).length, 0);
+
+  const h2 = await run(t, mock, { name: 'by-created', follow_updates: false });
+  const s2 = await h2.waitForRuns(1);
+  assert.equal(s2.lastRun?.outcome, 'success', JSON.stringify(s2.lastError));
+  assert.equal((await h2.ids()).length, 5);
+});
+
+test('a /graphql that does not serve Alert.tags: updates are read without them, said once', async (t) => {
+  const mock = await startMock(t, { omitFields: ['Alert.tags'] });
+  const now = Date.now();
+  const [alert] = mock.generateAlerts({ count: 1, seed: 46, fromMs: now - 30 * minute, toMs: now - 29 * minute });
+  mock.addAlerts([{ ...alert!, status: 'Resolved', updated: now - 60_000 }]);
+  const h = await run(t, mock);
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  const update = (await readStream(h.redis, h.stream)).find((e) => e.fields.type === 'alert_update')!;
+  assert.equal((JSON.parse(update.fields.payload!) as { tags: unknown }).tags, null);
+  assert.match(JSON.stringify(h.logs()), /does not serve Alert\.tags/);
+});
+
+test('a next token that repeats fails the run fast (nothing written twice); an API that ignores next (the same page again) too', async (t) => {
+  for (const quirk of ['repeat', 'ignore'] as const) {
+    const mock = await startMock(t);
+    const now = Date.now();
+    mock.addAlerts(mock.generateAlerts({ count: 30, seed: 47, fromMs: now - 30 * minute, toMs: now }));
+    mock.pagingQuirk(quirk);
+    const h = await run(t, mock, { page_size: 10, name: `loop-${quirk}` });
+    const s = await h.waitFor((st) => st.state === 'parked', `parked on ${quirk}`);
+    assert.equal(s.lastError?.code, 'ORCHARD_ERR_VENDOR_LOOP');
+    assert.equal(s.lastError?.diagnosis.category, 'response');
+    assert.match(s.lastError!.message, quirk === 'repeat' ? /a next-page token it had already answered/ : /the same page as the one before/);
+    assert.ok(graphqlRequests(mock).length <= 4, `stopped after a few requests (${graphqlRequests(mock).length})`);
+    const ids = await h.ids();
+    assert.equal(new Set(ids).size, ids.length, 'nothing twice');
+    assert.ok(ids.length <= 20);
+  }
 });

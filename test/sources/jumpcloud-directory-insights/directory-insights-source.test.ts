@@ -6,6 +6,7 @@ import type { ConnectorConfig } from '../../../src/config/config-types.ts';
 import { Keyspace } from '../../../src/redis/keyspace.ts';
 import type { DirectoryInsightsSettings } from '../../../src/sources/jumpcloud-directory-insights/settings.ts';
 import { DirectoryInsightsSource, type DirectoryInsightsCursor } from '../../../src/sources/jumpcloud-directory-insights/directory-insights-source.ts';
+import { JumpCloudConnection } from '../../../src/sources/jumpcloud/jumpcloud-connection.ts';
 import { createAjv } from '../../../src/schema/ajv.ts';
 import { readSchema } from '../../../src/schema/read-schema.ts';
 import { RedisPageSink } from '../../../src/sink/redis-page-sink.ts';
@@ -286,7 +287,8 @@ test('property: after many runs with late events, ties across pages and crashes,
       const redis = server.client();
       const stream = `prop${scenario}-${Math.random().toString(36).slice(2, 8)}:events`;
       const config = configWithConnectors([{ ...entry(mock), name: 'prop', limit, lag: '2m', overlap: '10m', start: new Date(clock - 60 * minute).toISOString() }]).connectors[0]!;
-      const source = new DirectoryInsightsSource(config as ConnectorConfig<DirectoryInsightsSettings>, { now: () => clock, stream });
+      const typed = config as ConnectorConfig<DirectoryInsightsSettings>;
+      const source = new DirectoryInsightsSource(typed, new JumpCloudConnection(typed, typed.settings), { now: () => clock, stream });
       const sink = new RedisPageSink({ redis, stream, dedupWindowSeconds: 60, appendTimeoutMs: 5000 });
       const keys = new Keyspace(stream).connector('prop');
       await redis.set(keys.lease, 'me');
@@ -336,4 +338,125 @@ test('property: after many runs with late events, ties across pages and crashes,
     { numRuns: 25 },
   );
   assert.equal(badRequests, 0, 'no window ever ended before it started');
+});
+
+// --- Service Accounts -------------------------------------------------------------------------
+
+const account = { clientId: 'sa-0123456789', secrets: ['sa-secret-new-0123456789', 'sa-secret-spare-0123456789'] };
+const saEntry = (mock: MockJumpCloud, secret: string | string[], extra: Record<string, unknown> = {}) => {
+  const { api_key: _k, ...rest } = entry(mock, { client_id: account.clientId, client_secret: secret, token_url: `${mock.url}/oauth2/token`, ...extra });
+  return rest;
+};
+
+test('a Service Account: a token from token_url (Basic, form, scope api), sent as Bearer on every page, fetched once, refreshed when JumpCloud expires it', async (t) => {
+  const mock = await MockJumpCloud.start({ serviceAccount: account });
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(120, { fromMs: now - 60 * minute, toMs: now - 5 * minute, seed: 31 });
+  const h = await startConnector(server, saEntry(mock, account.secrets[0]!, { limit: 30, interval: '1s' }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.deepEqual((await h.ids()).sort(), mock.visibleEvents().map((e) => e.id).sort());
+  assert.equal(mock.tokensIssued, 1, 'one token for the whole run');
+  const token = mock.requests.find((r) => r.route === 'token')!;
+  assert.equal(token.headers['content-type'], 'application/x-www-form-urlencoded');
+  assert.equal(token.body, 'grant_type=client_credentials&scope=api');
+  assert.equal(token.headers.authorization, `Basic ${Buffer.from(`${account.clientId}:${account.secrets[0]}`).toString('base64')}`);
+  for (const r of eventsRequests(mock)) {
+    assert.match(r.headers.authorization ?? '', /^Bearer \S+$/);
+    assert.equal(r.headers['x-api-key'], undefined);
+  }
+  assert.equal(s.lastRun?.requests, 6, 'the token request is counted with the five pages (the fifth finds the end)');
+  // JumpCloud expires the token before the next run: its first request is refused, a new token is fetched, the run goes on.
+  mock.expireTokens();
+  mock.generateEvents(10, { fromMs: now - 4 * minute, toMs: now - 3 * minute, seed: 32 });
+  const s2 = await h.waitForRuns(2);
+  assert.equal(s2.lastRun?.outcome, 'success', JSON.stringify(s2.lastError));
+  assert.equal(mock.tokensIssued, 2);
+  assert.ok(eventsRequests(mock).some((r) => r.status === 401), 'the expired token was refused once');
+  assert.equal(new Set(await h.ids()).size, 130);
+});
+
+test('two client secrets: the one the token endpoint refuses is passed over for the other, with a warning; the secrets never show', async (t) => {
+  const mock = await MockJumpCloud.start({ serviceAccount: account });
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(20, { fromMs: now - 60 * minute, toMs: now - 5 * minute, seed: 33 });
+  const revoked = 'sa-secret-revoked-0123456789';
+  const h = await startConnector(server, saEntry(mock, [revoked, account.secrets[1]!]));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.equal((await h.ids()).length, 20);
+  const tokens = mock.requests.filter((r) => r.route === 'token');
+  assert.deepEqual(tokens.map((r) => r.status), [401, 200]);
+  const logs = JSON.stringify(h.logs());
+  assert.match(logs, /refused the first client_secret \(HTTP 401\); the second one is accepted and now in use/);
+  assert.doesNotMatch(logs + JSON.stringify(s), new RegExp(`${revoked}|${account.secrets[1]}`));
+});
+
+test('every secret refused parks the connector as credentials (both tried); a client without the grant parks it as permissions', async (t) => {
+  const mock = await MockJumpCloud.start({ serviceAccount: account });
+  t.after(() => mock.close());
+  const h = await startConnector(server, saEntry(mock, ['wrong-one-0123456789', 'wrong-two-0123456789']));
+  t.after(() => h.stop());
+  const s = await h.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(s.lastError?.diagnosis.category, 'credentials');
+  assert.equal(s.lastError?.diagnosis.status, 401);
+  assert.match(s.lastError!.diagnosis.cause, /POST \/oauth2\/token, each of its 2 client secrets tried/);
+  assert.match(s.lastError!.diagnosis.remedy, /client_id.*client_secret.*token_url/);
+  assert.doesNotMatch(JSON.stringify(s) + JSON.stringify(h.logs()), /wrong-(one|two)-0123456789/);
+
+  const denied = await MockJumpCloud.start({ serviceAccount: { ...account, grantDenied: true } });
+  t.after(() => denied.close());
+  const d = await startConnector(server, saEntry(denied, account.secrets[0]!));
+  t.after(() => d.stop());
+  const sd = await d.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(sd.lastError?.diagnosis.category, 'permissions');
+  assert.match(sd.lastError!.diagnosis.cause, /does not grant them a token/);
+});
+
+// --- Every service ------------------------------------------------------------------------------
+
+test('every service of the current spec is accepted and, with stream_per_service, gets its own stream', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const now = Date.now();
+  const services = ['notifications', 'reports', 'saas_app_management', 'access_management', 'asset_management', 'alerts', 'object_storage'] as const;
+  mock.generateEvents(70, { fromMs: now - 50 * minute, toMs: now - 5 * minute, services, seed: 34 });
+  const h = await startConnector(server, entry(mock, { services: [...services], stream_per_service: true }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.deepEqual((eventsRequests(mock)[0]!.body as { service: string[] }).service, [...services]);
+  for (const service of services) {
+    const ids = (await readStream(h.redis, `${h.stream}:jumpcloud:${service}`)).map((e) => e.fields.id);
+    assert.deepEqual(ids, mock.visibleEvents().filter((e) => e.service === service).map((e) => e.id), service);
+    assert.ok(ids.length > 0, service);
+  }
+  assert.equal(h.logs().filter((l) => /not in JumpCloud's published list/.test(String(l.msg))).length, 0);
+});
+
+test('a service name Orchard does not know is sent as written with one warning; one JumpCloud refuses parks the connector naming services', async (t) => {
+  const mock = await MockJumpCloud.start({ extraServices: ['device_trust'] });
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.addEvents([{ timestamp: now - 10 * minute, service: 'device_trust', event_type: 'device_trust_check' }]);
+  const h = await startConnector(server, entry(mock, { services: ['directory', 'device_trust'], interval: '1s' }));
+  t.after(() => h.stop());
+  const s = await h.waitForRuns(2);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  assert.deepEqual(await h.ids(), [mock.visibleEvents()[0]!.id]);
+  const warnings = h.logs().filter((l) => /device_trust is not in JumpCloud's published list/.test(String(l.msg)));
+  assert.equal(warnings.length, 1, 'said once, not at every run');
+
+  const strict = await MockJumpCloud.start();
+  t.after(() => strict.close());
+  const bad = await startConnector(server, entry(strict, { services: ['device_trust'] }));
+  t.after(() => bad.stop());
+  const sb = await bad.waitFor((st) => st.state === 'parked', 'parked');
+  assert.equal(sb.lastError?.diagnosis.category, 'configuration');
+  assert.match(sb.lastError!.diagnosis.remedy, /connectors\[acme-jc\]\.services/);
+  assert.match(sb.lastError!.diagnosis.cause, /supported values/);
 });
