@@ -379,6 +379,9 @@ export class ConnectorRunner {
       fetchAbort.abort();
       if (outcome === 'failed' && this.#stopping) outcome = 'interrupted';
       const run = statistics(outcome);
+      // What /status shows of the checkpoint (versions remembered, per-organization totals) is read
+      // again before the run is shown as ended, so that a run's end and its figures appear together.
+      if (outcome !== 'failed') await this.#refreshCheckpoint();
       this.#lastRun = run;
       this.#totals.runs += 1;
       this.#totals.requests += run.requests;
@@ -400,15 +403,15 @@ export class ConnectorRunner {
         const deprecations = deprecated.map(({ method, path, deprecation, sunset, moveTo }) => ({ method, path, deprecation, sunset, moveTo }));
         this.#log.warn({ deprecations }, deprecated.map((d) => d.warning).join(' '));
       }
-      this.#refreshVersions();
     }
   }
 
-  /** The versions count shown in /status, refreshed after each run without holding the run up. */
-  #refreshVersions(): void {
-    this.#o.state.read(this.#config.name).then(
+  /** The checkpoint as /status shows it, read again (at most a second: a slow Redis does not hold the run up). */
+  async #refreshCheckpoint(): Promise<void> {
+    const read = this.#o.state.read(this.#config.name).then(
       (stored) => (this.#checkpoint = stored),
       () => {},
     );
+    await Promise.race([read, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 }
