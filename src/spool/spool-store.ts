@@ -102,6 +102,11 @@ export class SpoolStore {
     for (const r of recovered.waiting) this.#waiting.push(r.seq, r.end, r.spooledAtMs, r.records);
   }
 
+  /** Creates the spool's directory (mode 0700) when it is missing. */
+  static async prepareDir(dir: string): Promise<void> {
+    await ensureDir(dir);
+  }
+
   /** Recovers what is on disk (spool-recovery.ts) and opens the spool for appends. */
   static async open(options: SpoolStoreOptions): Promise<SpoolStore> {
     await ensureDir(options.dir);

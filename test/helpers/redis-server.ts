@@ -38,8 +38,11 @@ export class TestRedis {
     return this.options.password ? `redis://:${encodeURIComponent(this.options.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server (again) on the same port and directory, and waits until it accepts connections. */
-  async restart(): Promise<void> {
+  /**
+   * Starts redis-server (again) on the same port and directory, and waits until it accepts connections
+   * (while it loads its data, it answers LOADING). `extraArgs` are added to the command line.
+   */
+  async restart(extraArgs: readonly string[] = []): Promise<void> {
     const args = [
       '--port', String(this.port),
       '--bind', '127.0.0.1',
@@ -49,6 +52,7 @@ export class TestRedis {
       '--appendfsync', 'everysec',
       '--logfile', '',
       ...(this.options.password ? ['--requirepass', this.options.password] : []),
+      ...extraArgs,
     ];
     this.#child = await spawnRedisServer({ args, timeoutMs: 10_000 });
   }
