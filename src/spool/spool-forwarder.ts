@@ -53,7 +53,10 @@ export class SpoolForwarder {
   readonly #probeTimeoutMs: number;
   #loop: Promise<void> | undefined;
   #stopping = false;
+  /** Ends a sleep that waits for work. */
   #wake: (() => void) | undefined;
+  /** Ends any sleep (stop). */
+  #interrupt: (() => void) | undefined;
   #probing: Promise<boolean> | undefined;
   /** The current episode: from the first event spooled (or recovered) to the spool being empty again. */
   #episode: { startedMs: number; drained: number; lastProgressMs: number; drainStartedMs?: number; drainedAtProgress: number } | undefined;
@@ -116,7 +119,7 @@ export class SpoolForwarder {
       await new Promise((r) => setTimeout(r, 20));
     }
     this.#stopping = true;
-    this.wake();
+    this.#interrupt?.();
     await this.#loop;
     const { store, logger } = this.#o;
     if (store.waitingRecords > 0) logger?.warn({ events: store.waitingEvents, bytes: store.bytes, dir: store.dir }, 'Stopping with events still in the local spool; they are drained at the next start on this data directory.');
@@ -249,18 +252,23 @@ export class SpoolForwarder {
     }
   }
 
-  /** Until woken (an append, stop), or `ms` when given. */
-  #sleep(ms: number | undefined): Promise<void> {
+  /**
+   * Without `ms`: until there is work (a write, a failed append) or stop. With `ms`: that long, or
+   * until stop; a write does not cut it short (every spooled request would otherwise wake the loop
+   * while Redis is away, for nothing).
+   */
+  #sleep(ms?: number): Promise<void> {
     if (this.#stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
+        if (this.#wake === done) this.#wake = undefined;
+        if (this.#interrupt === done) this.#interrupt = undefined;
         resolve();
-      }
-      this.#wake = done;
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      this.#interrupt = done;
+      if (ms === undefined) this.#wake = done;
     });
   }
 
