@@ -175,7 +175,12 @@ export class SpoolForwarder {
       this.#failedBatches = 0;
       if (store.empty) this.#endEpisode();
     } catch (err) {
-      if (!(err instanceof SinkUnavailableError)) throw err;
+      if (!(err instanceof SinkUnavailableError)) {
+        // The spool's own files failed (the cursor's sync, a deletion): the batch drains again later (a duplicate at worst).
+        logger?.error({ code: 'ORCHARD_ERR_SPOOL_IO', reason: (err as Error).message, dir: store.dir }, 'Moving the spool\'s drain cursor failed; retrying in 1 s.');
+        await this.#sleep(1000);
+        return;
+      }
       gate.stalled = true;
       this.#failedBatches += 1;
       const now = Date.now();
