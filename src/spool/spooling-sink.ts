@@ -37,8 +37,6 @@ export interface SpoolingSinkOptions {
   readonly rejectedMarkerTtlSeconds: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
-  /** Forwarder tuning (tests). */
-  readonly forwarder?: { readonly batchBytes?: number; readonly eventsPerCall?: number };
   /** Called once the spool is closed (releases its lock). */
   readonly onClosed?: () => void;
 }
@@ -108,7 +106,7 @@ export class SpoolingSink implements EventSink {
 
   constructor(options: SpoolingSinkOptions) {
     this.#o = options;
-    this.forwarder = new SpoolForwarder({ ...options.forwarder, store: options.store, direct: options.direct, redis: options.redis, gate: this.#gate, ids: options.ids, metrics: options.metrics, logger: options.logger });
+    this.forwarder = new SpoolForwarder({ store: options.store, direct: options.direct, redis: options.redis, gate: this.#gate, ids: options.ids, metrics: options.metrics, logger: options.logger });
   }
 
   /** Appends go to Redis first (else straight to the spool). */

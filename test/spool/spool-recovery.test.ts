@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { decodeEntry } from '../../src/spool/spool-codec.ts';
 import { recoverSpool } from '../../src/spool/spool-recovery.ts';
 import { SpoolStore } from '../../src/spool/spool-store.ts';
-import { frameOf, idsOf, tempSpoolDir, testLogger } from './spool-test-helpers.ts';
+import { frameOf, idsOf, tempSpoolDir, testLogger } from '../helpers/spool-records.ts';
 
 // Spool files written by the test as a crash, a power cut or a damaged disk would leave them.
 

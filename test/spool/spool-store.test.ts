@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SpoolStore } from '../../src/spool/spool-store.ts';
-import { frameOf, idsOf, tempSpoolDir, testLogger } from './spool-test-helpers.ts';
+import { frameOf, idsOf, tempSpoolDir, testLogger } from '../helpers/spool-records.ts';
 
 const segments = (dir: string) => readdirSync(dir).filter((n) => n.endsWith('.spool')).sort();
 

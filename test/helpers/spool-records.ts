@@ -7,7 +7,7 @@ import { createLogger } from '../../src/logger.ts';
 import { decodeEntry, encodeEvents } from '../../src/spool/spool-codec.ts';
 import type { SpoolBatch } from '../../src/spool/spool-store.ts';
 import type { StreamRecord } from '../../src/stream/stream-record.ts';
-import { captureLogs } from '../helpers/test-app.ts';
+import { captureLogs } from './test-app.ts';
 
 /** A webhook-like record whose id is `id`. */
 export function spoolRecord(id: string, payload = `{"event":"${id}"}`): StreamRecord {
