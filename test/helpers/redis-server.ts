@@ -10,6 +10,12 @@ import { freePort } from './free-port.ts';
 export interface TestRedisOptions {
   /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
   readonly appendonly?: boolean;
+  /**
+   * The AOF's fsync policy (default everysec). With everysec Redis may answer writes it has not yet
+   * written to its file while a slow background fsync runs, and a SIGKILL then loses them: `always`
+   * writes before every answer.
+   */
+  readonly appendfsync?: 'always' | 'everysec';
   /** requirepass: clients must authenticate. */
   readonly password?: string;
 }
@@ -49,7 +55,7 @@ export class TestRedis {
       '--dir', this.dir,
       '--save', '',
       '--appendonly', this.options.appendonly ? 'yes' : 'no',
-      '--appendfsync', 'everysec',
+      '--appendfsync', this.options.appendfsync ?? 'everysec',
       '--logfile', '',
       ...(this.options.password ? ['--requirepass', this.options.password] : []),
       ...extraArgs,

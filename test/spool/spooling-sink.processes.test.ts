@@ -73,7 +73,8 @@ function senders(url: string, count: number, log: { sent: Set<string>; acknowled
 }
 
 async function environment(t: TestContext) {
-  const redis = await TestRedis.start({ appendonly: true });
+  // appendfsync always: what Redis acknowledged survives its SIGKILL (see the in-process burst test).
+  const redis = await TestRedis.start({ appendonly: true, appendfsync: 'always' });
   t.after(() => redis.stop());
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-spool-kill-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
