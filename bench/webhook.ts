@@ -7,8 +7,11 @@
 // warm-up that is not counted, then BENCH_DURATION_S seconds), every request with a different Jamf Pro
 // ComputerCheckIn body, and reports req/s, latency, errors and the server's peak RSS against the
 // targets in DESIGN.md ("Performance targets"). It then checks that the stream holds exactly the
-// events Orchard acknowledged. Figures are reported, never asserted: the exit code is 0 unless
-// something crashed.
+// events Orchard acknowledged. Orchard runs three times: as it ships (the local spool on), with
+// ORCHARD_SPOOL=off (what the spool costs the normal path while Redis is healthy), and with its Redis
+// stopped (the spool alone, every answer after an fdatasync; then Redis starts and the spool drains,
+// and the stream must hold every acknowledged event once). Figures are reported, never asserted:
+// the exit code is 0 unless something crashed.
 //
 // Settings (environment): BENCH_DURATION_S (default 10), BENCH_CONNECTIONS (default 50),
 // BENCH_CPU_PROF=1 (run Orchard with --cpu-prof; the profile lands in .bench/cpu-prof/ and the
@@ -239,6 +242,61 @@ function targetJson(t: TargetFigures) {
   };
 }
 
+/** Webhooks/s the spool alone must take on this machine (issue #16): Redis stopped, every answer after a sync. */
+const spoolTarget = 10_000;
+
+interface SpoolOnlyFigures {
+  readonly figures: TargetFigures;
+  readonly spooledEvents: number;
+  readonly spoolBytes: number;
+  readonly drainedEvents: number;
+  readonly drainMs: number;
+  readonly check: StreamCheck;
+}
+
+interface SpoolView {
+  readonly state: string;
+  readonly records: number;
+  readonly bytes: number;
+  readonly spooledTotal: number;
+  readonly drainedTotal: number;
+}
+
+async function spoolOf(server: ChildServer): Promise<SpoolView> {
+  const res = await fetch(`${server.baseUrl}/status`, { signal: AbortSignal.timeout(5000) });
+  return ((await res.json()) as { spool: SpoolView }).spool;
+}
+
+/**
+ * Orchard with its Redis stopped: every webhook goes to the local spool (group-committed, synced
+ * before its 202). Then Redis starts again and the spool drains into it; the stream must then hold
+ * every acknowledged event once.
+ */
+async function measureSpoolOnly(
+  startOrchard: (name: string, redisUrl: string) => Promise<ChildServer>,
+  settings: Settings,
+  headers: Record<string, string>,
+  cleanup: Cleanup,
+): Promise<SpoolOnlyFigures> {
+  const redis = await TestRedis.start();
+  cleanup.defer('stop the spool run\'s redis-server', () => redis.stop());
+  await redis.kill(); // nothing listens on its port now
+  const orchard = await startOrchard('orchard, Redis stopped', redis.url); // waits 5 s for Redis, then listens; /readyz 200 (degraded)
+  const figures = await measure(orchard, undefined, settings, { url: `${orchard.baseUrl}${webhookPath}`, method: 'POST', headers, body: webhookBodies().next });
+  const spooled = await spoolOf(orchard);
+  await redis.restart();
+  const started = performance.now();
+  for (let view = spooled; view.state !== 'empty'; view = await spoolOf(orchard)) {
+    if (performance.now() - started > 300_000) throw new Error(`The spool did not drain within 300 s: ${JSON.stringify(view)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const drainMs = performance.now() - started;
+  const drained = await spoolOf(orchard);
+  await orchard.stop(15_000);
+  const check = await checkStream(redis.client(), figures);
+  return { figures, spooledEvents: spooled.spooledTotal, spoolBytes: spooled.bytes, drainedEvents: drained.drainedTotal, drainMs, check };
+}
+
 const metOrMissed = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'met' : 'MISSED');
 
 async function main(cleanup: Cleanup): Promise<void> {
@@ -279,34 +337,49 @@ async function main(cleanup: Cleanup): Promise<void> {
   const floorEntries = await client.xlen(floorStream);
   await client.del(floorStream);
 
-  const orchardPort = await freePort();
+  // Orchard three times: as it ships (spool on), with ORCHARD_SPOOL=off (what the spool costs the
+  // normal path when Redis is healthy), and with Redis stopped (the spool alone takes every webhook,
+  // each synced to disk before its 202; then Redis comes back and the spool drains into it).
   const profileDir = join(repoRoot, '.bench', 'cpu-prof');
-  const orchard = await startChildServer(
-    {
-      name: 'orchard',
-      args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
-      env: {
-        ...baseEnv(),
-        REDIS_URL: redis.url,
-        HOST: '127.0.0.1',
-        PORT: String(orchardPort),
-        ORCHARD_WEBHOOK_SECRETS: secret,
-        LOG_LEVEL: 'warn',
-        ORCHARD_RATE_LIMIT_PER_MINUTE: '0',
-        ORCHARD_DATA_DIR: tempDir('orchard-bench-data-', cleanup),
+  const startOrchard = async (name: string, redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> => {
+    const port = await freePort();
+    return startChildServer(
+      {
+        name,
+        args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
+        env: {
+          ...baseEnv(),
+          REDIS_URL: redisUrl,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          ORCHARD_WEBHOOK_SECRETS: secret,
+          LOG_LEVEL: 'warn',
+          ORCHARD_RATE_LIMIT_PER_MINUTE: '0',
+          ORCHARD_DATA_DIR: tempDir('orchard-bench-data-', cleanup),
+          ...env,
+        },
+        baseUrl: `http://127.0.0.1:${port}`,
+        readyPath: '/readyz',
+        isReady: (status) => status === 200,
+        readyTimeoutMs: 60_000,
       },
-      baseUrl: `http://127.0.0.1:${orchardPort}`,
-      readyPath: '/readyz',
-      isReady: (status) => status === 200,
-    },
-    cleanup,
-  );
+      cleanup,
+    );
+  };
+  const orchard = await startOrchard('orchard', redis.url);
   const orchardBodies = webhookBodies();
   const orchardFigures = await measure(orchard, redisPid, settings, { url: `${orchard.baseUrl}${webhookPath}`, method: 'POST', headers, body: orchardBodies.next });
   const appends = await appendStats(orchard);
   await orchard.stop(15_000); // graceful: finishes what it had taken before the stream is counted
   const check = await checkStream(client, orchardFigures);
 
+  await client.flushall();
+  const spoolOff = await startOrchard('orchard, spool off', redis.url, { ORCHARD_SPOOL: 'off' });
+  const spoolOffFigures = await measure(spoolOff, redisPid, settings, { url: `${spoolOff.baseUrl}${webhookPath}`, method: 'POST', headers, body: webhookBodies().next });
+  await spoolOff.stop(15_000);
+  const spoolOffCheck = await checkStream(client, spoolOffFigures);
+
+  const spoolOnly = await measureSpoolOnly(startOrchard, settings, headers, cleanup);
   const ratio = orchardFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
   const floorRatio = floorFigures.run.requestsPerSecond / bareFigures.run.requestsPerSecond;
   const floorAnswered = floorFigures.warmup.answered2xx + floorFigures.run.answered2xx;
@@ -325,11 +398,11 @@ async function main(cleanup: Cleanup): Promise<void> {
       `${settings.durationS} s measured after a ${settings.warmupS} s warm-up; ComputerCheckIn bodies of ${orchardBodies.bodyBytes} bytes, each different.`,
     settings.cpuProfile ? `Orchard ran with --cpu-prof (profile in ${profileDir}): its figures are not comparable.` : '',
     '',
-    formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors/timeouts', 'idle RSS MB', 'peak RSS MB'], [row(bareFigures), row(floorFigures), row(orchardFigures)]),
+    formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'max ms', '2xx', 'non-2xx', 'errors/timeouts', 'idle RSS MB', 'peak RSS MB'], [row(bareFigures), row(floorFigures), row(orchardFigures), row(spoolOffFigures), row(spoolOnly.figures)]),
     '',
     `CPU during the measured run, in % of one core (${bareFigures.cpu.cores} cores):`,
-    formatTable(['target', 'server', 'load generator', 'redis', 'other processes', 'machine'], [cpuRow(bareFigures), cpuRow(floorFigures), cpuRow(orchardFigures)]),
-    ...[bareFigures, floorFigures, orchardFigures]
+    formatTable(['target', 'server', 'load generator', 'redis', 'other processes', 'machine'], [cpuRow(bareFigures), cpuRow(floorFigures), cpuRow(orchardFigures), cpuRow(spoolOffFigures), cpuRow(spoolOnly.figures)]),
+    ...[bareFigures, floorFigures, orchardFigures, spoolOffFigures, spoolOnly.figures]
       .filter((t) => (t.cpu.other ?? 0) > noisyOtherPercent)
       .map((t) => `NOISY: other processes used ${fmt(t.cpu.other)} % of a core during the ${t.name} run; its figures understate what this machine can do.`),
     '',
@@ -346,8 +419,17 @@ async function main(cleanup: Cleanup): Promise<void> {
       ? `Orchard's /metrics (warm-up included): ${fmt(appends.scriptCalls)} append script calls, ${fmt(appends.meanBatchRecords, 2)} records per call on average, ${fmt(appends.meanAppendMs, 2)} ms per call.`
       : "Orchard's /metrics could not be read.",
     check.ok ? `Correctness ${check.verdict}` : `\n!!!!!!!!!! CORRECTNESS ${check.verdict} !!!!!!!!!!\n`,
+    '',
+    `Spool on / spool off, Redis healthy: ${fmt(orchardFigures.run.requestsPerSecond / spoolOffFigures.run.requestsPerSecond, 3)} of the req/s ` +
+      `(p99 ${fmt(orchardFigures.run.latencyMs.p99, 2)} against ${fmt(spoolOffFigures.run.latencyMs.p99, 2)} ms). Spool off: ` +
+      (spoolOffCheck.ok ? `correctness ${spoolOffCheck.verdict}` : `!!!!!!!!!! CORRECTNESS ${spoolOffCheck.verdict} !!!!!!!!!!`),
+    `Redis stopped, spool only (every answer after an fdatasync of its group): ${fmt(spoolOnly.figures.run.requestsPerSecond)} webhooks/s   target >= ${spoolTarget}: ` +
+      `${metOrMissed(spoolOnly.figures.run.requestsPerSecond >= spoolTarget)}; ${spoolOnly.spooledEvents} events spooled in ${fmt(spoolOnly.spoolBytes / (1024 * 1024), 1)} MiB` +
+      '.',
+    `Redis back: the spool drained ${spoolOnly.drainedEvents} events in ${fmt(spoolOnly.drainMs / 1000, 2)} s (${fmt((spoolOnly.drainedEvents * 1000) / spoolOnly.drainMs)} events/s). ` +
+      (spoolOnly.check.ok ? `Correctness ${spoolOnly.check.verdict}` : `\n!!!!!!!!!! CORRECTNESS ${spoolOnly.check.verdict} !!!!!!!!!!\n`),
   ];
-  for (const t of [bareFigures, floorFigures, orchardFigures]) {
+  for (const t of [bareFigures, floorFigures, orchardFigures, spoolOffFigures, spoolOnly.figures]) {
     const statuses = Object.entries(t.run.statuses).map(([s, n]) => `${s}: ${n}`).join(', ');
     if (t.run.non2xx > 0 || t.run.errors > 0) out.push(`${t.name} answers by status: ${statuses}.`);
     if (t.output.length > 0) out.push(`${t.name} wrote (last ${t.output.length} lines):`, ...t.output.map((l) => `  ${l}`));
@@ -359,7 +441,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine: machineFacts(),
     settings: { ...settings, path: webhookPath, bodyBytes: orchardBodies.bodyBytes },
     targets,
-    results: { bare: targetJson(bareFigures), floor: targetJson(floorFigures), orchard: targetJson(orchardFigures) },
+    results: { bare: targetJson(bareFigures), floor: targetJson(floorFigures), orchard: targetJson(orchardFigures), spoolOff: targetJson(spoolOffFigures), spoolOnly: targetJson(spoolOnly.figures) },
+    spoolOnly: { ...spoolOnly, figures: undefined },
+    spoolOffStream: spoolOffCheck,
     ratio,
     floorRatio,
     met,

@@ -31,7 +31,26 @@ export function describeFsError(err: unknown): string {
  */
 export function lockDataDir(dataDir: string): () => void {
   ensureDataDir(dataDir);
-  const file = join(dataDir, 'orchard.lock');
+  return lockFile(
+    join(dataDir, 'orchard.lock'),
+    `ORCHARD_DATA_DIR=${dataDir}`,
+    (holder) => `Another Orchard (pid ${holder}) is using ORCHARD_DATA_DIR=${dataDir} and its embedded Redis. Stop it first, or give this Orchard its own ORCHARD_DATA_DIR (or a REDIS_URL).`,
+  );
+}
+
+/**
+ * Holds `<dir>/spool.lock` while this process owns the spool in `dir` (`<data_dir>/spool`): two
+ * processes appending to one spool would interleave their records. Same rules as lockDataDir.
+ */
+export function lockSpoolDir(dir: string, dataDir: string): () => void {
+  return lockFile(
+    join(dir, 'spool.lock'),
+    `ORCHARD_DATA_DIR=${dataDir}`,
+    (holder) => `Another Orchard (pid ${holder}) is using the spool in ORCHARD_DATA_DIR=${dataDir}. Each Orchard needs its own data directory (its own spool); give this one another ORCHARD_DATA_DIR.`,
+  );
+}
+
+function lockFile(file: string, setting: string, heldBy: (pid: number) => string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
@@ -47,14 +66,10 @@ export function lockDataDir(dataDir: string): () => void {
       return release;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new DataDirError(`Cannot use ORCHARD_DATA_DIR=${dataDir}: ${describeFsError(err)}.`, err);
+        throw new DataDirError(`Cannot use ${setting}: ${describeFsError(err)}.`, err);
       }
-      const holder = dataDirHolder(dataDir);
-      if (holder !== undefined && holder !== process.pid) {
-        throw new DataDirError(
-          `Another Orchard (pid ${holder}) is using ORCHARD_DATA_DIR=${dataDir} and its embedded Redis. Stop it first, or give this Orchard its own ORCHARD_DATA_DIR (or a REDIS_URL).`,
-        );
-      }
+      const holder = lockHolder(file);
+      if (holder !== undefined && holder !== process.pid) throw new DataDirError(heldBy(holder));
       rmSync(file, { force: true }); // left behind by a process that is gone (or just released)
     }
   }
@@ -63,9 +78,14 @@ export function lockDataDir(dataDir: string): () => void {
 
 /** The pid of the live Orchard holding `<data_dir>/orchard.lock`, if any (a lock left by a process that is gone does not count). */
 export function dataDirHolder(dataDir: string): number | undefined {
+  return lockHolder(join(dataDir, 'orchard.lock'));
+}
+
+/** The pid of the live Orchard holding a lock file, if any. */
+function lockHolder(file: string): number | undefined {
   let holder: number;
   try {
-    holder = Number(readFileSync(join(dataDir, 'orchard.lock'), 'utf8').trim());
+    holder = Number(readFileSync(file, 'utf8').trim());
   } catch {
     return undefined;
   }

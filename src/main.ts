@@ -18,6 +18,7 @@ import type { Lifecycle } from './server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
 import { sinksFromConfig } from './sink/redis-stream-sink.ts';
+import { spoolingSinkFromConfig, type SpoolingSink } from './spool/spooling-sink.ts';
 import { ConnectorManager } from './connectors/connector-manager.ts';
 import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
 import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
@@ -133,7 +134,18 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   }
   const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
-  const { events: sink, pages } = sinksFromConfig(config, redis, { metrics, logger });
+  const { events: direct, pages } = sinksFromConfig(config, redis, { metrics, logger });
+  // The local spool (src/spool/): recovered before anything listens; with ORCHARD_SPOOL=off, Redis alone.
+  let spooling: SpoolingSink | undefined;
+  try {
+    spooling = config.spool === 'on' ? await spoolingSinkFromConfig(config, { direct, redis, metrics, logger }) : undefined;
+  } catch (err) {
+    redis.disconnect();
+    await embedded?.stop();
+    releaseDataDir?.();
+    throw err;
+  }
+  const sink = spooling ?? direct;
   // Built inside the try below, so that a failure is undone by the same stopAll as any other.
   let connectors: ConnectorManager | undefined;
   // Retention that never trims what a consumer group has not acknowledged (src/consumer/stream-trimmer.ts).
@@ -179,6 +191,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   };
   const status = async () => ({
     redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status },
+    spool: spooling?.status() ?? { enabled: false },
     ...connectors?.status(),
     streamState: await streamStatus(),
   });
@@ -200,6 +213,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       clearTimeout(cut);
     }
     await sink.drain();
+    // What is still spooled is drained while Redis answers, briefly; the rest waits on disk for the next start.
+    await spooling?.close(Math.min(2000, config.shutdownTimeoutMs / 4));
     // QUIT waits for Redis's answer; a frozen Redis must not hold shutdown up.
     await Promise.race([redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000).unref())]);
     redis.disconnect();
@@ -255,6 +270,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     );
     manager.start();
     trimmer?.start();
+    spooling?.start();
 
     let closing: Promise<void> | undefined;
     const close = () =>

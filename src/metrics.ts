@@ -55,6 +55,14 @@ export interface GroupFigures {
   readonly deadLettered: number;
 }
 
+/** What the spool gauges show (src/spool/spooling-sink.ts). */
+export interface SpoolFigures {
+  readonly bytes: number;
+  readonly records: number;
+  readonly oldestRecordAgeMs: number | null;
+  readonly quarantinedBytes: number;
+}
+
 /**
  * Orchard's Prometheus metrics, on a registry of their own (so several instances can live in one
  * process, as tests do). Label values are bounded: routes are route patterns, event types are the
@@ -233,6 +241,44 @@ export class Metrics {
     help: 'Entries retention would remove but keeps because a consumer group has not read or acknowledged them (at the last trim).',
     registers: [this.registry],
   });
+
+  readonly spoolSpooled = new Counter({
+    name: 'orchard_spool_records_spooled_total',
+    help: 'Records (events and refused bodies) written to the local spool because Redis could not take them.',
+    registers: [this.registry],
+  });
+
+  readonly spoolDrained = new Counter({
+    name: 'orchard_spool_records_drained_total',
+    help: 'Records drained from the local spool into Redis (duplicates included).',
+    registers: [this.registry],
+  });
+
+  /** Read at each scrape for the spool gauges (see `spoolWith`). */
+  #spool: (() => SpoolFigures) | undefined;
+
+  readonly spoolBytes: Gauge = this.#spoolGauge('orchard_spool_bytes', 'Bytes of the local spool\'s segment files on disk.', (f) => f.bytes);
+  readonly spoolRecords: Gauge = this.#spoolGauge('orchard_spool_records', 'Records waiting in the local spool to be drained into Redis.', (f) => f.records);
+  readonly spoolOldestAge: Gauge = this.#spoolGauge('orchard_spool_oldest_record_age_seconds', 'Age of the oldest record waiting in the local spool (0 when none).', (f) => (f.oldestRecordAgeMs ?? 0) / 1000);
+  readonly spoolQuarantined: Gauge = this.#spoolGauge('orchard_spool_quarantined_bytes', 'Bytes of damaged spool records moved aside (never drained) since the start.', (f) => f.quarantinedBytes);
+
+  /** Where the spool gauges come from (the spooling sink's status). */
+  spoolWith(read: () => SpoolFigures): void {
+    this.#spool = read;
+  }
+
+  #spoolGauge(name: string, help: string, value: (f: SpoolFigures) => number): Gauge {
+    const read = () => this.#spool;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect(this: Gauge) {
+        const figures = read()?.();
+        if (figures) this.set(value(figures));
+      },
+    });
+  }
 
   /** Read at each scrape (see `readGroupsWith`) for the four per-group gauges below. */
   #readGroups: (() => Promise<readonly GroupFigures[]>) | undefined;

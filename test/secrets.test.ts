@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { freePort } from './helpers/free-port.ts';
@@ -13,8 +16,11 @@ const redisCanary = 'REDISCANARY-1a2b3c4d5e6f';
 test('a canary secret appears in no log line, error body, metric, /status or stream entry', async (t) => {
   const redis = await TestRedis.start({ password: redisCanary });
   t.after(() => redis.stop());
+  const dataDir = mkdtempSync(join(tmpdir(), 'orchard-secrets-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   const proc = await startOrchardProcess({
     REDIS_URL: redis.url,
+    ORCHARD_DATA_DIR: dataDir,
     PORT: String(await freePort()),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'trace',
@@ -40,8 +46,13 @@ test('a canary secret appears in no log line, error body, metric, /status or str
   assert.equal(await send({ 'x-orchard-secret': canary }, '{"webhook":{"webhookEvent":"JSSStartup","eventTimestamp":"x"},"event":{}}'), 400);
   assert.equal(await send({ 'x-orchard-secret': canary, 'content-type': 'text/plain' }, 'hello'), 415);
   assert.equal(await send({ 'x-orchard-secret': canary }, checkIn, '/nowhere'), 404);
+  // Redis frozen: the webhook goes to the local spool, whose files are one more output to check.
   redis.pause();
-  assert.equal(await send({ 'x-orchard-secret': canary }, Buffer.from(String(checkIn).replace('999', '998'))), 503);
+  assert.equal(await send({ 'x-orchard-secret': canary }, Buffer.from(String(checkIn).replace('999', '998'))), 202);
+  assert.match(bodies.at(-1)!, /"spooled":true/);
+  const spoolDir = join(dataDir, 'spool');
+  const spoolFiles = readdirSync(spoolDir).map((f) => readFileSync(join(spoolDir, f)).toString('latin1')).join('\n');
+  assert.match(spoolFiles, /ComputerCheckIn/, 'the spool holds the event');
   redis.resume();
 
   const metrics = await (await request(`${url}/metrics`)).body.text();
@@ -64,6 +75,7 @@ test('a canary secret appears in no log line, error body, metric, /status or str
     status,
     stream,
     'rejected stream': rejected,
+    'spool files': spoolFiles,
   };
   assert.ok(proc.stdout.length > 10, 'trace logging produced lines to check');
   for (const [where, text] of Object.entries(outputs)) {

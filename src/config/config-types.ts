@@ -70,6 +70,9 @@ export interface Config {
   readonly appendTimeoutMs: number;
   readonly redisWaitReplicas: number;
   readonly redisWaitTimeoutMs: number;
+  /** The local write-ahead spool for pushed events (src/spool/). */
+  readonly spool: 'on' | 'off';
+  readonly spoolMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;

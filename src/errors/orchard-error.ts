@@ -15,8 +15,9 @@ export type OrchardErrorCode =
   // configuration, start-up and the command line
   | 'ORCHARD_ERR_CONFIG_INVALID' | 'ORCHARD_ERR_DATA_DIR' | 'ORCHARD_ERR_LISTEN' | 'ORCHARD_ERR_START_ABORTED'
   | 'ORCHARD_ERR_CLI_REDIS'
-  // Redis
+  // Redis, and the local spool that keeps pushed events while Redis cannot take them
   | 'ORCHARD_ERR_SINK_UNAVAILABLE' | 'ORCHARD_ERR_REDIS_EMBEDDED'
+  | 'ORCHARD_ERR_SPOOL_FULL' | 'ORCHARD_ERR_SPOOL_IO' | 'ORCHARD_ERR_SPOOL_CORRUPT'
   // pull connectors and vendor APIs
   | 'ORCHARD_ERR_CONNECTOR_LEASE_LOST' | 'ORCHARD_ERR_CONNECTOR_CHECKPOINT_CHANGED'
   | 'ORCHARD_ERR_VENDOR_HTTP_STATUS' | 'ORCHARD_ERR_VENDOR_NETWORK' | 'ORCHARD_ERR_VENDOR_BAD_RESPONSE'

@@ -5,7 +5,11 @@ import type { RedisEndpoint } from './embedded-redis.ts';
 
 /**
  * The Redis connection of the service. No offline queue: while Redis is away a command fails at once,
- * so a webhook is answered 503 fast instead of waiting. Reconnects forever, at most 2 s apart.
+ * so a webhook goes to the spool (or is answered 503) fast instead of waiting. Reconnects forever, at
+ * most 500 ms apart, and a Redis still loading its data is asked again every 100 ms rather than after
+ * the wait Redis itself estimates (`loading_eta_seconds`, which ioredis honours up to
+ * `maxLoadingRetryTime`, 10 s by default): both would keep appends off a Redis that already answers
+ * (ioredis built/Redis.js `_readyCheck`).
  * RESP2 (ioredis 6 defaults to RESP3): `call()` and the pre-encoded script command (lua-script.ts)
  * bypass ioredis's reply reshaping, and over RESP3 Redis answers some commands in other shapes
  * (XREADGROUP: a map, not a list of [stream, entries]). RESP2 keeps every reply as the code reads it.
@@ -17,7 +21,8 @@ export function createRedis(target: string | RedisEndpoint, logger: Logger, metr
     enableOfflineQueue: false,
     connectTimeout: 2000,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 4), 500),
+    maxLoadingRetryTime: 100,
     connectionName: 'orchard',
   };
   const redis = typeof target === 'string' ? new Redis(target, options) : new Redis({ ...target, ...options });

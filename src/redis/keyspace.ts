@@ -15,6 +15,7 @@ import { sha256 } from '../sha256.ts';
 //   <stream>:jumpcloud:<service>                     `stream_per_service` streams
 //   <stream>:dead, <stream>:dead:counts              the consumer's dead letters and their counts
 //   <tag>:rejected                                   the rejected stream, by default, when the stream has a tag
+//   <rejected tag>:spooled:<marker>                  a spooled refusal already drained (string, with expiry)
 //
 // Suffixes appended to the stream key (`<stream>:dead`) keep its tag when it has one; without one they
 // name keys in other slots, which a single Redis (and Sentinel) does not mind, and which a Cluster
@@ -86,6 +87,14 @@ export class Keyspace {
 /** The default rejected stream: `<tag>:rejected` beside a tagged stream (`{orchard}:rejected`), else `orchard:rejected`. */
 export function defaultRejectedStream(stream: string): string {
   return hasHashTag(stream) ? `${hashTagOf(stream)}:rejected` : 'orchard:rejected';
+}
+
+/**
+ * The marker of a refused body drained from the local spool into the rejected stream (its entry id,
+ * for the record's lifetime): it makes that append idempotent. It carries the rejected stream's tag.
+ */
+export function spooledRejectedMarker(rejectedStream: string, marker: string): string {
+  return `${hashTagOf(rejectedStream)}:spooled:${marker}`;
 }
 
 /** The consumer's default dead-letter stream: `<stream>:dead`. */

@@ -13,7 +13,9 @@ import { addIntakeHooks, decodedBody, keepRejected, rejectIntake, unsupportedMed
 //
 //   202 {"received": 11, "appended": 10, "duplicates": 1, "rejected": [{line, code, message, details}], "results": [{line, id, entry, duplicate?}]}
 //
-// 200 when nothing new was stored (a batch sent again), 400 when every line was refused.
+// 200 when nothing new was stored (a batch sent again), 400 when every line was refused. When Redis
+// cannot take the batch it goes to the local spool whole: "spooled": n, and results without entries
+// ({line, id, spooled: true}).
 
 /** Lines one request may carry: bounds the work (and rejected entries) one request can cause. */
 export const maxLinesPerRequest = 5000;
@@ -126,19 +128,22 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
       { dedupWindowSeconds: options.dedupWindowSeconds },
     );
     let fresh = 0;
+    let spooled = 0;
     const answered = results.map((result, i) => {
       const { line, record } = records[i]!;
       if (result.duplicate) duplicates(record.source).inc();
+      else if (result.spooled) spooled += 1; // counted as appended once drained (src/spool/)
       else {
         fresh += 1;
         appended(`${record.source}\n${record.type}`).inc();
       }
-      return { line, id: result.id, entry: result.entry, ...(result.duplicate ? { duplicate: true } : {}) };
+      return { line, id: result.id, ...(result.spooled ? {} : { entry: result.entry }), ...(result.duplicate ? { duplicate: true } : {}), ...(result.spooled ? { spooled: true } : {}) };
     });
-    return reply.code(fresh === 0 && refused.length === 0 ? 200 : 202).send({
+    return reply.code(fresh === 0 && spooled === 0 && refused.length === 0 ? 200 : 202).send({
       received: lines.length,
       appended: fresh,
-      duplicates: results.length - fresh,
+      ...(spooled > 0 ? { spooled } : {}),
+      duplicates: results.length - fresh - spooled,
       rejected: refused.map(describeRefused),
       results: answered,
     });

@@ -6,10 +6,18 @@ import type { RejectedRecord, StreamRecord } from '../stream/stream-record.ts';
 
 export interface AppendResult {
   readonly id: string;
-  /** The stream entry id: of the new entry, or of the first append when this was a duplicate. */
-  readonly entry: string;
+  /**
+   * The stream entry id: of the new entry, or of the first append when this was a duplicate.
+   * Undefined when the record is spooled: on this node's disk, in the stream later.
+   */
+  readonly entry: string | undefined;
   readonly duplicate: boolean;
+  /** True when Redis could not take it and it is in the local spool (src/spool/), drained into the stream once Redis is back. */
+  readonly spooled?: boolean;
 }
+
+/** What `ping` found: nothing when all is well, a reason when the sink still takes work but degraded (the spool takes it). */
+export type SinkHealth = { readonly degraded: string } | undefined;
 
 /** Where pushed events go. */
 export interface EventSink {
@@ -19,9 +27,10 @@ export interface EventSink {
    * alerts lands whole or not at all. Results in the records' order.
    */
   appendAll(records: readonly StreamRecord[], options?: { readonly dedupWindowSeconds?: number }): Promise<AppendResult[]>;
-  appendRejected(record: RejectedRecord): Promise<string>;
-  /** Resolves when the store answers within the timeout, else rejects. */
-  ping(timeoutMs: number): Promise<void>;
+  /** The entry id in the rejected stream; undefined when the refusal is spooled. */
+  appendRejected(record: RejectedRecord): Promise<string | undefined>;
+  /** Resolves when the sink can durably take work within the timeout (saying so when degraded), else rejects. */
+  ping(timeoutMs: number): Promise<SinkHealth>;
   /** Waits for the appends already accepted to be acknowledged (or to fail). */
   drain(): Promise<void>;
 }

@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/load-config.ts';
 import { SinkUnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import { Keyspace } from '../redis/keyspace.ts';
+import { Keyspace, spooledRejectedMarker } from '../redis/keyspace.ts';
 import { RespArguments } from '../redis/resp-arguments.ts';
 import { appendScript } from '../redis/scripts/append-script.ts';
+import { rejectedOnceScript } from '../redis/scripts/rejected-once-script.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
 import { contractVersion, recordFields, type RejectedRecord, type StreamRecord } from '../stream/stream-record.ts';
-import type { AppendResult, EventSink } from './event-sink.ts';
+import type { AppendResult, EventSink, SinkHealth } from './event-sink.ts';
 import { RedisPageSink } from './redis-page-sink.ts';
 import { ReplicaWait } from './replica-wait.ts';
 
@@ -263,9 +264,23 @@ export class RedisStreamSink implements EventSink {
     return entry;
   }
 
-  async ping(timeoutMs: number): Promise<void> {
+  /**
+   * A refused body drained from the local spool: appended to the rejected stream once however often it
+   * is sent (rejected-once-script.ts), `marker` naming the spooled record.
+   */
+  async appendRejectedOnce(record: RejectedRecord, marker: string, markerTtlSeconds: number): Promise<string> {
+    this.#assertReady();
+    const keys = [this.#options.rejectedStream, spooledRejectedMarker(this.#options.rejectedStream, marker)];
+    const args = [markerTtlSeconds, this.#options.rejectedStreamMaxLen, record.reason, record.source, record.received, record.remote, record.payload];
+    const entry = await withTimeout(rejectedOnceScript.run<string>(this.#redis, keys, args, this.#logger), this.#options.appendTimeoutMs, this.#timeoutMessage);
+    await withTimeout(this.#replicas.wait(), this.#options.appendTimeoutMs, this.#timeoutMessage);
+    return entry;
+  }
+
+  async ping(timeoutMs: number): Promise<SinkHealth> {
     this.#assertReady();
     await withTimeout(this.#redis.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms.`);
+    return undefined;
   }
 
   /** Records accepted and not yet answered by Redis. */

@@ -64,6 +64,16 @@ describe('loadConfig', () => {
     assert.deepEqual(c.connectors, []);
   });
 
+  test('the local spool: on by default with 1 GiB; ORCHARD_SPOOL and ORCHARD_SPOOL_MAX_BYTES are checked by name', () => {
+    const c = loadConfig({}, '/srv');
+    assert.equal(c.spool, 'on');
+    assert.equal(c.spoolMaxBytes, 1073741824);
+    assert.equal(loadConfig({ ORCHARD_SPOOL: 'off', ORCHARD_SPOOL_MAX_BYTES: '65536' }, '/srv').spoolMaxBytes, 65536);
+    const found = problems({ ORCHARD_SPOOL: 'maybe', ORCHARD_SPOOL_MAX_BYTES: '1000' });
+    assert.ok(found.some((p) => /^ORCHARD_SPOOL \(spool\): must be one of/.test(p)), found.join('\n'));
+    assert.ok(found.some((p) => /^ORCHARD_SPOOL_MAX_BYTES \(spool_max_bytes\): must be >= 65536/.test(p)), found.join('\n'));
+  });
+
   test('the result is frozen, deeply', () => {
     const c = loadConfig({ ORCHARD_WEBHOOK_SECRETS: 'aaaaaaaaaaaaaaaa' }, '/srv');
     assert.ok(Object.isFrozen(c));

@@ -224,7 +224,13 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   const mock = await MockJamfPro.start({ computers: 600 });
   t.after(() => mock.close());
   const { stream, state, keys, env } = await environment(t, mock, { page_size: 50, interval: '4s' });
-  const [a, b] = await Promise.all([startOrchardProcess(await env()), startOrchardProcess(await env())]);
+  // Each replica has its own data directory (its own spool), as replicas do.
+  const replicaEnv = async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'orchard-replica-'));
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+    return { ...(await env()), ORCHARD_DATA_DIR: dataDir };
+  };
+  const [a, b] = await Promise.all([startOrchardProcess(await replicaEnv()), startOrchardProcess(await replicaEnv())]);
   t.after(() => killOrchard(a));
   t.after(() => killOrchard(b));
   await until(async () => (await state.read('fleet')).checkpoint?.lastRunEndedAt != null, 'the first run to finish');

@@ -10,6 +10,12 @@ import { freePort } from './free-port.ts';
 export interface TestRedisOptions {
   /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
   readonly appendonly?: boolean;
+  /**
+   * The AOF's fsync policy (default everysec). With everysec Redis may answer writes it has not yet
+   * written to its file while a slow background fsync runs, and a SIGKILL then loses them: `always`
+   * writes before every answer.
+   */
+  readonly appendfsync?: 'always' | 'everysec';
   /** requirepass: clients must authenticate. */
   readonly password?: string;
 }
@@ -38,17 +44,21 @@ export class TestRedis {
     return this.options.password ? `redis://:${encodeURIComponent(this.options.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server (again) on the same port and directory, and waits until it accepts connections. */
-  async restart(): Promise<void> {
+  /**
+   * Starts redis-server (again) on the same port and directory, and waits until it accepts connections
+   * (while it loads its data, it answers LOADING). `extraArgs` are added to the command line.
+   */
+  async restart(extraArgs: readonly string[] = []): Promise<void> {
     const args = [
       '--port', String(this.port),
       '--bind', '127.0.0.1',
       '--dir', this.dir,
       '--save', '',
       '--appendonly', this.options.appendonly ? 'yes' : 'no',
-      '--appendfsync', 'everysec',
+      '--appendfsync', this.options.appendfsync ?? 'everysec',
       '--logfile', '',
       ...(this.options.password ? ['--requirepass', this.options.password] : []),
+      ...extraArgs,
     ];
     this.#child = await spawnRedisServer({ args, timeoutMs: 10_000 });
   }

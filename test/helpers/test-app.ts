@@ -9,6 +9,7 @@ import { buildServer } from '../../src/server/build-server.ts';
 import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from '../../src/server/webhook-authenticator.ts';
 import { sinksFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { spoolingSinkFromConfig, type SpoolingSink } from '../../src/spool/spooling-sink.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { after, before } from 'node:test';
 import { TestRedis, type TestRedisOptions } from './redis-server.ts';
@@ -18,7 +19,10 @@ export const testSecret = 'test-secret-0123456789abcdef';
 export interface TestApp {
   readonly app: FastifyInstance;
   readonly config: Config;
+  /** The Redis sink (behind the spool when there is one). */
   readonly sink: RedisStreamSink;
+  /** The spooling sink the routes use, when `env` says ORCHARD_SPOOL=on (with an ORCHARD_DATA_DIR of the test's). */
+  readonly spooling: SpoolingSink | undefined;
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   /** Orchard's own connection. */
@@ -49,7 +53,8 @@ export async function waitForReady(redis: Redis): Promise<void> {
 
 /**
  * Orchard's server, not listening, on a real Redis: each test file gets its own stream keys so files
- * can share one redis-server. `env` holds settings as a user would give them.
+ * can share one redis-server. `env` holds settings as a user would give them. The routes write to
+ * Redis alone unless `env` sets ORCHARD_SPOOL=on explicitly (then also give it an ORCHARD_DATA_DIR).
  */
 export async function buildTestApp(server: TestRedis, env: Record<string, string> = {}, auth?: WebhookAuth): Promise<TestApp> {
   const unique = `t${Math.random().toString(36).slice(2, 10)}`;
@@ -67,14 +72,18 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
   const redis = createRedis(config.redisUrl!, logger, metrics);
   await waitForReady(redis);
   const sink = sinksFromConfig(config, redis, { metrics, logger }).events;
+  const spooling = env.ORCHARD_SPOOL === 'on' ? await spoolingSinkFromConfig(config, { direct: sink, redis, metrics, logger }) : undefined;
+  spooling?.start();
   const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
   const resolvedAuth = auth ?? webhookAuthFromConfig(config)!;
-  const app = await buildServer({ config, sink, metrics, logger, lifecycle, auth: resolvedAuth });
+  const status = () => ({ spool: spooling?.status() ?? { enabled: false } });
+  const app = await buildServer({ config, sink: spooling ?? sink, metrics, logger, lifecycle, auth: resolvedAuth, status });
   await app.ready();
   return {
     app,
     config,
     sink,
+    spooling,
     metrics,
     lifecycle,
     redis,
@@ -85,6 +94,7 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
     async close() {
       await app.close();
       await sink.drain();
+      await spooling?.close();
       redis.disconnect();
     },
   };

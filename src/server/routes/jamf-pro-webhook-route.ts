@@ -12,12 +12,14 @@ export interface JamfProWebhookRouteOptions extends Omit<IntakeOptions, 'source'
 
 const appendedResponse = {
   type: 'object',
-  properties: { id: { type: 'string' }, entry: { type: 'string' }, duplicate: { type: 'boolean' } },
+  properties: { id: { type: 'string' }, entry: { type: 'string' }, duplicate: { type: 'boolean' }, spooled: { type: 'boolean' } },
 } as const;
 
 /**
  * POST <path>: a Jamf Pro webhook. Answered 202 {id, entry} once Redis acknowledged the append, 200
  * with the first append's {id, entry} when the same body was already appended within the dedup window.
+ * When Redis cannot take it, 202 {id, spooled: true} once it is synced to the local spool (no entry
+ * yet), and 200 {id, duplicate: true, spooled: true} for a repeat of a body still spooled.
  */
 export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfProWebhookRouteOptions): Promise<void> {
   const intake: IntakeOptions = { ...options, source: webhookSource };
@@ -51,10 +53,12 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
     const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs));
     if (result.duplicate) {
       duplicates.inc();
-      return reply.code(200).send({ id: result.id, entry: result.entry, duplicate: true });
+      return reply.code(200).send(result.spooled ? { id: result.id, duplicate: true, spooled: true } : { id: result.id, entry: result.entry, duplicate: true });
     }
-    appended(webhook.known ? webhook.webhookEvent : 'unknown').inc();
     if (!webhook.known) metrics.unknownWebhookEvents.inc();
+    // A spooled event is counted as appended when it is drained (src/spool/spool-forwarder.ts).
+    if (result.spooled) return reply.code(202).send({ id: result.id, spooled: true });
+    appended(webhook.known ? webhook.webhookEvent : 'unknown').inc();
     return reply.code(202).send({ id: result.id, entry: result.entry });
   });
 }

@@ -30,8 +30,9 @@ export async function operationsRoutes(scope: FastifyInstance, options: Operatio
   scope.get('/readyz', { config: noRateLimit }, async (_req, reply) => {
     if (!lifecycle.accepting) return reply.code(503).send({ status: 'not_ready', reason: 'shutting down' });
     try {
-      await sink.ping(readyTimeoutMs);
-      return { status: 'ready' };
+      // Ready, also when degraded: with Redis away the local spool still takes every event durably.
+      const health = await sink.ping(readyTimeoutMs);
+      return health ? { status: 'ready', degraded: health.degraded } : { status: 'ready' };
     } catch (err) {
       return reply.code(503).send({ status: 'not_ready', reason: (err as Error).message });
     }
