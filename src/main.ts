@@ -230,11 +230,13 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     if (options.signal?.aborted) throw new StartAbortedError();
   };
   try {
+    const connectorState = new ConnectorStateStore(redis, config.stream);
     const manager = new ConnectorManager({
       config,
       createSource: (c, m) => createSource(c, config, { metrics: m }),
       sink: pages,
-      state: new ConnectorStateStore(redis, config.stream),
+      state: connectorState,
+      windows: connectorState.windows(),
       logger,
       metrics,
     });

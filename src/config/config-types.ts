@@ -17,6 +17,8 @@ export interface ConnectorConfig<S = Readonly<Record<string, unknown>>> {
   readonly timeoutMs: number;
   readonly maxConnections: number;
   readonly maxAttempts: number;
+  /** expect_events_within: runs that append nothing for longer make the connector "silent"; undefined: never. */
+  readonly expectEventsWithinMs: number | undefined;
   /** The entry as written (file keys), with defaults: its type's own settings, typed by its schema. */
   readonly settings: S;
 }
@@ -41,6 +43,8 @@ export interface Config {
   readonly streamTrimIntervalMs: number;
   readonly streamTrimWithoutGroups: boolean;
   readonly webhookPath: string;
+  /** The tenant of the Jamf Pro webhook route's records (ORCHARD_WEBHOOK_TENANT), '' for none. */
+  readonly webhookTenant: string;
   /** Orchard's external address as Jamf Pro reaches it (`orchard jamf-webhooks`), without a trailing slash. */
   readonly publicUrl: string | undefined;
   readonly webhookAuth: WebhookAuthMode;

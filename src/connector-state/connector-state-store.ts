@@ -6,6 +6,7 @@ import { withTimeout } from '../redis/with-timeout.ts';
 import { tallyFieldPrefix } from '../redis/scripts/page-scripts.ts';
 import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint, type Tally } from './checkpoint.ts';
 import { ConnectorLease } from './connector-lease.ts';
+import { WindowStore } from './window-store.ts';
 
 // The one owner of a pull connector's state in Redis: its checkpoint (read, reset), its lease, and
 // the versions an inventory remembers (counted, pruned). The page write itself, which moves the
@@ -22,6 +23,11 @@ export class ConnectorStateStore {
     this.#redis = redis;
     this.#keyspace = new Keyspace(stream);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** The connectors' window counts and their verification's state (docs/completeness.md). */
+  windows(): WindowStore {
+    return new WindowStore(this.#redis, this.#keyspace, this.#timeoutMs);
   }
 
   keys(connector: string): ConnectorKeys {

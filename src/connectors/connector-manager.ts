@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import type { Config, ConnectorConfig } from '../config/config-types.ts';
 import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
+import type { WindowStore } from '../connector-state/window-store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PageSink } from '../sink/event-sink.ts';
 import { ConnectorRunner, type ConnectorStatus } from './connector-runner.ts';
@@ -17,6 +18,8 @@ export interface ConnectorManagerOptions {
   readonly createSource: SourceFactory;
   readonly sink: PageSink;
   readonly state: ConnectorStateStore;
+  /** The connectors' window counts (docs/completeness.md). */
+  readonly windows?: WindowStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -37,7 +40,7 @@ export class ConnectorManager {
       }
       const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

@@ -1,7 +1,10 @@
 import type { Tally } from '../connector-state/checkpoint.ts';
 import type { PageRecord } from '../sink/event-sink.ts';
 
+import type { PageWindows, WindowRef } from '../connector-state/window-store.ts';
+
 export type { Tally } from '../connector-state/checkpoint.ts';
+export type { PageWindows, WindowRef } from '../connector-state/window-store.ts';
 
 // The small interface each pull source plugs into the shared polling loop (connector-runner.ts). A
 // source knows its vendor API and its cursor; the runner owns scheduling, the lease, the atomic page
@@ -56,6 +59,26 @@ export interface Page<C> {
    * appended, duplicates (one organization of an MSP connector: `org:<id>`).
    */
   readonly tally?: string;
+  /** The ids this page appends, by the closed window their event time falls in (docs/completeness.md): counted in the page's atomic step. */
+  readonly windows?: PageWindows;
+}
+
+/**
+ * What a source whose vendor can count its events offers the window verification
+ * (connectors/window-verifier.ts): the vendor's count of a closed window, with the filters the pull
+ * uses, and the window's events read again.
+ */
+export interface WindowCounting {
+  /** The length of a window (windows are aligned on it, in UTC). */
+  readonly windowMs: number;
+  /** A window is checked once its end is this long ago (the connector's lag plus verify_after, at least lag plus overlap). */
+  readonly settleMs: number;
+  /** The service groups each organization is counted by: `all`, or each configured service. */
+  readonly services: readonly string[];
+  /** The vendor's count of the window's events. */
+  count(window: WindowRef, signal: AbortSignal): Promise<number>;
+  /** The window's events as the vendor lists them now, page after page, as a run makes their records. */
+  pages(window: WindowRef, signal: AbortSignal): AsyncIterable<readonly PageRecord[]>;
 }
 
 
@@ -70,5 +93,7 @@ export interface PullSource<C = unknown> {
   readonly requests: number;
   /** The path to move to from a path the vendor marks deprecated, when the source knows one (newer API versions). */
   successorPath?(path: string): string | undefined;
+  /** The vendor's counts of closed windows, for the window verification (Directory Insights). */
+  readonly windows?: WindowCounting;
   close(): Promise<void>;
 }

@@ -72,6 +72,17 @@ export interface PageCommit {
    * and duplicates (those the script finds plus `dropped`, the ones the source already dropped).
    */
   readonly tally?: { readonly name: string; readonly received: number; readonly dropped: number };
+  /** The ids the page appends, by the closed window they fall in, counted in the same step (page-scripts.ts). */
+  readonly windows?: WindowTallyCommit;
+}
+
+/** The window tallies of a page, as keys: each group's ids go to its id set and are counted in the counts hash. */
+export interface WindowTallyCommit {
+  readonly countsKey: string;
+  readonly idsTtlSeconds: number;
+  /** Set once (where counting began for an organization). */
+  readonly setOnce?: { readonly field: string; readonly value: string };
+  readonly groups: readonly { readonly idsKey: string; readonly field: string; readonly ids: readonly string[] }[];
 }
 
 export type PageOutcome =

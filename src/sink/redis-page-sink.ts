@@ -6,7 +6,7 @@ import { RespArguments } from '../redis/resp-arguments.ts';
 import { pageScript, pageWideFields, perRecordFields, uniformPageScript } from '../redis/scripts/page-scripts.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
 import { recordFields } from '../stream/stream-record.ts';
-import type { PageCommit, PageOutcome, PageRecord, PageSink } from './event-sink.ts';
+import type { PageCommit, PageOutcome, PageRecord, PageSink, WindowTallyCommit } from './event-sink.ts';
 import { ReplicaWait } from './replica-wait.ts';
 
 // A pulled page and its connector's new checkpoint, written to Redis in one atomic step (DESIGN.md,
@@ -44,6 +44,22 @@ function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
     .push(tally?.name ?? '')
     .push(tally?.received ?? 0)
     .push(tally?.dropped ?? 0);
+}
+
+/** The keys the window tallies add after a page's own (KEYS from `first` on): the counts hash, then each group's id set. */
+function windowKeys(windows: WindowTallyCommit | undefined): string[] {
+  return windows && windows.groups.length > 0 ? [windows.countsKey, ...windows.groups.map((g) => g.idsKey)] : [];
+}
+
+/** The window tallies' arguments, after a page's records (page-scripts.ts, windowTallies); `first`: the index in KEYS of the counts hash. */
+function pushWindows(args: RespArguments, windows: WindowTallyCommit | undefined, first: number): RespArguments {
+  if (!windows || windows.groups.length === 0) return args.push(0);
+  args.push(windows.groups.length).push(first).push(windows.idsTtlSeconds).push(windows.setOnce?.field ?? '').push(windows.setOnce?.value ?? '');
+  windows.groups.forEach((group, i) => {
+    args.push(first + 1 + i).push(group.field).push(group.ids.length);
+    for (const id of group.ids) args.push(id);
+  });
+  return args;
 }
 
 
@@ -93,9 +109,11 @@ export class RedisPageSink implements PageSink {
     const extraStreams = [...streams.keys()].slice(1);
     const dedupKeys: string[] = [];
     for (const { record, dedup } of records) if (dedup) dedupKeys.push(this.#keyspace.dedup(record.source, record.id));
-    const args = this.#pageKeys(records, commit, 4 + extraStreams.length + dedupKeys.length);
+    const tallies = windowKeys(commit.windows);
+    const args = this.#pageKeys(records, commit, 4 + extraStreams.length + dedupKeys.length + tallies.length);
     for (const key of extraStreams) args.push(key);
     for (const key of dedupKeys) args.push(key);
+    for (const key of tallies) args.push(key);
     pushFence(args, commit)
       .push(commit.stamp === undefined ? '' : commit.stamp)
       .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
@@ -110,7 +128,7 @@ export class RedisPageSink implements PageSink {
         .push(dedup ? ++mark : 0);
       for (const field of recordFields) args.push(record[field]);
     }
-    return args;
+    return pushWindows(args, commit.windows, 5 + extraStreams.length + dedupKeys.length);
   }
 
   /**
@@ -124,11 +142,13 @@ export class RedisPageSink implements PageSink {
       if (versionField !== undefined || append === false || dedup || (stream !== undefined && stream !== this.#options.stream)) return undefined;
       for (const field of pageWideFields) if (record[field] !== first[field]) return undefined;
     }
-    const args = this.#pageKeys(records, commit, 4);
+    const tallies = windowKeys(commit.windows);
+    const args = this.#pageKeys(records, commit, 4 + tallies.length);
+    for (const key of tallies) args.push(key);
     pushFence(args, commit).push(records.length);
     for (const field of pageWideFields) args.push(first[field]);
     for (const { record } of records) for (const field of perRecordFields) args.push(record[field]);
-    return args;
+    return pushWindows(args, commit.windows, 5);
   }
 
   /** A page's arguments, begun: the key count, then KEYS 1 to 4 of both page scripts (page-scripts.ts). */

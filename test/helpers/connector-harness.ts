@@ -77,6 +77,7 @@ export async function startConnector(
     deprecations,
     sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
     state,
+    windows: state.windows(),
     leaseTtlMs: config.connectorLeaseTtlMs,
     holder: 'test',
     logger,

@@ -25,13 +25,20 @@ import { LuaScript } from '../lua-script.ts';
 // duplicates are counted in the checkpoint hash (`tally:<name>:<count>`) in the same step, so the
 // counts never disagree with the stream, whatever crash comes between two pages.
 //
+// A page may carry window tallies (Directory Insights, completeness.md): the ids it appends, grouped by
+// the closed window (organization, service, start) their event time falls in. Each group's ids are
+// added to that window's id set and the number newly added to its field of the window counts hash, in
+// the same step as the records: what a window's count says the stream holds, the stream holds.
+//
 // KEYS: 1 stream, 2 checkpoint hash, 3 lease, 4 versions hash, 5… further streams a record may be
-// routed to (JumpCloud's `stream_per_service`), then the records' dedup keys.
+// routed to (JumpCloud's `stream_per_service`), then the records' dedup keys, then the window counts
+// hash and the window id sets (when the page carries window tallies).
 // ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 tally name ('' for
 // none), 6 items the vendor answered (received), 7 items the source already dropped as duplicates,
 // 8 stamp ('' for none), 9 dedup TTL in seconds, 10 record count, then per record: version field ('' for
 // none), version value, append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of
-// its dedup key (0 for none), and the fields of the record in `recordFields` order.
+// its dedup key (0 for none), and the fields of the record in `recordFields` order; then the window
+// tallies (see windowTallies; absent: none).
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 5 + recordFields.length;
@@ -52,6 +59,42 @@ if seq ~= ARGV[2] then
 end
 local appended = 0
 local duplicates = 0
+`;
+
+/**
+ * The window tallies both page scripts run before their commit, from ARGV[w] on: the group count (0 or
+ * absent: none), the index in KEYS of the window counts hash, the id sets' expiry in seconds, a field
+ * and value set once (HSETNX: where counting began, '' for none), then per group the index in KEYS of
+ * its id set, its field in the counts hash, its id count and the ids.
+ */
+const windowTallies = (w: string) => `local w = ${w}
+local groups = tonumber(ARGV[w] or '0')
+if groups > 0 then
+  local counts = KEYS[tonumber(ARGV[w + 1])]
+  local ttl = ARGV[w + 2]
+  if ARGV[w + 3] ~= '' then
+    redis.call('HSETNX', counts, ARGV[w + 3], ARGV[w + 4])
+  end
+  local a = w + 5
+  for g = 1, groups do
+    local set = KEYS[tonumber(ARGV[a])]
+    local last = a + 2 + tonumber(ARGV[a + 2])
+    local added = 0
+    local i = a + 3
+    while i <= last do
+      local j = math.min(i + 999, last)
+      added = added + redis.call('SADD', set, unpack(ARGV, i, j))
+      i = j + 1
+    end
+    if last >= a + 3 then
+      redis.call('EXPIRE', set, ttl)
+    end
+    if added > 0 then
+      redis.call('HINCRBY', counts, ARGV[a + 1], added)
+    end
+    a = last + 1
+  end
+end
 `;
 
 /** The commit both page scripts end with: the checkpoint (ARGV 4), the tally (ARGV 5 to 7) and the result, in the same step. */
@@ -111,7 +154,7 @@ ${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
     appended = appended + 1
   end
 end
-${commit}`;
+${windowTallies(`11 + tonumber(ARGV[10]) * stride`)}${commit}`;
 
 export const pageScript = new LuaScript('orchardPage', body);
 
@@ -121,7 +164,8 @@ export const pageScript = new LuaScript('orchardPage', body);
 // page that is 90,000 fewer arguments for Redis to read and turn into Lua strings, a fifth less of its
 // CPU per event.
 // ARGV: 1 to 7 as above, 8 record count, then the page-wide fields in `pageWideFields` order, then per
-// record its fields in `perRecordFields` order. Returns what the page script returns.
+// record its fields in `perRecordFields` order, then the window tallies. KEYS: 1 to 4 as above, then the
+// window counts hash and id sets. Returns what the page script returns.
 export const pageWideFields = ['source', 'tenant', 'connector', 'received'] as const satisfies readonly (typeof recordFields)[number][];
 export const perRecordFields = recordFields.filter((f) => !(pageWideFields as readonly string[]).includes(f));
 const wideArg = (f: (typeof recordFields)[number]) => 9 + (pageWideFields as readonly string[]).indexOf(f);
@@ -133,6 +177,6 @@ ${fence}for i = 0, tonumber(ARGV[8]) - 1 do
 ${recordFields.map((f) => `    '${f}', ${(pageWideFields as readonly string[]).includes(f) ? `ARGV[${wideArg(f)}]` : `ARGV[r + ${perRecordFields.indexOf(f) + 1}]`}`).join(',\n')})
 end
 appended = tonumber(ARGV[8])
-${commit}`;
+${windowTallies(`${9 + pageWideFields.length} + tonumber(ARGV[8]) * stride`)}${commit}`;
 
 export const uniformPageScript = new LuaScript('orchardUniformPage', uniformBody);

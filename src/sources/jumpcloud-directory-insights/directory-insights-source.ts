@@ -1,6 +1,7 @@
 import type { ConnectorConfig } from '../../config/config-types.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
-import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
+import type { Page, PageWindows, PullSource, RunContext, WindowCounting, WindowRef } from '../../connectors/pull-source.ts';
+import type { PageRecord } from '../../sink/event-sink.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { Keyspace } from '../../redis/keyspace.ts';
 import { firstHeader, type VendorResponse } from '../http/vendor-http-client.ts';
@@ -31,6 +32,12 @@ import { directoryInsightsServices, type DirectoryInsightsSettings } from './set
 
 export { directoryInsightsSource } from './events-page.ts';
 export const eventsPath = '/insights/directory/v1/events';
+/**
+ * The count of the events a query matches, with the same body (TheJumpCloud/jcapi-powershell,
+ * SDKs/PowerShell/JumpCloud.SDK.DirectoryInsights/docs/exports/Get-JcSdkEventCount.md: POST
+ * /insights/directory/v1/events/count, an EventQuery body; answered `{"count": N}`).
+ */
+export const countPath = '/insights/directory/v1/events/count';
 const firstRunLookBackMs = 24 * 60 * 60 * 1000;
 
 export interface DirectoryInsightsCursor {
@@ -56,6 +63,9 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
   readonly #now: () => number;
   /** Services not in JumpCloud's published list: said once, on the first page. */
   #unknownServices: readonly string[];
+  /** verify_after, undefined when off (no window counting). */
+  readonly #verifyAfterMs: number | undefined;
+  readonly #windowMs: number;
 
   constructor(config: ConnectorConfig<DirectoryInsightsSettings>, connection: JumpCloudConnection, options: { stream?: string; now?: () => number } = {}) {
     this.#config = config;
@@ -67,6 +77,88 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     this.#connection = connection;
     this.#client = connection.client(config.baseUrl);
     this.#unknownServices = this.#services.filter((s) => !(directoryInsightsServices as readonly string[]).includes(s));
+    this.#verifyAfterMs = this.#settings.verify_after === 'off' ? undefined : (parseDurationMs(this.#settings.verify_after ?? '15m') ?? 900_000);
+    this.#windowMs = parseDurationMs(this.#settings.verify_window ?? '1h') ?? 3_600_000;
+  }
+
+  /** The window counting of the connector's own organization (a connector without org_ids). */
+  get windows(): WindowCounting | undefined {
+    return this.windowCounting(() => this.#ownOrg);
+  }
+
+  /** The service groups windows are counted by: `all` when the connector reads every service, else each service. */
+  get #serviceGroups(): string[] {
+    return this.#services.includes('all') ? ['all'] : this.#services;
+  }
+
+  /** The window counting, with the organization scope of an organization id ('' for the connector's own). Undefined with verify_after: off. */
+  windowCounting(scopeOf: (org: string) => OrgScope): WindowCounting | undefined {
+    if (this.#verifyAfterMs === undefined) return undefined;
+    const services = (window: WindowRef) => (window.service === 'all' ? this.#services : [window.service]);
+    return {
+      windowMs: this.#windowMs,
+      settleMs: this.#lagMs + Math.max(this.#verifyAfterMs, this.#overlapMs),
+      services: this.#serviceGroups,
+      count: async (window, signal) => {
+        const body = JSON.stringify({ service: services(window), start_time: window.start, end_time: window.end });
+        const answer = (await this.#client.request({ method: 'POST', path: countPath, body }, scopeOf(window.org).id, signal)).json<{ count?: unknown }>();
+        const count = answer !== null && typeof answer === 'object' ? answer.count : undefined;
+        if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+          throw new VendorResponseError(this.#config.name, 'the answer has no count: the Directory Insights API may have changed.', { method: 'POST', path: countPath });
+        }
+        return count;
+      },
+      pages: (window, signal) => this.#windowPages(scopeOf(window.org), window, services(window), signal),
+    };
+  }
+
+  /** A closed window read again, page after page, every event made a record (the stream's id set tells which it holds). */
+  async *#windowPages(org: OrgScope, window: WindowRef, services: readonly string[], signal: AbortSignal): AsyncGenerator<readonly PageRecord[]> {
+    const limit = this.#settings.limit ?? 10_000;
+    let searchAfter: unknown[] | null = null;
+    for (;;) {
+      const body = { service: services, start_time: window.start, end_time: window.end, limit, sort: 'ASC', ...(searchAfter ? { search_after: searchAfter } : {}) };
+      const response = await this.#query(body, org.id, signal);
+      const page = readEventsPage({ ...this.#pageInput(org, response.body, Date.now()), seen: [], nextSeen: [], boundaryMs: Number.POSITIVE_INFINITY });
+      if (!page.array) throw this.#notAnArray();
+      yield page.records;
+      const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? page.received);
+      if (!(page.received > 0 && resultCount === Number(firstHeader(response.headers['x-limit']) ?? limit))) return;
+      const next = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? page.lastKey;
+      if (!next || JSON.stringify(next) === JSON.stringify(searchAfter)) return;
+      searchAfter = next;
+    }
+  }
+
+  /** What every events page is read with, but the cursor's ids. */
+  #pageInput(org: OrgScope, text: string, receivedMs: number): Omit<EventsPageInput, 'seen' | 'nextSeen' | 'boundaryMs'> {
+    return {
+      text,
+      receivedMs,
+      tenant: org.tenant,
+      connector: this.#config.name,
+      serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
+    };
+  }
+
+  /** A page's records by the window and service group they are counted in (records of a service not configured are not). */
+  #windowTallies(org: OrgScope, records: readonly PageRecord[], countedFrom: string | undefined): PageWindows | undefined {
+    if (this.#verifyAfterMs === undefined) return undefined;
+    const all = this.#services.includes('all');
+    const groups = new Map<string, { org: string; service: string; start: string; ids: string[] }>();
+    const orgId = org.id ?? '';
+    for (const { record } of records) {
+      const service = all ? 'all' : record.type.slice(0, record.type.indexOf('/'));
+      if (!all && !this.#services.includes(service)) continue;
+      const ms = Date.parse(record.time);
+      const start = new Date(ms - (((ms % this.#windowMs) + this.#windowMs) % this.#windowMs)).toISOString();
+      const key = `${service}|${start}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { org: orgId, service, start, ids: [] }));
+      group.ids.push(record.id);
+    }
+    if (groups.size === 0 && countedFrom === undefined) return undefined;
+    return { ...(countedFrom === undefined ? {} : { countedFrom: { org: orgId, at: countedFrom } }), groups: [...groups.values()] };
   }
 
   get requests(): number {
@@ -129,16 +221,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       org.id,
       context.signal,
     );
-    const input: EventsPageInput = {
-      text: response.body,
-      seen: at.seen,
-      nextSeen: at.nextSeen,
-      boundaryMs: Date.parse(window.end) - this.#overlapMs,
-      receivedMs: context.receivedMs,
-      tenant: org.tenant,
-      connector: this.#config.name,
-      serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
-    };
+    const input: EventsPageInput = { ...this.#pageInput(org, response.body, context.receivedMs), seen: at.seen, nextSeen: at.nextSeen, boundaryMs: Date.parse(window.end) - this.#overlapMs };
     const page = readEventsPage(input);
     if (!page.array) {
       if (!page.json) response.json(); // The vendor client's error for a body that is not JSON, with an excerpt.
@@ -156,7 +239,10 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       this.#unknownServices = [];
     }
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
-    const found = fingerprint === undefined ? {} : { fingerprint };
+    // Counting is complete from where this window's new events begin: the last window's end (the
+    // overlap before it was appended before), or the start of the very first window.
+    const tallies = this.#windowTallies(org, records, at.window ? undefined : (at.until ?? window.start));
+    const found = { ...(fingerprint === undefined ? {} : { fingerprint }), ...(tallies ? { windows: tallies } : {}) };
     if (!more) {
       // The window is done: its end is where the next one starts counting from.
       const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };

@@ -1,0 +1,148 @@
+import type { Logger } from 'pino';
+import type { ConnectorConfig } from '../config/config-types.ts';
+import { formatDurationMs } from '../config/duration.ts';
+import type { WindowStore } from '../connector-state/window-store.ts';
+import type { Metrics } from '../metrics.ts';
+import type { PageWindows, PullSource } from './pull-source.ts';
+import type { WindowTallyCommit } from '../sink/event-sink.ts';
+import { WindowVerifier } from './window-verifier.ts';
+
+// What a connector's runs prove beside moving data (docs/completeness.md): its closed windows checked
+// against the vendor's counts (window-verifier.ts), its freshness (when it last appended an event, when
+// a run last succeeded) and the state /status gives it: ok, degraded, silent or failing, with the reason.
+// Silence is not health: a connector whose runs succeed but that appends nothing for longer than its
+// expect_events_within is "silent".
+
+export type HealthState = 'ok' | 'degraded' | 'silent' | 'failing';
+
+export interface SourceHealth {
+  readonly state: HealthState;
+  readonly reason: string;
+}
+
+/** What the runner knows that the health needs. */
+export interface RunnerFacts {
+  readonly state: string;
+  readonly lastError: { readonly message: string; readonly diagnosis: { readonly category: string } } | null;
+  /** Problems a page reported that are not failures (likely missed webhooks), with how many. */
+  readonly concerns?: readonly string[];
+}
+
+export interface ConnectorChecksOptions {
+  readonly config: ConnectorConfig;
+  readonly source: PullSource<unknown>;
+  /** The window counts; without it no window is counted or verified. */
+  readonly windows?: WindowStore;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+export class ConnectorChecks {
+  readonly #o: ConnectorChecksOptions;
+  readonly #now: () => number;
+  readonly #verifier: WindowVerifier | undefined;
+  readonly #startedMs: number;
+  #lastEventMs: number | undefined;
+  #lastSuccessMs: number | undefined;
+  #verifyError: { readonly at: string; readonly message: string } | null = null;
+  #loaded = false;
+
+  constructor(options: ConnectorChecksOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#startedMs = this.#now();
+    const counting = options.source.windows;
+    if (counting && options.windows) {
+      this.#verifier = new WindowVerifier({ connector: options.config.name, counting, store: options.windows, logger: options.logger, metrics: options.metrics, now: this.#now });
+    }
+  }
+
+  /** The verifier (for `orchard verify`), when the source counts windows. */
+  get verifier(): WindowVerifier | undefined {
+    return this.#verifier;
+  }
+
+  /** A page's window tallies, as the page sink writes them. */
+  windowsCommit(windows: PageWindows | undefined): WindowTallyCommit | undefined {
+    return this.#verifier ? this.#o.windows?.commitFor(this.#o.config.name, windows) : undefined;
+  }
+
+  /** A page was written: its appended events make the connector fresh. */
+  afterPage(appended: number): void {
+    if (appended <= 0) return;
+    this.#lastEventMs = this.#now();
+    this.#o.metrics?.sawEvent(this.#o.config.name, this.#lastEventMs);
+  }
+
+  /** A run ended well: the closed windows are checked (a failure to check is reported, not a failed run). */
+  async afterRun(signal: AbortSignal): Promise<void> {
+    this.#lastSuccessMs = this.#now();
+    if (!this.#verifier) return;
+    try {
+      await this.#verifier.run(signal);
+      this.#verifyError = null;
+    } catch (err) {
+      if (signal.aborted) return;
+      this.#verifyError = { at: new Date(this.#now()).toISOString(), message: (err as Error)?.message ?? String(err) };
+      this.#o.logger.warn({ error: this.#verifyError.message }, 'Could not check the closed windows against the vendor\'s counts; tried again after the next run.');
+    }
+  }
+
+  /** Reads the verification's state once (a restarted Orchard shows what was found before). */
+  async load(): Promise<void> {
+    if (this.#loaded || !this.#verifier) return;
+    this.#loaded = true;
+    await this.#verifier.load().catch(() => {});
+  }
+
+  health(facts: RunnerFacts): SourceHealth {
+    const nowMs = this.#now();
+    if (facts.state === 'parked' || facts.state === 'retrying') {
+      return { state: 'failing', reason: `${facts.state}: ${facts.lastError?.message ?? 'the last run failed'}${facts.lastError ? ` (${facts.lastError.diagnosis.category})` : ''}` };
+    }
+    if (facts.state === 'standby') return { state: 'ok', reason: 'another replica holds the lease and runs it' };
+    const expectMs = this.#o.config.expectEventsWithinMs;
+    const sinceMs = this.#lastEventMs ?? this.#startedMs;
+    if (expectMs !== undefined && nowMs - sinceMs > expectMs) {
+      const what = this.#lastEventMs === undefined ? 'since Orchard started' : `since ${iso(this.#lastEventMs)}`;
+      return { state: 'silent', reason: `no event appended ${what} (${formatDurationMs(nowMs - sinceMs)}), longer than expect_events_within (${formatDurationMs(expectMs)}), although its runs succeed` };
+    }
+    const concerns = [...(facts.concerns ?? [])];
+    const gaps = this.#verifier?.state?.gaps.length ?? 0;
+    if (gaps > 0) concerns.unshift(`${gaps} window(s) still short of the vendor's count (completeness.gaps)`);
+    if (this.#verifyError) concerns.push(`the windows could not be checked: ${this.#verifyError.message}`);
+    if (concerns.length > 0) return { state: 'degraded', reason: concerns.join('; ') };
+    return { state: 'ok', reason: this.#lastSuccessMs === undefined ? 'no run has ended yet in this process' : `the last run succeeded at ${iso(this.#lastSuccessMs)}` };
+  }
+
+  /** The connector's freshness and completeness, for /status. */
+  status(): Record<string, unknown> {
+    const nowMs = this.#now();
+    const ageSeconds = (ms: number | undefined) => (ms === undefined ? null : Math.round((nowMs - ms) / 1000));
+    const state = this.#verifier?.state;
+    return {
+      freshness: {
+        lastEventAt: iso(this.#lastEventMs),
+        secondsSinceLastEvent: ageSeconds(this.#lastEventMs),
+        lastSuccessAt: iso(this.#lastSuccessMs),
+        secondsSinceLastSuccess: ageSeconds(this.#lastSuccessMs),
+        expectEventsWithin: this.#o.config.expectEventsWithinMs === undefined ? null : formatDurationMs(this.#o.config.expectEventsWithinMs),
+      },
+      ...(this.#verifier
+        ? {
+            completeness: {
+              window: formatDurationMs(this.#verifier.windowMs),
+              lastVerified: state?.lastVerified ?? null,
+              checkedUntil: state?.checkedUntil ?? {},
+              gaps: state?.gaps ?? [],
+              totals: state?.totals ?? { verified: 0, repaired: 0, short: 0, recovered: 0 },
+              error: this.#verifyError,
+            },
+          }
+        : {}),
+    };
+  }
+}
