@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { ConnectorConfig } from '../config/config-types.ts';
 import { formatDurationMs } from '../config/duration.ts';
+import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
 import type { WindowStore } from '../connector-state/window-store.ts';
 import type { Metrics } from '../metrics.ts';
-import type { PageWindows, PullSource } from './pull-source.ts';
-import type { WindowTallyCommit } from '../sink/event-sink.ts';
+import type { Page, PageWindows, PullSource, ScanEnd } from './pull-source.ts';
+import type { PageOutcome, PageRecord, WindowTallyCommit } from '../sink/event-sink.ts';
+import { MissedWebhooks } from './missed-webhooks.ts';
 import { WindowVerifier } from './window-verifier.ts';
 
 // What a connector's runs prove beside moving data (docs/completeness.md): its closed windows checked
@@ -33,6 +35,10 @@ export interface ConnectorChecksOptions {
   readonly source: PullSource<unknown>;
   /** The window counts; without it no window is counted or verified. */
   readonly windows?: WindowStore;
+  /** Where the webhook sightings are read (the missed-webhook check). */
+  readonly state?: ConnectorStateStore;
+  /** The Jamf Pro webhook route's tenant (webhook_tenant): an inventory of that tenant compares its scans with the webhooks. */
+  readonly webhookTenant?: string;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -49,6 +55,9 @@ export class ConnectorChecks {
   #lastSuccessMs: number | undefined;
   #verifyError: { readonly at: string; readonly message: string } | null = null;
   #loaded = false;
+  readonly #missed: MissedWebhooks | undefined;
+  /** The last inventory scan's count against the vendor's totalCount. */
+  #lastScan: (Omit<ScanEnd, 'removed' | 'marker' | 'belowStamp'> & { readonly short: number }) | null = null;
 
   constructor(options: ConnectorChecksOptions) {
     this.#o = options;
@@ -57,6 +66,10 @@ export class ConnectorChecks {
     const counting = options.source.windows;
     if (counting && options.windows) {
       this.#verifier = new WindowVerifier({ connector: options.config.name, counting, store: options.windows, logger: options.logger, metrics: options.metrics, now: this.#now });
+    }
+    const toleranceMs = options.source.missedWebhookToleranceMs;
+    if (toleranceMs !== undefined && options.state && options.webhookTenant === options.config.tenant) {
+      this.#missed = new MissedWebhooks({ connector: options.config.name, tenant: options.config.tenant, toleranceMs, state: options.state, logger: options.logger, metrics: options.metrics });
     }
   }
 
@@ -70,11 +83,22 @@ export class ConnectorChecks {
     return this.#verifier ? this.#o.windows?.commitFor(this.#o.config.name, windows) : undefined;
   }
 
-  /** A page was written: its appended events make the connector fresh. */
-  afterPage(appended: number): void {
-    if (appended <= 0) return;
-    this.#lastEventMs = this.#now();
-    this.#o.metrics?.sawEvent(this.#o.config.name, this.#lastEventMs);
+  /** A page was written (with `records`): its appended events make the connector fresh; an inventory's reports are compared with the webhooks. */
+  async afterPage(page: Page<unknown>, records: readonly PageRecord[], result: PageOutcome): Promise<void> {
+    if (result.outcome !== 'ok') return;
+    if (result.appended > 0) {
+      this.#lastEventMs = this.#now();
+      this.#o.metrics?.sawEvent(this.#o.config.name, this.#lastEventMs);
+    }
+    await this.#missed?.afterPage(records, result).catch((err: unknown) => this.#o.logger.warn({ error: (err as Error).message }, 'Could not compare the page with the webhooks seen.'));
+    const end = page.scanEnd;
+    if (!end) return;
+    this.#missed?.scanEnded(end.scan);
+    // The scan against the vendor's count: fewer read is reported, and the next scan is its re-pull.
+    const { scan, startedAt, endedAt, seen, totalCount } = end;
+    const short = Math.max(0, totalCount - seen);
+    this.#lastScan = { scan, startedAt, endedAt, seen, totalCount, short };
+    this.#o.metrics?.completenessWindows.inc({ connector: this.#o.config.name, result: short > 0 ? 'short' : 'verified' });
   }
 
   /** A run ended well: the closed windows are checked (a failure to check is reported, not a failed run). */
@@ -111,6 +135,8 @@ export class ConnectorChecks {
       return { state: 'silent', reason: `no event appended ${what} (${formatDurationMs(nowMs - sinceMs)}), longer than expect_events_within (${formatDurationMs(expectMs)}), although its runs succeed` };
     }
     const concerns = [...(facts.concerns ?? [])];
+    if ((this.#lastScan?.short ?? 0) > 0) concerns.push(`its last scan read ${this.#lastScan!.seen} of the ${this.#lastScan!.totalCount} the vendor counts (the next scan reads them)`);
+    if ((this.#missed?.lastCount ?? 0) > 0) concerns.push(`${this.#missed!.lastCount} computer(s) with a likely missed webhook in the last scan (missedWebhooks)`);
     const gaps = this.#verifier?.state?.gaps.length ?? 0;
     if (gaps > 0) concerns.unshift(`${gaps} window(s) still short of the vendor's count (completeness.gaps)`);
     if (this.#verifyError) concerns.push(`the windows could not be checked: ${this.#verifyError.message}`);
@@ -131,6 +157,8 @@ export class ConnectorChecks {
         secondsSinceLastSuccess: ageSeconds(this.#lastSuccessMs),
         expectEventsWithin: this.#o.config.expectEventsWithinMs === undefined ? null : formatDurationMs(this.#o.config.expectEventsWithinMs),
       },
+      ...(this.#lastScan ? { lastScan: this.#lastScan } : {}),
+      ...(this.#missed ? { missedWebhooks: this.#missed.status() } : {}),
       ...(this.#verifier
         ? {
             completeness: {

@@ -40,7 +40,7 @@ export class ConnectorManager {
       }
       const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, webhookTenant: config.webhookTenant, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

@@ -14,6 +14,7 @@ import { ConnectorChecks, type SourceHealth } from './connector-checks.ts';
 import type { DeprecationNotice, DeprecationNotices } from './deprecation-notices.ts';
 import { diagnoseConnector, type Diagnosis, type SourceInfo } from './diagnosis.ts';
 import { PageLoopGuard } from './page-loop-guard.ts';
+import { recordsWithScanEnd } from './scan-end.ts';
 import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
@@ -69,6 +70,8 @@ export interface ConnectorRunnerOptions {
   readonly state: ConnectorStateStore;
   /** The connector's window counts (docs/completeness.md); without it, windows are neither counted nor verified. */
   readonly windows?: WindowStore;
+  /** The Jamf Pro webhook route's tenant (webhook_tenant): an inventory of that tenant looks for missed webhooks. */
+  readonly webhookTenant?: string;
   readonly leaseTtlMs: number;
   /** Who this replica is (host, pid), stored in the lease. */
   readonly holder: string;
@@ -110,7 +113,7 @@ export class ConnectorRunner {
     this.#keys = options.state.keys(options.config.name);
     this.#lease = options.state.lease(options.config.name, options.leaseTtlMs, options.holder);
     this.#log = options.logger.child({ connector: options.config.name, type: options.config.type });
-    this.#checks = new ConnectorChecks({ config: options.config, source: options.source, windows: options.windows, logger: this.#log, metrics: options.metrics });
+    this.#checks = new ConnectorChecks({ ...options, logger: this.#log });
     this.#setState('starting');
   }
 
@@ -354,7 +357,8 @@ export class ConnectorRunner {
           pages: cp.pages + 1,
           updatedAt: iso(endedMs),
         };
-        const result = await this.#o.sink.appendPage(page.records, {
+        const records = await recordsWithScanEnd(page, this.#o.state, this.#config.name);
+        const result = await this.#o.sink.appendPage(records, {
           keys: this.#keys,
           leaseToken: this.#lease.token,
           expectedSeq: seq,
@@ -369,7 +373,7 @@ export class ConnectorRunner {
         if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
         seq += 1;
         cp = written;
-        this.#checks.afterPage(result.appended);
+        await this.#checks.afterPage(page, records, result);
         this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0, tallies: this.#checkpoint?.tallies ?? {} };
         stats.pages += 1;
         stats.received += page.received;

@@ -59,8 +59,26 @@ export interface Page<C> {
    * appended, duplicates (one organization of an MSP connector: `org:<id>`).
    */
   readonly tally?: string;
+  /** The last page of an inventory scan: its snapshot marker, and a removal record per device gone, are written with it (docs/completeness.md). */
+  readonly scanEnd?: ScanEnd;
   /** The ids this page appends, by the closed window their event time falls in (docs/completeness.md): counted in the page's atomic step. */
   readonly windows?: PageWindows;
+}
+
+/** How an inventory scan ended: its bounds and count, and the records its last page is written with. */
+export interface ScanEnd {
+  readonly scan: number;
+  readonly startedAt: string | null;
+  readonly endedAt: string;
+  /** Devices the scan read, and the totalCount the vendor gave last: fewer read is reported (the next scan reads them). */
+  readonly seen: number;
+  readonly totalCount: number;
+  /** Versions stamped below this scan number are of devices not seen in two whole scans: gone. */
+  readonly belowStamp: number;
+  /** The removal record of a device gone, from its field and its version as stored. */
+  removed(field: string, stored: string): PageRecord;
+  /** The scan's snapshot marker. */
+  marker(removed: number): PageRecord;
 }
 
 /**
@@ -95,5 +113,7 @@ export interface PullSource<C = unknown> {
   successorPath?(path: string): string | undefined;
   /** The vendor's counts of closed windows, for the window verification (Directory Insights). */
   readonly windows?: WindowCounting;
+  /** An inventory whose records name their device: how far a report may run ahead of the last webhook seen for it (missed_webhook_tolerance). */
+  readonly missedWebhookToleranceMs?: number;
   close(): Promise<void>;
 }

@@ -173,6 +173,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
     await intake.register(jamfProWebhookRoute, {
       path: config.webhookPath,
+      tenant: config.webhookTenant,
       authenticate,
       throttle,
       metrics,

@@ -88,14 +88,16 @@ export class RedisPageSink implements PageSink {
     this.#assertReady();
     const uniform = this.#uniformPageArguments(records, commit);
     const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit)];
-    const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger).then(async (reply) => {
+    const written = script.runEncoded<[string, string, string[]?]>(this.#redis, args, this.#logger).then(async (reply) => {
       if (reply[0] === 'ok') await this.#replicas.wait();
       return reply;
     });
-    const [outcome, detail] = await withTimeout(written, this.#pageTimeoutMs(records.length), this.#timeoutMessage);
+    const [outcome, detail, flat] = await withTimeout(written, this.#pageTimeoutMs(records.length), this.#timeoutMessage);
     if (outcome === 'ok' || outcome === 'done') {
       const [appended, duplicates] = detail.split(' ').map(Number);
-      return { outcome: 'ok', appended: appended ?? 0, duplicates: duplicates ?? 0 };
+      const advanced: [string, string][] = [];
+      for (let i = 0; flat && i + 1 < flat.length; i += 2) advanced.push([flat[i]!, flat[i + 1]!]);
+      return { outcome: 'ok', appended: appended ?? 0, duplicates: duplicates ?? 0, ...(advanced.length > 0 ? { advanced } : {}) };
     }
     if (outcome === 'lease_lost') return { outcome };
     return { outcome: 'stale', seq: Number(detail) };
@@ -119,11 +121,11 @@ export class RedisPageSink implements PageSink {
       .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
       .push(records.length);
     let mark = 4 + extraStreams.length;
-    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
+    for (const { record, versionField, versionValue, append, stream, dedup, removal, device } of records) {
       args
         .push(versionField ?? '')
         .push(versionValue ?? '')
-        .push(append === false ? '0' : '1')
+        .push(removal ? 'r' : append === false ? '0' : device ? 'w' : '1')
         .push(stream === undefined ? 1 : streams.get(stream)!)
         .push(dedup ? ++mark : 0);
       for (const field of recordFields) args.push(record[field]);

@@ -46,6 +46,9 @@ interface Pending {
   readonly reject: (err: Error) => void;
 }
 
+/** A serial or UDID as a sighting carries it ('|' separates the parts; neither ever holds one). */
+const barless = (id: string | undefined) => (id === undefined || id.includes('|') ? '' : id);
+
 function payloadBytes(record: StreamRecord): number {
   return typeof record.payload === 'string' ? record.payload.length : record.payload.byteLength;
 }
@@ -90,6 +93,7 @@ export class RedisStreamSink implements EventSink {
   readonly #noncePrefix = randomBytes(6).toString('base64url');
   #batchCount = 0;
   readonly #batches = new Set<Promise<void>>();
+  readonly #deviceHashes = new Map<string, string>();
 
   constructor(options: RedisStreamSinkOptions) {
     this.#redis = options.redis;
@@ -203,12 +207,29 @@ export class RedisStreamSink implements EventSink {
   #appendArguments(batch: readonly Pending[], dedupWindowSeconds: number): RespArguments {
     let sizeHint = 64;
     for (const { record, bytes } of batch) sizeHint += bytes + record.indicators.length + 2 * record.id.length + 256;
+    // Device hashes of the batch's sightings (one per tenant), after the dedup keys.
+    const hashes = new Map<string, number>();
+    for (const { record } of batch) {
+      if (record.device && !hashes.has(record.tenant)) hashes.set(record.tenant, 2 + batch.length + hashes.size);
+    }
     const args = new RespArguments(sizeHint);
-    args.push(1 + batch.length).push(this.#options.stream);
+    args.push(1 + batch.length + hashes.size).push(this.#options.stream);
     for (const { record } of batch) args.push(this.dedupKey(record.source, record.id));
-    args.push(dedupWindowSeconds).push(`${this.#noncePrefix}${(this.#batchCount++).toString(36)}`);
-    for (const { record } of batch) for (const field of recordFields) args.push(record[field]);
+    for (const tenant of hashes.keys()) args.push(this.#deviceHash(tenant));
+    args.push(dedupWindowSeconds).push(`${this.#noncePrefix}${(this.#batchCount++).toString(36)}`).push(batch.length);
+    for (const { record } of batch) {
+      for (const field of recordFields) args.push(record[field]);
+      const d = record.device;
+      args.push(d ? `${hashes.get(record.tenant)}|${Math.max(0, Math.round(d.atMs))}|${barless(d.serial)}|${barless(d.udid)}` : '');
+    }
     return args;
+  }
+
+  /** The device hash of a tenant (keyspace.ts), made once per tenant. */
+  #deviceHash(tenant: string): string {
+    let key = this.#deviceHashes.get(tenant);
+    if (key === undefined) this.#deviceHashes.set(tenant, (key = this.#keyspace.webhookDevices(tenant)));
+    return key;
   }
 
   #release(records: number, bytes: number): void {

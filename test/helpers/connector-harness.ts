@@ -43,7 +43,8 @@ export interface ConnectorHarness {
   /** Resolves once the runner has ended `runs` runs in total (any outcome), or rejects after timeoutMs. */
   waitForRuns(runs: number, timeoutMs?: number): Promise<ConnectorStatus>;
   waitFor(predicate: (s: ConnectorStatus) => boolean, what: string, timeoutMs?: number): Promise<ConnectorStatus>;
-  ids(): Promise<string[]>;
+  /** The ids in the stream, in order; with `type`, only of the entries of that type (an inventory's `computer`s, without its snapshot markers). */
+  ids(type?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +52,7 @@ export interface ConnectorHarness {
 export async function startConnector(
   server: TestRedis,
   entry: Record<string, unknown>,
-  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisPageSink, state: ConnectorStateStore) => PageSink } = {},
+  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisPageSink, state: ConnectorStateStore) => PageSink; env?: Record<string, string> } = {},
 ): Promise<ConnectorHarness> {
   const stream = options.stream ?? `c${Math.random().toString(36).slice(2, 10)}:events`;
   const config = configWithConnectors([entry], {
@@ -60,6 +61,7 @@ export async function startConnector(
     ORCHARD_REJECTED_STREAM: `${stream}:rejected`,
     ORCHARD_CONNECTOR_LEASE_TTL_MS: String(options.leaseTtlMs ?? 5000),
     LOG_LEVEL: 'debug',
+    ...options.env,
   });
   const { destination, lines } = captureLogs();
   const logger = createLogger({ level: 'debug', secretHeader: config.webhookHeader, destination });
@@ -78,6 +80,7 @@ export async function startConnector(
     sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
     state,
     windows: state.windows(),
+    webhookTenant: config.webhookTenant,
     leaseTtlMs: config.connectorLeaseTtlMs,
     holder: 'test',
     logger,
@@ -109,7 +112,7 @@ export async function startConnector(
     status: () => runner.status(),
     waitFor,
     waitForRuns: (runs, timeoutMs) => waitFor((s) => s.totals.runs >= runs && s.lastRun?.outcome !== 'running', `${runs} run(s)`, timeoutMs),
-    ids: async () => (await readStream(reader, stream)).map((e) => e.fields.id!),
+    ids: async (type) => (await readStream(reader, stream)).filter((e) => type === undefined || e.fields.type === type).map((e) => e.fields.id!),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -75,7 +75,7 @@ describe('RedisStreamSink', () => {
     const stream = `nonce-${Date.now()}`;
     const dedupKey = `${hashTagOf(stream)}:dedup:jamf_pro.events:same`;
     const r = { ...record(), id: 'same' };
-    const args = (nonce: string) => [2, stream, dedupKey, 60, nonce, ...recordFields.map((f) => r[f])];
+    const args = (nonce: string) => [2, stream, dedupKey, 60, nonce, 1, ...recordFields.map((f) => r[f]), ''];
     const first = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
     const resent = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
     const other = (await redis.eval(appendScript.text, ...(args('bbbb') as [number, ...string[]]))) as [string, number];

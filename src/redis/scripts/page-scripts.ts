@@ -39,8 +39,12 @@ import { LuaScript } from '../lua-script.ts';
 // none), version value, append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of
 // its dedup key (0 for none), and the fields of the record in `recordFields` order; then the window
 // tallies (see windowTallies; absent: none).
-// Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
-// {'lease_lost', ''}, {'stale', '<current sequence>'}.
+// The append flag may also be 'w': appended like '1', and when the versions hash held an older version
+// of the object, its field and that version are returned (an inventory report that advanced: the
+// missed-webhook check); or 'r': a removal record (inventory snapshots), appended only while the
+// versions hash still holds exactly the version value sent, which it then forgets, in the same step.
+// Returns { outcome, detail, advanced }: {'ok', '<appended> <duplicates>', {field, old version, …}},
+// {'done', '<appended> <duplicates>'}, {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 5 + recordFields.length;
 
 /** Tally fields in the checkpoint hash: `tally:<name>:<pages|received|appended|duplicates>`. */
@@ -59,6 +63,7 @@ if seq ~= ARGV[2] then
 end
 local appended = 0
 local duplicates = 0
+local advanced = {}
 `;
 
 /**
@@ -107,51 +112,67 @@ if ARGV[5] ~= '' then
   redis.call('HINCRBY', KEYS[2], tally .. 'appended', appended)
   redis.call('HINCRBY', KEYS[2], tally .. 'duplicates', duplicates + tonumber(ARGV[7]))
 end
-return {'ok', result}
+return {'ok', result, advanced}
 `;
 
 const body = `local stride = ${stride}
 ${fence}local stamp = ARGV[8]
 local ttl = ARGV[9]
+local function add(b)
+  local r = b + 5
+  return redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
+${recordFields.map((f, i) => `    '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
+end
 for i = 0, tonumber(ARGV[10]) - 1 do
   local b = 10 + i * stride
   local field = ARGV[b + 1]
-  local fresh = true
-  if field ~= '' then
-    local version = ARGV[b + 2]
-    local stored = redis.call('HGET', KEYS[4], field)
-    local storedVersion = stored
-    local storedStamp = ''
-    if stored then
-      local bar = string.find(stored, '|', 1, true)
-      if bar then
-        storedVersion = string.sub(stored, 1, bar - 1)
-        storedStamp = string.sub(stored, bar + 1)
-      end
+  local flag = ARGV[b + 3]
+  if flag == 'r' then
+    if redis.call('HGET', KEYS[4], field) == ARGV[b + 2] then
+      redis.call('HDEL', KEYS[4], field)
+      add(b)
+      appended = appended + 1
     end
-    if storedVersion == version then
-      fresh = false
-      if storedStamp ~= stamp then
+  else
+    local fresh = true
+    if field ~= '' then
+      local version = ARGV[b + 2]
+      local stored = redis.call('HGET', KEYS[4], field)
+      local storedVersion = stored
+      local storedStamp = ''
+      if stored then
+        local bar = string.find(stored, '|', 1, true)
+        if bar then
+          storedVersion = string.sub(stored, 1, bar - 1)
+          storedStamp = string.sub(stored, bar + 1)
+        end
+      end
+      if storedVersion == version then
+        fresh = false
+        if storedStamp ~= stamp then
+          redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
+        end
+      else
+        if stored and flag == 'w' then
+          advanced[#advanced + 1] = field
+          advanced[#advanced + 1] = storedVersion
+        end
         redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
       end
-    else
-      redis.call('HSET', KEYS[4], field, stamp == '' and version or (version .. '|' .. stamp))
     end
-  end
-  local mark = tonumber(ARGV[b + 5])
-  if fresh and mark > 0 and redis.call('EXISTS', KEYS[mark]) == 1 then
-    fresh = false
-  end
-  if not fresh then
-    duplicates = duplicates + 1
-  elseif ARGV[b + 3] == '1' then
-    local r = b + 5
-    local entry = redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
-${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
-    if mark > 0 then
-      redis.call('SET', KEYS[mark], entry .. ' page', 'EX', ttl)
+    local mark = tonumber(ARGV[b + 5])
+    if fresh and mark > 0 and redis.call('EXISTS', KEYS[mark]) == 1 then
+      fresh = false
     end
-    appended = appended + 1
+    if not fresh then
+      duplicates = duplicates + 1
+    elseif flag ~= '0' then
+      local entry = add(b)
+      if mark > 0 then
+        redis.call('SET', KEYS[mark], entry .. ' page', 'EX', ttl)
+      end
+      appended = appended + 1
+    end
   end
 end
 ${windowTallies(`11 + tonumber(ARGV[10]) * stride`)}${commit}`;

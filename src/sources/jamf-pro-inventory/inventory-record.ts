@@ -45,15 +45,27 @@ export function computerIdentity(computer: Record<string, unknown>, payload: str
   return { computerId, id: `${computerId}:sha256:${hash}`, version: `sha256:${hash}`, reportMs: undefined };
 }
 
-/** The page record of one computer; undefined when it has no id to key it by. */
+/** The computer's serial number (`hardware.serialNumber`) and `udid`, for the missed-webhook check; undefined without either. */
+function deviceOf(computer: Record<string, unknown>, reportMs: number | undefined): PageRecord['device'] {
+  const hardware = computer.hardware as Record<string, unknown> | null | undefined;
+  const serial = hardware && typeof hardware === 'object' && typeof hardware.serialNumber === 'string' && hardware.serialNumber !== '' ? hardware.serialNumber : undefined;
+  const udid = typeof computer.udid === 'string' && computer.udid !== '' ? computer.udid : undefined;
+  if (serial === undefined && udid === undefined) return undefined;
+  return { ...(serial ? { serial } : {}), ...(udid ? { udid } : {}), ...(reportMs === undefined ? {} : { reportMs }) };
+}
+
+/** The page record of one computer; undefined when it has no id to key it by. With `watch`, it names its device (the missed-webhook check). */
 export function computerRecord(
   computer: Record<string, unknown>,
   context: { connector: string; tenant: string; receivedMs: number; sinceMs: number | undefined },
+  watch = false,
 ): PageRecord | undefined {
   const payload = JSON.stringify(computer);
   const identity = computerIdentity(computer, payload);
   if (!identity) return undefined;
+  const device = watch ? deviceOf(computer, identity.reportMs) : undefined;
   return {
+    ...(device ? { device } : {}),
     record: {
       id: identity.id,
       source: inventorySource,

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { createAjv } from '../../src/schema/ajv.ts';
+import { readSchema } from '../../src/schema/read-schema.ts';
+import { startConnector } from '../helpers/connector-harness.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { readStream } from '../helpers/test-app.ts';
+import { MockJamfPro } from '../mocks/jamf-pro-server.ts';
+
+// Inventory snapshots: each finished scan appends a snapshot marker (scan, bounds, count) with its last
+// page, and a computer gone from Jamf Pro gets one `removed` record once two whole scans missed it.
+
+let server: TestRedis;
+before(async () => {
+  server = await TestRedis.start();
+});
+after(() => server.stop());
+
+interface Marker { scan: number; startedAt: string | null; endedAt: string; count: number; totalCount: number; removed: number }
+
+test('each scan ends with its snapshot marker; a removed computer gets one removal record after the two-scan rule', async (t) => {
+  const mock = await MockJamfPro.start({ computers: 40 });
+  t.after(() => mock.close());
+  const h = await startConnector(server, { name: 'acme-jamf', type: 'jamf_pro.inventory', tenant: 'acme', base_url: mock.url, client_id: 'orchard-test-client', client_secret: 'orchard-test-secret', interval: '200ms', page_size: 15 });
+  t.after(() => h.stop());
+  await h.waitForRuns(1);
+  mock.removeComputers(['4', '17']);
+  const runs = h.status().totals.runs;
+  await h.waitForRuns(runs + 4);
+  await h.stop();
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  const entries = await readStream(reader, h.stream);
+  const validate = createAjv().compile(readSchema('stream-entry.schema.json'));
+  for (const e of entries) assert.ok(validate(e.fields), JSON.stringify(validate.errors));
+  const markers = entries.filter((e) => e.fields.type === 'snapshot');
+  const payloads = markers.map((e) => JSON.parse(e.fields.payload!) as Marker);
+  assert.equal(markers.length, h.status().totals.runs, 'one marker per finished scan');
+  assert.deepEqual(payloads.map((p) => p.scan), payloads.map((_, i) => i + 1));
+  assert.equal(payloads[0]!.count, 40);
+  assert.equal(payloads[0]!.totalCount, 40);
+  for (const p of payloads.slice(1)) assert.equal(p.count, 38, 'the scans after the removal count 38');
+  for (const p of payloads) {
+    assert.ok(p.startedAt !== null && Date.parse(p.startedAt) <= Date.parse(p.endedAt), 'bounds');
+  }
+  for (const [i, e] of markers.entries()) {
+    assert.equal(e.fields.source, 'jamf_pro.inventory');
+    assert.equal(e.fields.tenant, 'acme');
+    assert.equal(e.fields.time, payloads[i]!.endedAt);
+    assert.equal(e.fields.id, `snapshot:acme-jamf:${payloads[i]!.scan}:${payloads[i]!.startedAt}`);
+  }
+  // Removal records: once, for the two computers, in the scan whose rule forgets them (the third: not seen in scans 2 and 3).
+  const removed = entries.filter((e) => e.fields.type === 'removed');
+  assert.deepEqual(removed.map((e) => JSON.parse(e.fields.payload!).id).sort(), ['17', '4']);
+  assert.deepEqual(payloads.map((p) => p.removed), payloads.map((p) => (p.scan === 3 ? 2 : 0)));
+  const thirdMarker = entries.findIndex((e) => e.fields.type === 'snapshot' && JSON.parse(e.fields.payload!).scan === 3);
+  assert.deepEqual(removed.map((r) => entries.indexOf(r)), [thirdMarker - 2, thirdMarker - 1], 'written with the third scan\'s last page, just before its marker');
+  for (const r of removed) {
+    const payload = JSON.parse(r.fields.payload!);
+    assert.equal(payload.lastSeenScan, 1);
+    assert.equal(payload.scan, 3);
+  }
+  assert.equal(await reader.hlen(h.state.keys('acme-jamf').versions), 38, 'and their versions are forgotten');
+  const status = h.status() as unknown as { lastScan: { seen: number; totalCount: number; short: number } };
+  assert.deepEqual([status.lastScan.seen, status.lastScan.totalCount, status.lastScan.short], [38, 38, 0]);
+});
