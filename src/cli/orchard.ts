@@ -6,6 +6,7 @@ import { headerAuthenticationJson, readWebhookSecret } from '../server/webhook-s
 import { createLogger } from '../logger.ts';
 import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
 import { testCommand } from './test-command.ts';
+import { verifyCommand } from './verify-command.ts';
 import { jamfWebhooksCommand } from './jamf-webhooks-command.ts';
 import { consumeCommand, waitingWriter } from './consume-command.ts';
 import { importCommand, parseImportArgs } from './import-command.ts';
@@ -27,6 +28,11 @@ Commands:
   checkpoint show <connector>              Print a connector's checkpoint, remembered versions and lease.
   checkpoint reset <connector> [--since T] Forget a connector's progress: the next run starts from T (RFC 3339),
                                            the connector's start, or the beginning (inventories reload in full).
+  verify <connector> --since T [--until T] [--repair]
+                                           Count each closed window of T..T with the vendor (JumpCloud Directory Insights)
+                                           and compare it with what the stream holds; print a table per window. With
+                                           --repair, re-pull a short window (each missing event appended once) and count
+                                           again. Exit 1 when a window stays short.
   consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow]
                                            Print the stream's entries for a consumer group as JSON lines, each
                                            acknowledged only after it was written; a restart re-delivers the
@@ -147,6 +153,19 @@ export async function main(argv: string[]): Promise<number> {
         }
         const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
+      }
+      case 'verify': {
+        let parsed: { positionals: string[]; values: { since?: string; until?: string; repair?: boolean } };
+        try {
+          parsed = parseArgs({ args: argv.slice(argv.indexOf('verify') + 1), allowPositionals: true, strict: true, options: { since: { type: 'string' }, until: { type: 'string' }, repair: { type: 'boolean' } } });
+        } catch (err) {
+          process.stderr.write(`orchard verify: ${(err as Error).message}\nUsage: orchard verify <connector> --since TIME [--until TIME] [--repair]\n`);
+          return 2;
+        }
+        const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[0] });
+        const aborted = new AbortController();
+        process.once('SIGINT', () => aborted.abort());
+        return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], ...parsed.values }, io, aborted.signal);
       }
       case 'jamf-webhooks': {
         let parsed: { positionals: string[]; values: { events?: string } };

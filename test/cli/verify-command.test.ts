@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { verifyCommand } from '../../src/cli/verify-command.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startConnector } from '../helpers/connector-harness.ts';
+import { TestRedis } from '../helpers/redis-server.ts';
+import { captureLogs, readStream } from '../helpers/test-app.ts';
+import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
+
+// `orchard verify` end to end: a Directory Insights connector appends what JumpCloud lists; JumpCloud
+// counts more (events it indexed late). verify prints the short window; verify --repair, once the late
+// events are listed, appends them once and prints the window repaired.
+
+let server: TestRedis;
+before(async () => {
+  server = await TestRedis.start();
+});
+after(() => server.stop());
+
+const hour = 3_600_000;
+const year = 365 * 24 * hour;
+
+function io() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) }, out: () => out.join(''), err: () => err.join('') };
+}
+
+test('verify prints a table per window, exits 1 on a short one; --repair appends what the stream lacks, once, and exits 0', async (t) => {
+  let offsetMs = 0;
+  const mock = await MockJumpCloud.start({ now: () => Date.now() + offsetMs });
+  t.after(() => mock.close());
+  const first = Math.floor(Date.now() / hour) * hour - 3 * hour;
+  mock.generateEvents(40, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 5 });
+  mock.generateEvents(40, { fromMs: first + hour + 60_000, toMs: first + 2 * hour - 60_000, seed: 6 });
+  const late = mock.addEvents([{ timestamp: first + hour + 20 * 60_000 }, { timestamp: first + hour + 21 * 60_000 }], { visibleAfterMs: year });
+  const h = await startConnector(server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() });
+  t.after(() => h.stop());
+  await h.waitFor((s) => (s as unknown as { completeness?: { gaps: unknown[] } }).completeness?.gaps.length === 1, 'the connector\'s own check to find the gap');
+  await h.stop();
+  const logger = createLogger({ level: 'warn', secretHeader: h.config.webhookHeader, destination: captureLogs().destination });
+  const args = { name: 'acme-jc', since: new Date(first).toISOString(), until: new Date(first + 2 * hour).toISOString() };
+
+  const check = io();
+  assert.equal(await verifyCommand(h.config, logger, args, check.io), 1, check.err());
+  const lines = check.out().trimEnd().split('\n');
+  assert.match(lines[0]!, /^window start\s+window end\s+org\s+service\s+vendor\s+stream\s+recovered\s+result$/);
+  assert.equal(lines.length, 2 + 2 + 1, 'header, rule, two windows, summary');
+  assert.deepEqual(lines[2]!.split(/\s+/), [new Date(first).toISOString(), new Date(first + hour).toISOString(), '-', 'all', '40', '40', '0', 'verified']);
+  assert.deepEqual(lines[3]!.split(/\s+/), [new Date(first + hour).toISOString(), new Date(first + 2 * hour).toISOString(), '-', 'all', '42', '40', '0', 'short']);
+  assert.match(lines[4]!, /2 window\(s\) of acme-jc: 1 verified, 0 repaired, 1 short \(--repair re-pulls them\)\./);
+
+  offsetMs = 2 * year; // JumpCloud lists the late events now.
+  const repair = io();
+  assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, repair.io), 0, repair.err());
+  assert.deepEqual(repair.out().split('\n')[3]!.split(/\s+/), [new Date(first + hour).toISOString(), new Date(first + 2 * hour).toISOString(), '-', 'all', '42', '42', '2', 'repaired']);
+  const again = io();
+  assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, again.io), 0);
+  assert.match(again.out(), /2 window\(s\) of acme-jc: 2 verified, 0 repaired, 0 short\./);
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  const ids = (await readStream(reader, h.stream)).map((e) => e.fields.id);
+  assert.equal(ids.length, 82, 'each late event appended once, however often verify --repair runs');
+  for (const e of late) assert.ok(ids.includes(e.id));
+});
+
+test('verify refuses what it cannot do, naming why', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const h = await startConnector(server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', verify_after: 'off' });
+  t.after(() => h.stop());
+  const logger = createLogger({ level: 'warn', secretHeader: h.config.webhookHeader, destination: captureLogs().destination });
+  const cases: [Parameters<typeof verifyCommand>[2], RegExp][] = [
+    [{ name: 'acme-jc' }, /--since is required/],
+    [{ name: 'acme-jc', since: 'yesterday' }, /--since yesterday: not a time/],
+    [{ name: 'nope', since: '2026-11-01T00:00:00Z' }, /No connector named "nope"/],
+    [{ name: 'acme-jc', since: '2026-11-01T00:00:00Z' }, /no windows to verify: .*unless verify_after is off/],
+  ];
+  for (const [args, message] of cases) {
+    const run = io();
+    assert.equal(await verifyCommand(h.config, logger, args, run.io), 2);
+    assert.match(run.err(), message);
+  }
+});
