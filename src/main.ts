@@ -14,6 +14,7 @@ import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
 import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
 import { buildAdminServer, buildServer } from './server/build-server.ts';
+import { intakeStatus } from './server/intake-status.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
@@ -189,12 +190,17 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       return { retention, error: (err as Error).message };
     }
   };
-  const status = async () => ({
-    redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status },
-    spool: spooling?.status() ?? { enabled: false },
-    ...connectors?.status(),
-    streamState: await streamStatus(),
-  });
+  const status = async () => {
+    const spool = spooling?.status() ?? { enabled: false };
+    const pulled = connectors?.status();
+    const intake = intakeStatus(config, metrics, { redisReady: redis.status === 'ready', spool });
+    // Every source's state in one list: ok, degraded, silent or failing, with the reason (docs/completeness.md).
+    const sources = [
+      ...(pulled?.connectors ?? []).map((c) => ({ source: c.name, kind: 'connector', ...('health' in c ? c.health : { state: 'ok', reason: c.reason }) })),
+      ...intake.map((r) => ({ source: r.route, kind: 'route', ...r.health })),
+    ];
+    return { redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, spool, sources, intake, ...pulled, streamState: await streamStatus() };
+  };
   const deps = { config, sink, metrics, logger, lifecycle, auth, status, noise };
 
   let app: FastifyInstance | undefined;
