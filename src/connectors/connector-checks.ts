@@ -58,6 +58,8 @@ export class ConnectorChecks {
   readonly #missed: MissedWebhooks | undefined;
   /** The last inventory scan's count against the vendor's totalCount. */
   #lastScan: (Omit<ScanEnd, 'removed' | 'marker' | 'belowStamp'> & { readonly short: number }) | null = null;
+  /** The last run the vendor counted (Jamf Protect), against what it read. */
+  #lastCount: Page<unknown>['counted'] | null = null;
 
   constructor(options: ConnectorChecksOptions) {
     this.#o = options;
@@ -91,6 +93,10 @@ export class ConnectorChecks {
       this.#o.metrics?.sawEvent(this.#o.config.name, this.#lastEventMs);
     }
     await this.#missed?.afterPage(records, result).catch((err: unknown) => this.#o.logger.warn({ error: (err as Error).message }, 'Could not compare the page with the webhooks seen.'));
+    if (page.counted) {
+      this.#lastCount = page.counted;
+      this.#o.metrics?.completenessWindows.inc({ connector: this.#o.config.name, result: page.counted.result });
+    }
     const end = page.scanEnd;
     if (!end) return;
     this.#missed?.scanEnded(end.scan);
@@ -136,6 +142,7 @@ export class ConnectorChecks {
     }
     const concerns = [...(facts.concerns ?? [])];
     if ((this.#lastScan?.short ?? 0) > 0) concerns.push(`its last scan read ${this.#lastScan!.seen} of the ${this.#lastScan!.totalCount} the vendor counts (the next scan reads them)`);
+    if (this.#lastCount?.result === 'short') concerns.push(`its last run read ${this.#lastCount.got} of the ${this.#lastCount.expected} the vendor counts after ${this.#lastCount.start}`);
     if ((this.#missed?.lastCount ?? 0) > 0) concerns.push(`${this.#missed!.lastCount} computer(s) with a likely missed webhook in the last scan (missedWebhooks)`);
     const gaps = this.#verifier?.state?.gaps.length ?? 0;
     if (gaps > 0) concerns.unshift(`${gaps} window(s) still short of the vendor's count (completeness.gaps)`);
@@ -158,6 +165,7 @@ export class ConnectorChecks {
         expectEventsWithin: this.#o.config.expectEventsWithinMs === undefined ? null : formatDurationMs(this.#o.config.expectEventsWithinMs),
       },
       ...(this.#lastScan ? { lastScan: this.#lastScan } : {}),
+      ...(this.#lastCount ? { lastCount: this.#lastCount } : {}),
       ...(this.#missed ? { missedWebhooks: this.#missed.status() } : {}),
       ...(this.#verifier
         ? {

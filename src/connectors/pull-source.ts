@@ -59,6 +59,8 @@ export interface Page<C> {
    * appended, duplicates (one organization of an MSP connector: `org:<id>`).
    */
   readonly tally?: string;
+  /** The last page of a run that the vendor counted (Jamf Protect's pageInfo.total): what the run read against that count (docs/completeness.md). */
+  readonly counted?: { readonly start: string; readonly end: string; readonly expected: number; readonly got: number; readonly result: 'verified' | 'repaired' | 'short' };
   /** The last page of an inventory scan: its snapshot marker, and a removal record per device gone, are written with it (docs/completeness.md). */
   readonly scanEnd?: ScanEnd;
   /** The ids this page appends, by the closed window their event time falls in (docs/completeness.md): counted in the page's atomic step. */
