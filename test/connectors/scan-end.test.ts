@@ -64,3 +64,31 @@ test('each scan ends with its snapshot marker; a removed computer gets one remov
   const status = h.status() as unknown as { lastScan: { seen: number; totalCount: number; short: number } };
   assert.deepEqual([status.lastScan.seen, status.lastScan.totalCount, status.lastScan.short], [38, 38, 0]);
 });
+
+test('a checkpoint written before snapshots (a scan under way, no startedAt) carries over: nothing appended again, the marker\'s start unknown', async (t) => {
+  const mock = await MockJamfPro.start({ computers: 40 });
+  t.after(() => mock.close());
+  const stream = `u${Math.random().toString(36).slice(2, 8)}:events`;
+  const entry = { name: 'acme-jamf', type: 'jamf_pro.inventory', tenant: 'acme', base_url: mock.url, client_id: 'orchard-test-client', client_secret: 'orchard-test-secret', interval: '1h', page_size: 10 };
+  const first = await startConnector(server, entry, { stream });
+  t.after(() => first.stop());
+  await first.waitForRuns(1);
+  await first.stop();
+  // The checkpoint as an Orchard before this change left it: scan 2 under way at page 2, without startedAt.
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  const keys = first.state.keys('acme-jamf');
+  const stored = JSON.parse((await reader.hget(keys.checkpoint, 'data'))!);
+  const cursor = { scan: 2, page: 2, lastId: String(mock.computers()[19]!.id), pageSize: 10, totalCount: 40, seen: 20 };
+  await reader.hset(keys.checkpoint, 'data', JSON.stringify({ ...stored, cursor, runOpen: true }));
+  const before = (await readStream(reader, stream)).length;
+  const again = await startConnector(server, entry, { stream });
+  t.after(() => again.stop());
+  const s = await again.waitForRuns(1);
+  assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
+  const added = (await readStream(reader, stream)).slice(before);
+  assert.deepEqual(added.map((e) => e.fields.type), ['snapshot'], 'no computer appended again');
+  const marker = JSON.parse(added[0]!.fields.payload!) as Marker;
+  assert.deepEqual([marker.scan, marker.startedAt, marker.count, marker.totalCount], [2, null, 40, 40]);
+  assert.equal(added[0]!.fields.id, `snapshot:acme-jamf:2:${marker.endedAt}`);
+});

@@ -1,5 +1,7 @@
 /**
- * A mock of JumpCloud's Directory Insights events API (`POST /insights/directory/v1/events`) and its
+ * A mock of JumpCloud's Directory Insights events API (`POST /insights/directory/v1/events`, and
+ * `POST /insights/directory/v1/events/count` with the same body, answered `{"count": N}`, counting the
+ * late events its listing still hides: TheJumpCloud/jcapi-powershell Get-JcSdkEventCount.md) and its
  * v1 system users API (`GET /api/systemusers`) on a real `node:http` server, for the JumpCloud pull
  * connectors' integration tests, `npm run demo` and the benchmarks.
  *
