@@ -94,3 +94,20 @@ test('a window that stays short after the re-pull is reported with its bounds an
   assert.match(await h.metrics.registry.getSingleMetricAsString('orchard_completeness_unrepaired_gaps'), /\{connector="acme-jc"\} 1/);
   assert.equal((await readStream(h.redis, h.stream)).length, 120, 'nothing appended twice by the re-pull');
 });
+
+test('an MSP connector counts and checks each organization on its own, asking JumpCloud with its x-org-id', async (t) => {
+  const mock = await MockJumpCloud.start({ organizations: [{ id: 'org-a', name: 'Alpha' }, { id: 'org-b', name: 'Beta' }] });
+  t.after(() => mock.close());
+  const first = Math.floor(Date.now() / hour) * hour - 3 * hour;
+  mock.org('org-a').generateEvents(20, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 11 });
+  mock.org('org-b').generateEvents(25, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 12 });
+  mock.org('org-b').addEvents([{ timestamp: first + 10 * 60_000 }], { visibleAfterMs: year });
+  const h = await startConnector(server, { name: 'msp', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', org_ids: 'all', interval: '1h', start: new Date(first).toISOString() });
+  t.after(() => h.stop());
+  await h.waitFor((st) => ((st as unknown as { completeness?: Completeness }).completeness?.gaps.length ?? 0) >= 1, 'a gap');
+  const c = completenessOf(h);
+  assert.deepEqual(c.gaps.map((g) => [g.org, g.start, g.vendor, g.appended]), [['org-b', new Date(first).toISOString(), 26, 25]], 'org-a is whole; org-b lacks its late event');
+  const counts = mock.requests.filter((r) => r.route === 'count');
+  assert.ok(counts.some((r) => r.headers['x-org-id'] === 'org-a') && counts.some((r) => r.headers['x-org-id'] === 'org-b'));
+  assert.deepEqual(Object.keys((h.status() as unknown as { completeness: { checkedUntil: Record<string, string> } }).completeness.checkedUntil).sort(), ['org-a|all', 'org-b|all']);
+});

@@ -145,20 +145,24 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
   #windowTallies(org: OrgScope, records: readonly PageRecord[], countedFrom: string | undefined): PageWindows | undefined {
     if (this.#verifyAfterMs === undefined) return undefined;
     const all = this.#services.includes('all');
-    const groups = new Map<string, { org: string; service: string; start: string; ids: string[] }>();
-    const orgId = org.id ?? '';
+    const windowMs = this.#windowMs;
+    // service group → window start (ms) → ids: one string built per window, not per event (the pull's hot path).
+    const byService = new Map<string, Map<number, string[]>>();
     for (const { record } of records) {
       const service = all ? 'all' : record.type.slice(0, record.type.indexOf('/'));
       if (!all && !this.#services.includes(service)) continue;
       const ms = Date.parse(record.time);
-      const start = new Date(ms - (((ms % this.#windowMs) + this.#windowMs) % this.#windowMs)).toISOString();
-      const key = `${service}|${start}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { org: orgId, service, start, ids: [] }));
-      group.ids.push(record.id);
+      const start = ms - (((ms % windowMs) + windowMs) % windowMs);
+      let windows = byService.get(service);
+      if (!windows) byService.set(service, (windows = new Map()));
+      let ids = windows.get(start);
+      if (!ids) windows.set(start, (ids = []));
+      ids.push(record.id);
     }
-    if (groups.size === 0 && countedFrom === undefined) return undefined;
-    return { ...(countedFrom === undefined ? {} : { countedFrom: { org: orgId, at: countedFrom } }), groups: [...groups.values()] };
+    const orgId = org.id ?? '';
+    const groups = [...byService].flatMap(([service, windows]) => [...windows].map(([start, ids]) => ({ org: orgId, service, start: new Date(start).toISOString(), ids })));
+    if (groups.length === 0 && countedFrom === undefined) return undefined;
+    return { ...(countedFrom === undefined ? {} : { countedFrom: { org: orgId, at: countedFrom } }), groups };
   }
 
   get requests(): number {
