@@ -12,7 +12,7 @@ import { recordFields } from '../stream/stream-record.ts';
 
 /** A page's window tallies: its records' ids grouped by organization, service and window. */
 export interface PageWindows {
-  /** Where counting began for an organization (the start of the first window read with counting): kept once. */
+  /** Where counting began (again) for an organization: the start of the first window read since counting was last off. */
   readonly countedFrom?: { readonly org: string; readonly at: string };
   readonly groups: readonly { readonly org: string; readonly service: string; readonly start: string; readonly ids: readonly string[] }[];
 }
@@ -85,12 +85,12 @@ export class WindowStore {
 
   /** A page's window tallies as the page scripts take them (keys of this connector). */
   commitFor(connector: string, windows: PageWindows | undefined): WindowTallyCommit | undefined {
-    if (!windows || windows.groups.length === 0) return undefined;
+    if (!windows || (windows.groups.length === 0 && !windows.countedFrom)) return undefined;
     const keys = this.#keys(connector);
     return {
       countsKey: keys.windowCounts,
       idsTtlSeconds: windowIdsTtlSeconds,
-      ...(windows.countedFrom ? { setOnce: { field: fromField(windows.countedFrom.org), value: windows.countedFrom.at } } : {}),
+      ...(windows.countedFrom ? { setField: { field: fromField(windows.countedFrom.org), value: windows.countedFrom.at } } : {}),
       groups: windows.groups.map((g) => {
         const field = windowField(g);
         return { idsKey: keys.windowIds(field), field, ids: g.ids };

@@ -141,9 +141,10 @@ export class WindowVerifier {
     for (const [org, fromIso] of from) {
       for (const service of counting.services) {
         const key = `${org}|${service}`;
-        let start = Date.parse(checkedUntil[key] ?? fromIso);
-        // The first window checked is the first whole one counting saw.
-        if (checkedUntil[key] === undefined) start = Math.ceil(start / windowMs) * windowMs;
+        // The first whole window counting saw since it last began: windows from a time it was off
+        // (verify_after: off) are not checked, their events were appended without their ids.
+        const counted = Math.ceil(Date.parse(fromIso) / windowMs) * windowMs;
+        let start = Math.max(counted, checkedUntil[key] === undefined ? counted : Date.parse(checkedUntil[key]));
         while (budget > 0 && start + windowMs <= settledMs && !signal.aborted) {
           const window = { org, service, start: iso(start), end: iso(start + windowMs) };
           record(await this.check(window, true, signal), 1);

@@ -90,8 +90,8 @@ export interface PageCommit {
 export interface WindowTallyCommit {
   readonly countsKey: string;
   readonly idsTtlSeconds: number;
-  /** Set once (where counting began for an organization). */
-  readonly setOnce?: { readonly field: string; readonly value: string };
+  /** Set with the page (where counting began, again, for an organization). */
+  readonly setField?: { readonly field: string; readonly value: string };
   readonly groups: readonly { readonly idsKey: string; readonly field: string; readonly ids: readonly string[] }[];
 }
 

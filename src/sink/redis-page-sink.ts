@@ -48,13 +48,13 @@ function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
 
 /** The keys the window tallies add after a page's own (KEYS from `first` on): the counts hash, then each group's id set. */
 function windowKeys(windows: WindowTallyCommit | undefined): string[] {
-  return windows && windows.groups.length > 0 ? [windows.countsKey, ...windows.groups.map((g) => g.idsKey)] : [];
+  return windows ? [windows.countsKey, ...windows.groups.map((g) => g.idsKey)] : [];
 }
 
 /** The window tallies' arguments, after a page's records (page-scripts.ts, windowTallies); `first`: the index in KEYS of the counts hash. */
 function pushWindows(args: RespArguments, windows: WindowTallyCommit | undefined, first: number): RespArguments {
-  if (!windows || windows.groups.length === 0) return args.push(0);
-  args.push(windows.groups.length).push(first).push(windows.idsTtlSeconds).push(windows.setOnce?.field ?? '').push(windows.setOnce?.value ?? '');
+  if (!windows) return args.push(0);
+  args.push(windows.groups.length).push(first).push(windows.idsTtlSeconds).push(windows.setField?.field ?? '').push(windows.setField?.value ?? '');
   windows.groups.forEach((group, i) => {
     args.push(first + 1 + i).push(group.field).push(group.ids.length);
     for (const id of group.ids) args.push(id);

@@ -111,3 +111,29 @@ test('an MSP connector counts and checks each organization on its own, asking Ju
   assert.ok(counts.some((r) => r.headers['x-org-id'] === 'org-a') && counts.some((r) => r.headers['x-org-id'] === 'org-b'));
   assert.deepEqual(Object.keys((h.status() as unknown as { completeness: { checkedUntil: Record<string, string> } }).completeness.checkedUntil).sort(), ['org-a|all', 'org-b|all']);
 });
+
+test('windows read while counting was off are never checked nor re-pulled: turning verify_after on counts from then on', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const first = Math.floor(Date.now() / hour) * hour - 3 * hour;
+  mock.generateEvents(30, { fromMs: first + 60_000, toMs: first + 2 * hour - 60_000, seed: 13 });
+  mock.addEvents([{ timestamp: first + 30 * 60_000 }], { visibleAfterMs: year });
+  const stream = `w${Math.random().toString(36).slice(2, 8)}:events`;
+  const entry = { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() };
+  const off = await startConnector(server, { ...entry, verify_after: 'off' }, { stream });
+  t.after(() => off.stop());
+  await off.waitForRuns(1);
+  await off.stop();
+  // As if counting had been on once, long before it was turned off.
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  await reader.hset(off.state.keys('acme-jc').windowCounts, 'from|', new Date(first - 24 * hour).toISOString());
+  const on = await startConnector(server, { ...entry, interval: '300ms' }, { stream });
+  t.after(() => on.stop());
+  await on.waitFor((st) => st.totals.runs >= 2 && st.lastRun?.outcome === 'success', 'runs with counting');
+  await on.stop();
+  const c = completenessOf(on);
+  assert.deepEqual(c.totals, { verified: 0, repaired: 0, short: 0, recovered: 0 }, JSON.stringify(c));
+  assert.equal(mock.requests.filter((r) => r.route === 'count').length, 0, 'nothing counted before counting began');
+  assert.equal((await readStream(reader, stream)).length, 30, 'nothing appended twice');
+});

@@ -67,18 +67,18 @@ local advanced = {}
 `;
 
 /**
- * The window tallies both page scripts run before their commit, from ARGV[w] on: the group count (0 or
- * absent: none), the index in KEYS of the window counts hash, the id sets' expiry in seconds, a field
- * and value set once (HSETNX: where counting began, '' for none), then per group the index in KEYS of
- * its id set, its field in the counts hash, its id count and the ids.
+ * The window tallies both page scripts run before their commit, from ARGV[w] on: the group count, then
+ * (absent when the page carries no tallies) the index in KEYS of the window counts hash, the id sets'
+ * expiry in seconds, a field and value to set (where counting began again, '' for none), then per
+ * group the index in KEYS of its id set, its field in the counts hash, its id count and the ids.
  */
 const windowTallies = (w: string) => `local w = ${w}
 local groups = tonumber(ARGV[w] or '0')
-if groups > 0 then
+if ARGV[w + 1] then
   local counts = KEYS[tonumber(ARGV[w + 1])]
   local ttl = ARGV[w + 2]
   if ARGV[w + 3] ~= '' then
-    redis.call('HSETNX', counts, ARGV[w + 3], ARGV[w + 4])
+    redis.call('HSET', counts, ARGV[w + 3], ARGV[w + 4])
   end
   local a = w + 5
   for g = 1, groups do

@@ -49,6 +49,11 @@ export interface DirectoryInsightsCursor {
   readonly seen: readonly string[];
   /** Ids seen in the open window at or after `window.end − overlap`: `seen` once the window is done. */
   readonly nextSeen: readonly string[];
+  /**
+   * Completeness: events from this time on have all been counted in their windows (docs/completeness.md).
+   * Absent while counting is off (verify_after: off), and in checkpoints written before Orchard counted.
+   */
+  readonly countedSince?: string;
 }
 
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor>, OrgPager<DirectoryInsightsCursor> {
@@ -243,13 +248,17 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       this.#unknownServices = [];
     }
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
-    // Counting is complete from where this window's new events begin: the last window's end (the
-    // overlap before it was appended before), or the start of the very first window.
-    const tallies = this.#windowTallies(org, records, at.window ? undefined : (at.until ?? window.start));
+    // Counting is complete from where the new events of the window it began with begin: the last
+    // window's end (the overlap before it was appended before), or the start of the very first window.
+    // Off (verify_after: off), it is forgotten, so that it begins again when turned on.
+    const startsCounting = this.#verifyAfterMs !== undefined && at.countedSince === undefined;
+    const countedSince = this.#verifyAfterMs === undefined ? undefined : (at.countedSince ?? at.until ?? window.start);
+    const counted = countedSince === undefined ? {} : { countedSince };
+    const tallies = this.#windowTallies(org, records, startsCounting ? countedSince : undefined);
     const found = { ...(fingerprint === undefined ? {} : { fingerprint }), ...(tallies ? { windows: tallies } : {}) };
     if (!more) {
       // The window is done: its end is where the next one starts counting from.
-      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };
+      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [], ...counted };
       return { records, cursor: next, more: false, received, duplicates, warnings, ...found };
     }
     const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
@@ -263,6 +272,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       window: { ...window, searchAfter },
       seen: pastSeen ? [] : at.seen,
       nextSeen,
+      ...counted,
     };
     return { records, cursor: next, more: true, received, duplicates, warnings, next: JSON.stringify(searchAfter), ...found };
   }
