@@ -107,12 +107,12 @@ export class ConnectorChecks {
     this.#o.metrics?.completenessWindows.inc({ connector: this.#o.config.name, result: short > 0 ? 'short' : 'verified' });
   }
 
-  /** A run ended well: the closed windows are checked (a failure to check is reported, not a failed run). */
-  async afterRun(signal: AbortSignal): Promise<void> {
+  /** A run ended well (its checkpoint's cursor now `cursor`): the closed windows are checked (a failure to check is reported, not a failed run). */
+  async afterRun(signal: AbortSignal, cursor: unknown): Promise<void> {
     this.#lastSuccessMs = this.#now();
     if (!this.#verifier) return;
     try {
-      await this.#verifier.run(signal);
+      await this.#verifier.run(signal, cursor);
       this.#verifyError = null;
     } catch (err) {
       if (signal.aborted) return;

@@ -204,7 +204,7 @@ export class ConnectorRunner {
         }
         await this.#runOnce(stored);
         this.#failures = 0;
-        if (!signal.aborted) await this.#checks.afterRun(AbortSignal.any([signal, this.#leaseAbort.signal]));
+        if (!signal.aborted) await this.#checks.afterRun(AbortSignal.any([signal, this.#leaseAbort.signal]), this.#checkpoint?.checkpoint?.cursor);
       } catch (err) {
         if (signal.aborted && this.#stopping) break;
         if (err instanceof CheckpointChangedError) {

@@ -93,6 +93,12 @@ export interface WindowCounting {
   readonly windowMs: number;
   /** A window is checked once its end is this long ago (the connector's lag plus verify_after, at least lag plus overlap). */
   readonly settleMs: number;
+  /**
+   * Before when the connector's runs will read nothing of an organization again, from its stored cursor
+   * (the last window's end minus the overlap); undefined when the cursor does not say. A window is
+   * re-pulled only before it: a run reading it again later would not know what a re-pull appended.
+   */
+  passedBefore(cursor: unknown, org: string): number | undefined;
   /** The service groups each organization is counted by: `all`, or each configured service. */
   readonly services: readonly string[];
   /** The vendor's count of the window's events. */

@@ -104,12 +104,15 @@ export class WindowVerifier {
     return { ...window, vendor, appended, recovered, after: { vendor: vendorAfter, appended: appendedAfter }, result };
   }
 
-  /** Checks the windows that closed since the last run (and retries the gaps), repairing what is short. */
-  async run(signal: AbortSignal): Promise<CompletenessState> {
+  /**
+   * Checks the windows that closed since the last run (and retries the gaps), repairing what is short;
+   * `cursor`: the connector's stored cursor (a window is checked only once its runs have passed it).
+   */
+  async run(signal: AbortSignal, cursor: unknown): Promise<CompletenessState> {
     const { counting, store, connector, metrics } = this.#o;
     const state = await store.readState(connector);
     const nowMs = this.#now();
-    const settledMs = nowMs - counting.settleMs;
+    const settled = (org: string) => Math.min(nowMs - counting.settleMs, counting.passedBefore(cursor, org) ?? Number.NEGATIVE_INFINITY);
     const checkedUntil: Record<string, string> = { ...state.checkedUntil };
     const totals = { ...state.totals };
     let gaps: WindowGap[] = [...state.gaps];
@@ -145,7 +148,7 @@ export class WindowVerifier {
         // (verify_after: off) are not checked, their events were appended without their ids.
         const counted = Math.ceil(Date.parse(fromIso) / windowMs) * windowMs;
         let start = Math.max(counted, checkedUntil[key] === undefined ? counted : Date.parse(checkedUntil[key]));
-        while (budget > 0 && start + windowMs <= settledMs && !signal.aborted) {
+        while (budget > 0 && start + windowMs <= settled(org) && !signal.aborted) {
           const window = { org, service, start: iso(start), end: iso(start + windowMs) };
           record(await this.check(window, true, signal), 1);
           await store.forget(connector, [{ ...window, start: iso(start - countsKeptMs) }]);
@@ -157,7 +160,7 @@ export class WindowVerifier {
     }
     // Gaps found at earlier runs: tried again (late events may have become visible), a few times.
     for (const gap of state.gaps) {
-      if (gap.attempts >= maxAttempts || budget <= 0 || signal.aborted) continue;
+      if (gap.attempts >= maxAttempts || budget <= 0 || signal.aborted || Date.parse(gap.end) > settled(gap.org)) continue;
       budget -= 1;
       record(await this.check(gap, true, signal), gap.attempts + 1);
     }

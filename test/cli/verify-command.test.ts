@@ -51,14 +51,25 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   assert.match(lines[4]!, /2 window\(s\) of acme-jc: 1 verified, 0 repaired, 1 short \(--repair re-pulls them\)\./);
 
   offsetMs = 2 * year; // JumpCloud lists the late events now.
+  // A connector behind (its cursor before the window): the window is its runs' to read, not re-pulled.
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  const keys = h.state.keys('acme-jc');
+  const data = (await reader.hget(keys.checkpoint, 'data'))!;
+  const behindCursor = JSON.parse(data);
+  behindCursor.cursor.until = new Date(first + hour).toISOString();
+  await reader.hset(keys.checkpoint, 'data', JSON.stringify(behindCursor));
+  const behind = io();
+  assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, behind.io), 1);
+  assert.match(behind.out(), /1 short window\(s\) were not re-pulled: the connector's runs have not read past them yet/);
+  assert.equal((await readStream(reader, h.stream)).length, 80);
+  await reader.hset(keys.checkpoint, 'data', data);
   const repair = io();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, repair.io), 0, repair.err());
   assert.deepEqual(repair.out().split('\n')[3]!.split(/\s+/), [new Date(first + hour).toISOString(), new Date(first + 2 * hour).toISOString(), '-', 'all', '42', '42', '2', 'repaired']);
   const again = io();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, again.io), 0);
   assert.match(again.out(), /2 window\(s\) of acme-jc: 2 verified, 0 repaired, 0 short\./);
-  const reader = server.client();
-  t.after(() => reader.disconnect());
   const ids = (await readStream(reader, h.stream)).map((e) => e.fields.id);
   assert.equal(ids.length, 82, 'each late event appended once, however often verify --repair runs');
   for (const e of late) assert.ok(ids.includes(e.id));

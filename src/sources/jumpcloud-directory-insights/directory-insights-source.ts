@@ -104,6 +104,10 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       windowMs: this.#windowMs,
       settleMs: this.#lagMs + Math.max(this.#verifyAfterMs, this.#overlapMs),
       services: this.#serviceGroups,
+      passedBefore: (cursor) => {
+        const until = (cursor as DirectoryInsightsCursor | undefined)?.until;
+        return typeof until === 'string' ? Date.parse(until) - this.#overlapMs : undefined;
+      },
       count: async (window, signal) => {
         const body = JSON.stringify({ service: services(window), start_time: window.start, end_time: window.end });
         const answer = (await this.#client.request({ method: 'POST', path: countPath, body }, scopeOf(window.org).id, signal)).json<{ count?: unknown }>();

@@ -83,7 +83,9 @@ export class OrganizationsSource<C> implements PullSource<OrgsCursor<C>> {
   constructor(pager: OrgPager<C>, options: OrganizationsSourceOptions) {
     this.#pager = pager;
     this.#o = options;
-    this.windows = pager.windowCounting?.((id) => this.#scope(id, this.#names.get(id) ?? null));
+    const counting = pager.windowCounting?.((id) => this.#scope(id, this.#names.get(id) ?? null));
+    // Each organization's own cursor says how far the runs have read it.
+    this.windows = counting && { ...counting, passedBefore: (cursor, org) => counting.passedBefore(isOrgsCursor(cursor) ? cursor.orgs[org]?.cursor : undefined, org) };
   }
 
   get requests(): number {
