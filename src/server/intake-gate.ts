@@ -21,7 +21,7 @@ import type { Authenticator } from './webhook-authenticator.ts';
 // its connection (and its address) as a legitimate sender's. Counted as every request is: in
 // orchard_http_requests_total and orchard_auth_failures_total, and in the summary log lines
 // (request-noise.ts). Measured on this machine: 256 connections pipelining unauthenticated webhooks
-// took legitimate webhooks to a p99 of 13.6 s before; the figures after are in the README.
+// took legitimate webhooks to a p99 of 13.6 s before; the figures after are in docs/operations.md (Under attack).
 
 const kAuthenticated = Symbol('orchard.authenticated');
 const kHeadersDone = Symbol('orchard.headersDone');
