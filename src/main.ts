@@ -22,6 +22,8 @@ import { spoolingSinkFromConfig, type SpoolingSink } from './spool/spooling-sink
 import { ConnectorManager } from './connectors/connector-manager.ts';
 import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
 import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
+import { defaultDeadLetterStream } from './redis/keyspace.ts';
+import { redisFiguresReader } from './redis/redis-figures.ts';
 import { withTimeout } from './redis/with-timeout.ts';
 import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
 
@@ -175,6 +177,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     return groupsRead.groups;
   };
   metrics.readGroupsWith(readGroups);
+  metrics.readRedisWith(redisFiguresReader(redis, [config.stream, config.rejectedStream, defaultDeadLetterStream(config.stream)]));
   const streamStatus = async () => {
     const retention = {
       maxLen: config.streamMaxLen ?? null,
