@@ -178,7 +178,15 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   };
   metrics.readGroupsWith(readGroups);
   metrics.readRedisWith(redisFiguresReader(redis, [config.stream, config.rejectedStream, defaultDeadLetterStream(config.stream)]));
-  const streamStatus = async () => {
+  // /status may be asked by anyone who can reach the listener: the stream's figures cost Redis an
+  // XLEN and an XINFO GROUPS, so they are read at most once a second and shared by concurrent askers.
+  let streamFigures: { at: number; value: Promise<Awaited<ReturnType<typeof readStreamStatus>>> } | undefined;
+  const streamStatus = () => {
+    const now = Date.now();
+    if (!streamFigures || now - streamFigures.at >= 1000) streamFigures = { at: now, value: readStreamStatus() };
+    return streamFigures.value;
+  };
+  const readStreamStatus = async () => {
     const retention = {
       maxLen: config.streamMaxLen ?? null,
       maxAge: config.streamMaxAge ?? null,
