@@ -180,8 +180,11 @@ test('every metric the dashboard and the alert rules name is in the /metrics of 
 
 const promtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
 
-test('promtool accepts the rules and every dashboard query', { skip: promtool ? false : 'promtool is not installed (Debian: apt-get install prometheus)' }, () => {
+test('promtool accepts the rules and every dashboard query, and the rules\' unit tests pass', { skip: promtool ? false : 'promtool is not installed (Debian: apt-get install prometheus)' }, () => {
   execFileSync('promtool', ['check', 'rules', rulesFile], { stdio: 'pipe' });
+  // deploy/prometheus/orchard-rules.test.yml: when each alert fires, and when it must not.
+  const unit = spawnSync('promtool', ['test', 'rules', 'orchard-rules.test.yml'], { cwd: join(repoRoot, 'deploy/prometheus'), encoding: 'utf8' });
+  assert.equal(unit.status, 0, unit.stdout + unit.stderr);
   // Grafana's variables, as Grafana substitutes them, so that promtool parses each query.
   const dir = mkdtempSync(join(tmpdir(), 'orchard-promql-'));
   try {
