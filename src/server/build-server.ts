@@ -103,10 +103,12 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger, no
   const requests = labelCache((route: string) =>
     labelCache((method: string) => labelCache((status: number) => metrics.httpRequestTally.labels({ route, method, status: String(status) }))),
   );
+  const latency = labelCache((route: string) => metrics.httpRequestDuration.child({ route }));
   app.addHook('onResponse', (req, reply, done) => {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
     requests(route)(req.method)(status).inc();
+    latency(route).observe(reply.elapsedTime / 1000);
     // Only the push routes answer 202 (taken: appended or spooled): their freshness.
     if (status === 202) metrics.sawEvent(route);
     if (status < 400 && !debug) return done();
