@@ -112,7 +112,9 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   const { stream, state, keys, env } = await environment(t, mock, { page_size: 40, interval: '1h' });
   const killsMidRun = await killAtRandomUntilDone(t, env, state, () => inventoryRequests(mock), random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const entries = await readStream(shared.redis, stream);
+  assert.equal(entries.filter((e) => e.fields.type === 'snapshot').length, 1, 'the scan\'s snapshot marker, once');
+  const ids = entries.filter((e) => e.fields.type === 'computer').map((e) => e.fields.id!);
   const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
@@ -129,7 +131,9 @@ test('SIGKILL at random points of a mobile devices pull: after restarts the stre
   const mobileRequests = () => mock.requests.filter((r) => r.route === 'mobile').length;
   const killsMidRun = await killAtRandomUntilDone(t, env, state, mobileRequests, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const entries = await readStream(shared.redis, stream);
+  assert.equal(entries.filter((e) => e.fields.type === 'snapshot').length, 1, 'the scan\'s snapshot marker, once');
+  const ids = entries.filter((e) => e.fields.type === 'mobile_device').map((e) => e.fields.id!);
   const expected = mock.mobileDevices().map((d) => `${d.mobileDeviceId as string}:${(d.general as { lastInventoryUpdateDate: string }).lastInventoryUpdateDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());
@@ -235,7 +239,8 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   t.after(() => killOrchard(b));
   await until(async () => (await state.read('fleet')).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
   assert.equal(inventoryRequests(mock), 12, 'each page read once, by one replica');
-  assert.equal((await readStream(shared.redis, stream)).length, 600);
+  const computers = async () => (await readStream(shared.redis, stream)).filter((e) => e.fields.type === 'computer');
+  assert.equal((await computers()).length, 600);
   const [sa, sb] = await Promise.all([statusOf(a), statusOf(b)]);
   assert.equal([sa, sb].filter((s) => s.leaseHeld).length, 1, JSON.stringify([sa, sb]));
   const [holder, other] = sa.leaseHeld ? [a, b] : [b, a];
@@ -244,11 +249,11 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   holder.child.kill('SIGKILL');
   await holder.exited;
   const touched = mock.touch(['5', '300', '600']);
-  await until(async () => (await readStream(shared.redis, stream)).length >= 603, 'the second run, by the other replica', 20_000);
+  await until(async () => (await computers()).length >= 603, 'the second run, by the other replica', 20_000);
   const s = await statusOf(other);
   assert.equal(s.leaseHeld, true);
-  assert.equal(s.lastRun?.appended, 3);
-  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id);
+  assert.equal(s.lastRun?.appended, 4, 'the three that reported again, and the scan\'s snapshot marker');
+  const ids = (await computers()).map((e) => e.fields.id);
   assert.equal(ids.length, 603);
   for (const [i, id] of ['5', '300', '600'].entries()) assert.ok(ids.includes(`${id}:${touched[i]}`));
   assert.equal(inventoryRequests(mock), 24, 'two runs of 12 pages');
