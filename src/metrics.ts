@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CompletenessMetrics } from './completeness-metrics.ts';
 import { CounterTally, HistogramTally } from './metric-tallies.ts';
 import { orchardVersion } from './process-info.ts';
 
@@ -228,56 +229,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly completenessWindows = new Counter({
-    name: 'orchard_completeness_windows_total',
-    help: "Closed windows checked against the vendor's count, by connector and result: verified (the stream held them all), repaired (after a re-pull), short (still short after one: see /status for its bounds).",
-    labelNames: ['connector', 'result'] as const,
-    registers: [this.registry],
-  });
-
-  readonly completenessRecovered = new Counter({
-    name: 'orchard_completeness_events_recovered_total',
-    help: "Events a window's re-pull appended that the connector's runs had missed, by connector.",
-    labelNames: ['connector'] as const,
-    registers: [this.registry],
-  });
-
-  readonly completenessGaps = new Gauge({
-    name: 'orchard_completeness_unrepaired_gaps',
-    help: 'Windows still short of the vendor\'s count after a re-pull, by connector (their bounds are in /status).',
-    labelNames: ['connector'] as const,
-    registers: [this.registry],
-  });
-
-  readonly missedWebhooks = new Counter({
-    name: 'orchard_missed_webhooks_total',
-    help: 'Computers whose inventory report advanced past the last check-in or inventory webhook seen for them by more than missed_webhook_tolerance: likely missed Jamf Pro webhooks, by inventory connector.',
-    labelNames: ['connector'] as const,
-    registers: [this.registry],
-  });
-
-  /** When each source last appended an event (see sawEvent). */
-  readonly #lastEventMs = new Map<string, number>();
-
-  readonly lastEvent: Gauge<'source'> = new Gauge({
-    name: 'orchard_source_last_event_timestamp_seconds',
-    help: 'When each source last took an event (Unix time): a pull connector by its name (an event appended), a push route by its path (an event answered 202).',
-    labelNames: ['source'] as const,
-    registers: [this.registry],
-    collect: () => {
-      for (const [source, ms] of this.#lastEventMs) this.lastEvent.set({ source }, ms / 1000);
-    },
-  });
-
-  /** A source (a connector's name, a push route's path) took an event now: set on the hot path, so a map, read at scrape time. */
-  sawEvent(source: string, atMs = Date.now()): void {
-    this.#lastEventMs.set(source, atMs);
-  }
-
-  /** When a source last took an event in this process (ms), if it did. */
-  lastEventAt(source: string): number | undefined {
-    return this.#lastEventMs.get(source);
-  }
+  /** The windows checked against the vendors' counts, missed webhooks and the sources' freshness (docs/completeness.md). */
+  readonly completeness: CompletenessMetrics = new CompletenessMetrics(this.registry);
 
   readonly streamTrimmed = new Counter({
     name: 'orchard_stream_trimmed_total',

@@ -90,12 +90,12 @@ export class ConnectorChecks {
     if (result.outcome !== 'ok') return;
     if (result.appended > 0) {
       this.#lastEventMs = this.#now();
-      this.#o.metrics?.sawEvent(this.#o.config.name, this.#lastEventMs);
+      this.#o.metrics?.completeness.sawEvent(this.#o.config.name, this.#lastEventMs);
     }
     await this.#missed?.afterPage(records, result).catch((err: unknown) => this.#o.logger.warn({ error: (err as Error).message }, 'Could not compare the page with the webhooks seen.'));
     if (page.counted) {
       this.#lastCount = page.counted;
-      this.#o.metrics?.completenessWindows.inc({ connector: this.#o.config.name, result: page.counted.result });
+      this.#o.metrics?.completeness.windows.inc({ connector: this.#o.config.name, result: page.counted.result });
     }
     const end = page.scanEnd;
     if (!end) return;
@@ -104,7 +104,7 @@ export class ConnectorChecks {
     const { scan, startedAt, endedAt, seen, totalCount } = end;
     const short = Math.max(0, totalCount - seen);
     this.#lastScan = { scan, startedAt, endedAt, seen, totalCount, short };
-    this.#o.metrics?.completenessWindows.inc({ connector: this.#o.config.name, result: short > 0 ? 'short' : 'verified' });
+    this.#o.metrics?.completeness.windows.inc({ connector: this.#o.config.name, result: short > 0 ? 'short' : 'verified' });
   }
 
   /** A run ended well (its checkpoint's cursor now `cursor`): the closed windows are checked (a failure to check is reported, not a failed run). */

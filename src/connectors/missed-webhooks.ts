@@ -89,7 +89,7 @@ export class MissedWebhooks {
     this.#last = { scan, at: new Date().toISOString(), count, computers: listed };
     this.#scan = { count: 0, listed: [] };
     if (count === 0) return;
-    this.#o.metrics?.missedWebhooks.inc({ connector: this.#o.connector }, count);
+    this.#o.metrics?.completeness.missedWebhooks.inc({ connector: this.#o.connector }, count);
     this.#o.logger.warn(
       { scan, missedWebhooks: count, computers: listed, toleranceMs: this.#o.toleranceMs },
       `Likely missed Jamf Pro webhooks: ${count} computer(s) sent an inventory this scan later than their last check-in or inventory webhook Orchard took${count > listed.length ? ` (the first ${listed.length} listed)` : ''}.`,

@@ -120,8 +120,8 @@ export class WindowVerifier {
     let budget = maxWindowsPerRun;
     const record = (check: WindowCheck, attempts: number) => {
       const result = check.result === 'unrepairable' ? 'short' : check.result;
-      metrics?.completenessWindows.inc({ connector, result });
-      metrics?.completenessRecovered.inc({ connector }, check.recovered);
+      metrics?.completeness.windows.inc({ connector, result });
+      metrics?.completeness.recovered.inc({ connector }, check.recovered);
       totals.recovered += check.recovered;
       const key = `${check.org}|${check.service}|${check.start}`;
       const known = gaps.find((g) => `${g.org}|${g.service}|${g.start}` === key);
@@ -167,7 +167,7 @@ export class WindowVerifier {
     gaps = gaps.slice(-maxGaps);
     const next: CompletenessState = { v: 1, checkedUntil, lastVerified, gaps, totals };
     await store.writeState(connector, next);
-    metrics?.completenessGaps.set({ connector }, gaps.length);
+    metrics?.completeness.gaps.set({ connector }, gaps.length);
     this.#state = next;
     return next;
   }
@@ -175,6 +175,6 @@ export class WindowVerifier {
   /** Reads the state for /status before the first run checked anything. */
   async load(): Promise<void> {
     this.#state = await this.#o.store.readState(this.#o.connector);
-    this.#o.metrics?.completenessGaps.set({ connector: this.#o.connector }, this.#state.gaps.length);
+    this.#o.metrics?.completeness.gaps.set({ connector: this.#o.connector }, this.#state.gaps.length);
   }
 }

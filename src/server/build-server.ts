@@ -110,7 +110,7 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger, no
     requests(route)(req.method)(status).inc();
     latency(route).observe(reply.elapsedTime / 1000);
     // Only the push routes answer 202 (taken: appended or spooled): their freshness.
-    if (status === 202) metrics.sawEvent(route);
+    if (status === 202) metrics.completeness.sawEvent(route);
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
     if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');

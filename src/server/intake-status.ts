@@ -39,7 +39,7 @@ export function intakeStatus(config: Pick<Config, 'webhookPath' | 'protectPath' 
   ];
   const health = healthOf(facts);
   return routes.map(({ route, source }) => {
-    const last = metrics.lastEventAt(route);
+    const last = metrics.completeness.lastEventAt(route);
     return {
       route,
       source,
