@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
-import { hashTagOf } from '../../src/redis/keyspace.ts';
+import { hashTagOf, Keyspace } from '../../src/redis/keyspace.ts';
 import { appendScript } from '../../src/redis/scripts/append-script.ts';
 import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
 import { recordFields, type StreamRecord } from '../../src/stream/stream-record.ts';
@@ -91,5 +91,32 @@ describe('RedisStreamSink', () => {
     const r = record();
     await redis.set(sink.dedupKey(r.source, r.id), '1-0', 'EX', 60);
     assert.deepEqual(await sink.append(r), { id: r.id, entry: '1-0', duplicate: true });
+  });
+});
+
+describe('device sightings (the missed-webhook check)', () => {
+  test('a record with a device leaves its serial and udid in its tenant\'s device hash, in the append\'s step; the later time wins; a duplicate leaves nothing', async () => {
+    const stream = `{s${Date.now()}}:events`;
+    const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${stream}:r`, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
+    const keyspace = new Keyspace(stream);
+    const acme = keyspace.webhookDevices('acme');
+    const other = keyspace.webhookDevices('other');
+    assert.notEqual(acme, other);
+    assert.ok(acme.startsWith(hashTagOf(stream)), 'it shares the stream\'s hash slot');
+    const results = await Promise.all([
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'C02X', udid: 'U-1', atMs: 2000 } }),
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'C02X', atMs: 1000 } }),
+      sink.append({ ...record(), tenant: 'other', device: { udid: 'U-9', atMs: 5000 } }),
+      sink.append({ ...record(), tenant: 'acme' }),
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'bad|serial', udid: 'U-2', atMs: 3000 } }),
+    ]);
+    assert.ok(results.every((r) => !r.duplicate));
+    assert.deepEqual(await redis.hgetall(acme), { 'serial:C02X': '2000', 'udid:U-1': '2000', 'udid:U-2': '3000' }, 'one batch, two tenants; a serial holding the separator is left out');
+    assert.deepEqual(await redis.hgetall(other), { 'udid:U-9': '5000' });
+    const again = { ...record(), tenant: 'acme', device: { serial: 'C02Y', atMs: 9000 } };
+    await sink.append(again);
+    await sink.append({ ...again, device: { serial: 'C02Z', atMs: 9000 } });
+    assert.equal(await redis.hget(acme, 'serial:C02Z'), null, 'a duplicate appends nothing and sights nothing');
+    assert.equal(await redis.xlen(stream), 6);
   });
 });

@@ -16,10 +16,15 @@ export const sightingEvents: ReadonlySet<string> = new Set(['ComputerCheckIn', '
 
 const textOf = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
-/** The computer of a check-in or inventory webhook (`event.computer.serialNumber` and `.udid`), if it names one. */
+/**
+ * The computer of a check-in or inventory webhook, if it names one: ComputerCheckIn wraps it
+ * (`event.computer.serialNumber`, `.udid`), ComputerInventoryCompleted is it (`event.serialNumber`,
+ * `.udid`), as their schemas (schemas/jamf-pro-webhooks/) say.
+ */
 function sightingOf(body: unknown, webhookEvent: string, atMs: number): DeviceSighting | undefined {
   if (!sightingEvents.has(webhookEvent)) return undefined;
-  const computer = (body as { event?: { computer?: Record<string, unknown> | null } | null }).event?.computer;
+  const event = (body as { event?: (Record<string, unknown> & { computer?: Record<string, unknown> | null }) | null }).event;
+  const computer = webhookEvent === 'ComputerCheckIn' ? event?.computer : event;
   if (!computer || typeof computer !== 'object') return undefined;
   const serial = textOf(computer.serialNumber);
   const udid = textOf(computer.udid);
@@ -40,7 +45,8 @@ export function webhookRecord(raw: Buffer, body: unknown, webhook: ValidatedWebh
     type: webhook.webhookEvent,
     tenant,
     connector: 'webhook',
-    ...(device ? { device } : {}),
+    // Always there (undefined for most events): one object shape on the hot path.
+    device,
     time: formatTime(timeMs),
     received: formatTime(receivedMs),
     payload: raw,
