@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
 import { verifyCommand } from '../../src/cli/verify-command.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
+import { runOrchard } from '../helpers/orchard-process.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, readStream } from '../helpers/test-app.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
@@ -92,4 +97,29 @@ test('verify refuses what it cannot do, naming why', async (t) => {
     assert.equal(await verifyCommand(h.config, logger, args, run.io), 2);
     assert.match(run.err(), message);
   }
+});
+
+test('orchard verify from the command line: listed in help, its flags checked, the table printed', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-verify-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const config = join(dir, 'orchard.yml');
+  writeFileSync(config, stringify({ connectors: [{ name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key' }] }));
+  const env = { REDIS_URL: server.url, ORCHARD_CONFIG: config, ORCHARD_STREAM: `v${Math.random().toString(36).slice(2, 8)}:events`, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789' };
+  const run = async (args: string[]) => {
+    const proc = runOrchard(env, args);
+    const { code } = await proc.exited;
+    return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n') };
+  };
+  const help = await run(['help']);
+  assert.match(help.out, /verify <connector> --since T \[--until T\] \[--repair\]/);
+  const bad = await run(['verify', 'acme-jc', '--since', '2026-11-01T00:00:00Z', '--repiar']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /orchard verify: .*--repiar[\s\S]*Usage: orchard verify <connector> --since TIME \[--until TIME\] \[--repair\]/);
+  const since = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000).toISOString();
+  const ok = await run(['verify', 'acme-jc', '--since', since, '--until', new Date(Date.parse(since) + 3_600_000).toISOString()]);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, /^window start +window end +org +service +vendor +stream +recovered +result$/m);
+  assert.match(ok.out, /1 window\(s\) of acme-jc: 1 verified, 0 repaired, 0 short\./);
 });
