@@ -14,7 +14,7 @@ import { recordFields } from '../stream/stream-record.ts';
 export interface PageWindows {
   /** Where counting began (again) for an organization: the start of the first window read since counting was last off. */
   readonly countedFrom?: { readonly org: string; readonly at: string };
-  readonly groups: readonly { readonly org: string; readonly service: string; readonly start: string; readonly ids: readonly string[] }[];
+  readonly groups: readonly { readonly org: string; readonly service: string; readonly start: string; readonly end: string; readonly ids: readonly string[] }[];
 }
 
 /** One closed window of one organization and service group: [start, end). */
@@ -57,9 +57,9 @@ export function emptyCompletenessState(): CompletenessState {
   return { v: 1, checkedUntil: {}, lastVerified: null, gaps: [], totals: { verified: 0, repaired: 0, short: 0, recovered: 0 } };
 }
 
-/** A window's field in the counts hash: `<org>|<service>|<start>`. */
-export function windowField(window: Pick<WindowRef, 'org' | 'service' | 'start'>): string {
-  return `${window.org}|${window.service}|${window.start}`;
+/** A window's field in the counts hash: `<org>|<service>|<start>|<end>` (windows of another verify_window never share one). */
+export function windowField(window: Pick<WindowRef, 'org' | 'service' | 'start' | 'end'>): string {
+  return `${window.org}|${window.service}|${window.start}|${window.end}`;
 }
 
 /** The counts hash field that says where counting began for an organization. */

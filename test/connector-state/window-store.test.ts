@@ -31,7 +31,7 @@ test('a repair appends only the ids the window lacks, counts them, and refuses a
   assert.equal(await windows.repair('c', window, [event('a'), event('b'), event('c')]), 1);
   assert.deepEqual(await windows.appended('c', [window]), [3]);
   assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['a', 'b', 'c']);
-  await shared.redis.del(keys.windowIds(`|all|${window.start}`));
+  await shared.redis.del(keys.windowIds(`|all|${window.start}|${window.end}`));
   assert.equal(await windows.repair('c', window, [event('d')]), undefined, 'ids expired while the window holds events: not repaired');
   assert.equal((await readStream(shared.redis, stream)).length, 3);
 });

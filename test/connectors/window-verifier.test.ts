@@ -137,3 +137,28 @@ test('windows read while counting was off are never checked nor re-pulled: turni
   assert.equal(mock.requests.filter((r) => r.route === 'count').length, 0, 'nothing counted before counting began');
   assert.equal((await readStream(reader, stream)).length, 30, 'nothing appended twice');
 });
+
+test('a new verify_window begins counting again: the windows counted with the old length are not checked with the new one', async (t) => {
+  const mock = await MockJumpCloud.start();
+  t.after(() => mock.close());
+  const first = Math.floor(Date.now() / hour) * hour - 3 * hour;
+  mock.generateEvents(30, { fromMs: first + 60_000, toMs: first + 2 * hour - 60_000, seed: 17 });
+  const stream = `n${Math.random().toString(36).slice(2, 8)}:events`;
+  const entry = { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() };
+  const hourly = await startConnector(server, entry, { stream });
+  t.after(() => hourly.stop());
+  await hourly.waitFor((st) => ((st as unknown as { completeness?: Completeness }).completeness?.totals.verified ?? 0) >= 2, 'the hourly windows verified');
+  await hourly.stop();
+  const countsBefore = mock.requests.filter((r) => r.route === 'count').length;
+  const halfHourly = await startConnector(server, { ...entry, verify_window: '30m', interval: '300ms' }, { stream });
+  t.after(() => halfHourly.stop());
+  await halfHourly.waitFor((st) => st.totals.runs >= 2 && st.lastRun?.outcome === 'success', 'runs with 30-minute windows');
+  await halfHourly.stop();
+  assert.equal(mock.requests.filter((r) => r.route === 'count').length, countsBefore, 'no window of the old counting asked again');
+  const c = completenessOf(halfHourly);
+  assert.equal(c.totals.short, 0);
+  assert.equal(c.totals.recovered, 0);
+  const reader = server.client();
+  t.after(() => reader.disconnect());
+  assert.equal((await readStream(reader, stream)).length, 30, 'nothing appended twice');
+});

@@ -50,10 +50,12 @@ export interface DirectoryInsightsCursor {
   /** Ids seen in the open window at or after `window.end − overlap`: `seen` once the window is done. */
   readonly nextSeen: readonly string[];
   /**
-   * Completeness: events from this time on have all been counted in their windows (docs/completeness.md).
-   * Absent while counting is off (verify_after: off), and in checkpoints written before Orchard counted.
+   * Completeness: events from this time on have all been counted in their windows of `countedWindow`
+   * (docs/completeness.md). Absent while counting is off (verify_after: off), and in checkpoints
+   * written before Orchard counted; a new verify_window starts counting again.
    */
   readonly countedSince?: string;
+  readonly countedWindow?: string;
 }
 
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor>, OrgPager<DirectoryInsightsCursor> {
@@ -169,7 +171,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       ids.push(record.id);
     }
     const orgId = org.id ?? '';
-    const groups = [...byService].flatMap(([service, windows]) => [...windows].map(([start, ids]) => ({ org: orgId, service, start: new Date(start).toISOString(), ids })));
+    const groups = [...byService].flatMap(([service, windows]) => [...windows].map(([start, ids]) => ({ org: orgId, service, start: new Date(start).toISOString(), end: new Date(start + windowMs).toISOString(), ids })));
     if (groups.length === 0 && countedFrom === undefined) return undefined;
     return { ...(countedFrom === undefined ? {} : { countedFrom: { org: orgId, at: countedFrom } }), groups };
   }
@@ -254,10 +256,13 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
     // Counting is complete from where the new events of the window it began with begin: the last
     // window's end (the overlap before it was appended before), or the start of the very first window.
-    // Off (verify_after: off), it is forgotten, so that it begins again when turned on.
-    const startsCounting = this.#verifyAfterMs !== undefined && at.countedSince === undefined;
-    const countedSince = this.#verifyAfterMs === undefined ? undefined : (at.countedSince ?? at.until ?? window.start);
-    const counted = countedSince === undefined ? {} : { countedSince };
+    // Off (verify_after: off), it is forgotten, so that it begins again when turned on; a new
+    // verify_window begins it again too.
+    const countedWindow = formatDurationMs(this.#windowMs);
+    const startsCounting = this.#verifyAfterMs !== undefined && (at.countedSince === undefined || at.countedWindow !== countedWindow);
+    // Begun in the middle of a window (an upgrade, a changed setting), counting is complete from that window's end only.
+    const countedSince = this.#verifyAfterMs === undefined ? undefined : startsCounting ? (at.window ? at.window.end : (at.until ?? window.start)) : at.countedSince;
+    const counted = countedSince === undefined ? {} : { countedSince, countedWindow };
     const tallies = this.#windowTallies(org, records, startsCounting ? countedSince : undefined);
     const found = { ...(fingerprint === undefined ? {} : { fingerprint }), ...(tallies ? { windows: tallies } : {}) };
     if (!more) {
