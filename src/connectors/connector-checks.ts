@@ -88,7 +88,8 @@ export class ConnectorChecks {
   /** A page was written (with `records`): its appended events make the connector fresh; an inventory's reports are compared with the webhooks. */
   async afterPage(page: Page<unknown>, records: readonly PageRecord[], result: PageOutcome): Promise<void> {
     if (result.outcome !== 'ok') return;
-    if (result.appended > 0) {
+    // Fresh by the vendor's events only: a scan's snapshot marker and removal records are Orchard's own.
+    if (result.appended - (records.length - page.records.length) > 0) {
       this.#lastEventMs = this.#now();
       this.#o.metrics?.completeness.sawEvent(this.#o.config.name, this.#lastEventMs);
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
+import { MockJamfPro } from '../mocks/jamf-pro-server.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 
 // Silence is not health: a connector whose runs succeed but that appends nothing for longer than
@@ -45,4 +46,15 @@ test('a connector whose runs fail is failing, with the diagnosis; without expect
   assert.ok(!JSON.stringify(s.health).includes('wrong-key-0123456789'));
   await quiet.waitForRuns(3);
   assert.equal(quiet.status().health.state, 'ok');
+});
+
+test('an inventory whose scans find nothing new is silent: its snapshot markers are not events', async (t) => {
+  const mock = await MockJamfPro.start({ computers: 5 });
+  t.after(() => mock.close());
+  const h = await startConnector(server, { name: 'acme-jamf', type: 'jamf_pro.inventory', base_url: mock.url, client_id: 'orchard-test-client', client_secret: 'orchard-test-secret', interval: '200ms', expect_events_within: '1s' });
+  t.after(() => h.stop());
+  await h.waitForRuns(1);
+  assert.notEqual(h.status().health.state, 'silent', 'the first scan appended the fleet');
+  const s = await h.waitFor((x) => x.health.state === 'silent', 'silent');
+  assert.ok(s.totals.runs >= 2 && (s.lastRun?.appended ?? 0) >= 1, 'its scans still append their markers');
 });
