@@ -27,6 +27,7 @@ import { defaultDeadLetterStream } from './redis/keyspace.ts';
 import { redisFiguresReader } from './redis/redis-figures.ts';
 import { withTimeout } from './redis/with-timeout.ts';
 import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
+import { sightingOfRecord } from './sources/jamf-pro-webhooks/webhook-record.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
@@ -141,7 +142,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   // The local spool (src/spool/): recovered before anything listens; with ORCHARD_SPOOL=off, Redis alone.
   let spooling: SpoolingSink | undefined;
   try {
-    spooling = config.spool === 'on' ? await spoolingSinkFromConfig(config, { direct, redis, metrics, logger }) : undefined;
+    spooling = config.spool === 'on' ? await spoolingSinkFromConfig(config, { direct, redis, metrics, logger, sightingOf: sightingOfRecord }) : undefined;
   } catch (err) {
     redis.disconnect();
     await embedded?.stop();

@@ -9,6 +9,7 @@ import { buildServer } from '../../src/server/build-server.ts';
 import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from '../../src/server/webhook-authenticator.ts';
 import { sinksFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { sightingOfRecord } from '../../src/sources/jamf-pro-webhooks/webhook-record.ts';
 import { spoolingSinkFromConfig, type SpoolingSink } from '../../src/spool/spooling-sink.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { after, before } from 'node:test';
@@ -72,7 +73,7 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
   const redis = createRedis(config.redisUrl!, logger, metrics);
   await waitForReady(redis);
   const sink = sinksFromConfig(config, redis, { metrics, logger }).events;
-  const spooling = env.ORCHARD_SPOOL === 'on' ? await spoolingSinkFromConfig(config, { direct: sink, redis, metrics, logger }) : undefined;
+  const spooling = env.ORCHARD_SPOOL === 'on' ? await spoolingSinkFromConfig(config, { direct: sink, redis, metrics, logger, sightingOf: sightingOfRecord }) : undefined;
   spooling?.start();
   const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
   const resolvedAuth = auth ?? webhookAuthFromConfig(config)!;

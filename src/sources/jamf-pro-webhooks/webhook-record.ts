@@ -32,6 +32,19 @@ function sightingOf(body: unknown, webhookEvent: string, atMs: number): DeviceSi
 }
 
 /**
+ * The sighting of a check-in or inventory webhook record read again from its payload (a record drained
+ * from the local spool, which keeps the stream fields only); undefined for any other record.
+ */
+export function sightingOfRecord(record: StreamRecord): DeviceSighting | undefined {
+  if (record.source !== webhookSource || !sightingEvents.has(record.type)) return undefined;
+  try {
+    return sightingOf(JSON.parse(record.payload.toString()), record.type, Date.parse(record.time));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The stream record of a webhook: `id` is the sha256 of the raw body; `payload` is the raw body, byte
  * for byte (the sink copies a Buffer into the request more cheaply than it encodes text). A check-in or
  * inventory webhook carries its computer's sighting for the push sink (not a stream field).
