@@ -33,6 +33,8 @@ export interface WindowCheck extends WindowRef {
 const maxWindowsPerRun = 24;
 /** Re-pulls of one window at most, the first included. */
 const maxAttempts = 3;
+/** How often a gap past its re-pulls is counted again. */
+const recountEveryMs = 60 * 60 * 1000;
 /** How long a window's count is kept after it was checked (what `orchard verify` can still compare). */
 export const countsKeptMs = 7 * 24 * 60 * 60 * 1000;
 
@@ -158,11 +160,14 @@ export class WindowVerifier {
         }
       }
     }
-    // Gaps found at earlier runs: tried again (late events may have become visible), a few times.
+    // Gaps found at earlier runs: re-pulled again (late events may have become visible), a few times;
+    // after that only counted again, once an hour, so that one `orchard verify --repair` closed is seen.
     for (const gap of state.gaps) {
-      if (gap.attempts >= maxAttempts || budget <= 0 || signal.aborted || Date.parse(gap.end) > settled(gap.org)) continue;
+      if (budget <= 0 || signal.aborted || Date.parse(gap.end) > settled(gap.org)) continue;
+      const repull = gap.attempts < maxAttempts;
+      if (!repull && nowMs - Date.parse(gap.at) < recountEveryMs) continue;
       budget -= 1;
-      record(await this.check(gap, true, signal), gap.attempts + 1);
+      record(await this.check(gap, repull, signal), repull ? gap.attempts + 1 : gap.attempts);
     }
     gaps = gaps.slice(-maxGaps);
     const next: CompletenessState = { v: 1, checkedUntil, lastVerified, gaps, totals };

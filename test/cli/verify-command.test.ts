@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { verifyCommand } from '../../src/cli/verify-command.ts';
+import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
+import { WindowVerifier } from '../../src/connectors/window-verifier.ts';
+import { createSource } from '../../src/sources/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
@@ -72,6 +75,17 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   const repair = io();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, repair.io), 0, repair.err());
   assert.deepEqual(repair.out().split('\n')[3]!.split(/\s+/), [new Date(first + hour).toISOString(), new Date(first + 2 * hour).toISOString(), '-', 'all', '42', '42', '2', 'repaired']);
+  // The connector's gap, past its own re-pulls, is counted again within the hour and closed.
+  const state = new ConnectorStateStore(reader, h.stream);
+  const stuck = await state.windows().readState('acme-jc');
+  assert.equal(stuck.gaps.length, 1);
+  await state.windows().writeState('acme-jc', { ...stuck, gaps: stuck.gaps.map((g) => ({ ...g, attempts: 3 })) });
+  const { source } = createSource(h.config.connectors[0]!, h.config);
+  t.after(() => source.close());
+  const verifier = new WindowVerifier({ connector: 'acme-jc', counting: source.windows!, store: state.windows(), logger, now: () => Date.now() + 2 * hour });
+  const closed = await verifier.run(AbortSignal.timeout(20_000), (await state.read('acme-jc')).checkpoint?.cursor);
+  assert.deepEqual(closed.gaps, []);
+  assert.equal(closed.totals.repaired, stuck.totals.repaired + 1);
   const again = io();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, again.io), 0);
   assert.match(again.out(), /2 window\(s\) of acme-jc: 2 verified, 0 repaired, 0 short\./);
