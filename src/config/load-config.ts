@@ -52,11 +52,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string, options: LoadCon
   const configFile = env.ORCHARD_CONFIG ? resolve(cwd, env.ORCHARD_CONFIG) : undefined;
 
   let doc = readConfigFile(configFile, problems);
-  if (options.onlyConnector !== undefined) doc = onlyTheConnector(doc, options.onlyConnector, env, configFile);
+  let fileIndex = 0;
+  if (options.onlyConnector !== undefined) ({ doc, fileIndex } = onlyTheConnector(doc, options.onlyConnector, env, configFile));
   const { value: settings, unset } = interpolateEnv(doc, env, problems);
   const envSources = overlayEnv(settings, schema.properties, env);
   if (!validate(settings)) problems.push(...explainErrors(validate.errors ?? [], { schema, settings, envSources, unset }));
   crossCheck(settings, { schema, envSources, connectorTypes: options.connectorTypes }, problems);
+  // With one connector read alone it is entry #1 of what was checked; problems give its number in the file.
+  if (fileIndex > 0) problems.forEach((p, i) => (problems[i] = p.replace(/^connectors #1\b/, `connectors #${fileIndex + 1}`)));
   if (problems.length > 0) throw new ConfigInvalidError([...new Set(problems)]);
   return deepFreeze(configFrom(settings as Record<string, any>, schema, { cwd, configFile }));
 }
