@@ -8,7 +8,8 @@ import { crossCheck, webhookAuthMode } from './cross-check.ts';
 import { parseDurationMs } from './duration.ts';
 import { overlayEnv } from './env-overlay.ts';
 import { explainErrors } from './explain-errors.ts';
-import { interpolateEnv, onlyTheConnector, readConfigFile } from './read-config-file.ts';
+import { interpolateEnv, onlyTheConnector, readConfigFile, referencedVariables } from './read-config-file.ts';
+import { readSecretFiles, secretVariables } from './secret-files.ts';
 
 export type { Config, ConnectorConfig, ConnectorTypeSpec, WebhookAuthMode } from './config-types.ts';
 
@@ -54,6 +55,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string, options: LoadCon
   let doc = readConfigFile(configFile, problems);
   let fileIndex = 0;
   if (options.onlyConnector !== undefined) ({ doc, fileIndex } = onlyTheConnector(doc, options.onlyConnector, env, configFile));
+  // NAME_FILE for the secret settings and the variables the file refers to (secret-files.ts).
+  env = readSecretFiles(env, [...secretVariables(schema.properties), ...referencedVariables(doc)], problems);
   const { value: settings, unset } = interpolateEnv(doc, env, problems);
   const envSources = overlayEnv(settings, schema.properties, env);
   if (!validate(settings)) problems.push(...explainErrors(validate.errors ?? [], { schema, settings, envSources, unset }));

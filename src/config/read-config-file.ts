@@ -80,6 +80,14 @@ export function onlyTheConnector(doc: Record<string, unknown>, only: string, env
   return { doc: { ...doc, connectors: [entries[index]] }, fileIndex: index };
 }
 
+/** The names of the variables the document's strings refer to as `${NAME}`. */
+export function referencedVariables(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string') for (const m of value.matchAll(envReference)) found.add(m[1]!);
+  else if (Array.isArray(value)) for (const v of value) referencedVariables(v, found);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) referencedVariables(v, found);
+  return found;
+}
+
 /** What interpolation found: problems, and the JSON pointers of values that referred to unset variables. */
 export interface Interpolation {
   readonly value: Record<string, unknown>;
@@ -99,7 +107,7 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, proble
     return value.replace(envReference, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {
-        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set (nor ${name}_FILE)`);
         unset.add(pointer);
         return '';
       }

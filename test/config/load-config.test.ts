@@ -235,7 +235,7 @@ describe('loadConfig', () => {
 
   test('a ${VAR} that is not set is one problem, not also "must NOT have fewer than 1 characters"', () => {
     withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
-      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors #1 (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
+      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors #1 (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set (nor ACME_PROTECT_PASSWORD_FILE)']);
     });
   });
 
@@ -296,7 +296,7 @@ describe('loadConfig', () => {
         (err: unknown) => err instanceof ConfigInvalidError && err.problems[0] === `No connector named "acme-jaf" in ${file}. Configured: acme-jamf, acme-jumpcloud. Did you mean acme-jamf?`,
       );
       // Every entry counts for serve.
-      assert.ok(problems(env).includes('connectors #2 (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set'));
+      assert.ok(problems(env).includes('connectors #2 (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set (nor ACME_JUMPCLOUD_KEY_FILE)'));
     });
   });
 
