@@ -96,7 +96,8 @@ Example:
     usage: 'jamf-webhooks plan|apply <connector> [--events A,B]',
     summary: "Make Jamf Pro post its webhook events to Orchard with Orchard's newest secret.",
     details: `Through the Classic API with that Jamf Pro connector's API client, to public_url: plan shows what
-would change, apply changes it.
+would change, apply changes it. A connector whose tenant has secrets of its own
+(ORCHARD_WEBHOOK_TENANT_SECRETS) gets that tenant's newest secret.
 
 Options:
   --events A,B    the webhook events (default: all 23)
@@ -105,10 +106,13 @@ Example:
   orchard jamf-webhooks plan acme-jamf`,
   },
   secret: {
-    usage: 'secret',
+    usage: 'secret [--tenant T]',
     summary: 'Print the Jamf Pro "Header Authentication" JSON for the newest webhook secret.',
     details: `The newest secret is the last of ORCHARD_WEBHOOK_SECRETS (old,new during a rotation), or the one
-Orchard generated in its data directory. jamf-webhooks apply hands Jamf Pro the same one.`,
+Orchard generated in its data directory. jamf-webhooks apply hands Jamf Pro the same one.
+
+Options:
+  --tenant T      the newest of tenant T's secrets (ORCHARD_WEBHOOK_TENANT_SECRETS, docs/tenants.md)`,
   },
   top: {
     usage: 'top [--url URL] [--interval DURATION]',

@@ -74,8 +74,8 @@ async function run(command: CommandName, args: string[]): Promise<number> {
       return parsed ? validateCommand(withConfigOption(parsed), process.cwd(), io) : 2;
     }
     case 'secret': {
-      if (!parseCommandArgs(command, args, {}, 0)) return 2;
-      return secretCommand(loadOrchardConfig(), io);
+      const parsed = parseCommandArgs(command, args, { tenant: { type: 'string' } }, 0);
+      return parsed ? secretCommand(loadOrchardConfig(), io, parsed.values.tenant as string | undefined) : 2;
     }
     case 'test': {
       const parsed = parseCommandArgs(command, args, {}, 1);

@@ -112,6 +112,8 @@ export function explainErrors(errors: readonly ErrorObject[], context: ExplainCo
       problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
     } else if (connector && (e.keyword === 'pattern' || e.keyword === 'format')) {
       problems.push(`${where}: ${connectorValueRules[e.instancePath.split('/').pop() ?? ''] ?? e.message}`);
+    } else if (e.instancePath.startsWith('/webhook_tenant_secrets/') && e.keyword === 'pattern') {
+      problems.push(`${where}: must be tenant=secret: a tenant name (letters, digits, ., - and _, up to 100) then = then its secret (16 to 512 printable ASCII characters without spaces or commas)`);
     } else if (schema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {
       problems.push(`${where}: must be printable ASCII without spaces or commas`);
     } else {

@@ -80,6 +80,10 @@ function configFrom(s: Record<string, any>, schema: ConfigSchema, where: { cwd: 
     rejectedStream: s.rejected_stream ?? defaultRejectedStream(s.stream),
     publicUrl: typeof s.public_url === 'string' ? s.public_url.replace(/\/+$/, '') : undefined,
     webhookAuth: webhookAuthMode(s),
+    webhookTenantSecrets: (s.webhook_tenant_secrets as string[] | undefined)?.map((entry) => {
+      const at = entry.indexOf('=');
+      return { tenant: entry.slice(0, at), secret: entry.slice(at + 1) };
+    }),
     trustProxy,
     configFile: where.configFile,
     streamMaxAgeMs: s.stream_max_age === undefined ? undefined : parseDurationMs(s.stream_max_age),

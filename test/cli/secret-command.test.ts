@@ -25,3 +25,16 @@ test('orchard secret without any secret says how to get one', async () => {
   assert.equal(code, 1);
   assert.match(proc.stderr.join('\n'), /No webhook secret yet/);
 });
+
+test('orchard secret --tenant T hands out the newest of that tenant\'s secrets; an unknown tenant is named with the known ones', async () => {
+  const env = { ORCHARD_DATA_DIR: join(dir, 'tenants'), ORCHARD_WEBHOOK_TENANT_SECRETS: 'acme=acme-old-0123456789ab,acme=acme-new-0123456789ab,globex=globex-0123456789ab' };
+  const acme = runOrchard(env, ['secret', '--tenant', 'acme']);
+  assert.equal((await acme.exited).code, 0, acme.stderr.join('\n'));
+  assert.equal(acme.stdout.join('\n'), JSON.stringify({ 'X-Orchard-Secret': 'acme-new-0123456789ab' }));
+  const unknown = runOrchard(env, ['secret', '--tenant', 'initech']);
+  assert.equal((await unknown.exited).code, 1);
+  assert.match(unknown.stderr.join('\n'), /No secret for tenant "initech" .* Tenants: acme, globex\./);
+  const none = runOrchard(env, ['secret']);
+  assert.equal((await none.exited).code, 1);
+  assert.match(none.stderr.join('\n'), /Only tenants' secrets are configured: give --tenant \(acme, globex\)/);
+});
