@@ -93,14 +93,17 @@ Example:
   orchard import --tenant acme access.log.gz`,
   },
   'jamf-webhooks': {
-    usage: 'jamf-webhooks plan|apply <connector> [--events A,B]',
+    usage: 'jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]',
     summary: "Make Jamf Pro post its webhook events to Orchard with Orchard's newest secret.",
     details: `Through the Classic API with that Jamf Pro connector's API client, to public_url: plan shows what
 would change, apply changes it. A connector whose tenant has secrets of its own
 (ORCHARD_WEBHOOK_TENANT_SECRETS) gets that tenant's newest secret.
 
 Options:
-  --events A,B    the webhook events (default: all 23)
+  --events A,B          the webhook events (default: the 20 that need no smart group; all 23 with
+                        --smart-group-id)
+  --smart-group-id N    the smart group the three SmartGroup membership events follow (the number in
+                        the group's address in Jamf Pro)
 
 Example:
   orchard jamf-webhooks plan acme-jamf`,

@@ -91,10 +91,11 @@ async function run(command: CommandName, args: string[]): Promise<number> {
       return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since as string | undefined }, io);
     }
     case 'jamf-webhooks': {
-      const parsed = parseCommandArgs(command, args, { events: { type: 'string' } }, 2);
+      const parsed = parseCommandArgs(command, args, { events: { type: 'string' }, 'smart-group-id': { type: 'string' } }, 2);
       if (!parsed) return 2;
       const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
-      return await jamfWebhooksCommand(config, { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events as string | undefined }, io, stopSignal());
+      const options = { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events as string | undefined, smartGroupId: parsed.values['smart-group-id'] as string | undefined };
+      return await jamfWebhooksCommand(config, options, io, stopSignal());
     }
     case 'consume': {
       const config = loadOrchardConfig();
