@@ -130,7 +130,7 @@ async function run(command: CommandName, args: string[]): Promise<number> {
     }
     case 'help': {
       const topic = args[0];
-      if (topic === undefined) io.out(`${overviewText()}\n`);
+      if (topic === undefined || topic.startsWith('-')) io.out(`${overviewText()}\n`);
       else if (isCommand(topic)) io.out(`${commandText(topic)}\n`);
       else return unknownCommand(topic);
       return 0;

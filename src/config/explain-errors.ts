@@ -45,6 +45,16 @@ const connectorValueRules: Record<string, string> = {
   start: 'must be an RFC 3339 time such as 2026-11-01T00:00:00Z',
 };
 
+/** What a value that breaks one of the schemas' patterns must look like, in words (by the pattern). */
+const patternWords: Record<string, string> = {
+  "^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$": "must be a URL path starting with / (letters, digits and ._~!$&'()*+,;=:@/- only), such as /jamf-pro-events",
+  '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$': 'must be an http:// or https:// URL without spaces, such as https://orchard.example.com',
+  "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$": "must be an HTTP header name (letters, digits and !#$%&'*+.^_`|~-), such as X-Orchard-Secret",
+  '^[^:]+$': 'must not contain a colon (Basic authentication puts one between the user name and the password)',
+  '^https?://[^\\s?#]+$': 'must be an http:// or https:// URL without spaces, a query or a fragment',
+  '^[a-z0-9_]{1,40}$': 'must be 1 to 40 lower-case letters, digits and _, such as directory or sso',
+};
+
 /** The pattern every duration setting has (interval, lag, overlap, stream_max_age, …). */
 const durationPattern = '^[0-9]{1,9}(ms|s|m|h|d)$';
 
@@ -111,11 +121,14 @@ export function explainErrors(errors: readonly ErrorObject[], context: ExplainCo
     } else if (e.keyword === 'enum') {
       problems.push(`${where}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`);
     } else if (connector && (e.keyword === 'pattern' || e.keyword === 'format')) {
-      problems.push(`${where}: ${connectorValueRules[e.instancePath.split('/').pop() ?? ''] ?? e.message}`);
+      const words = connectorValueRules[e.instancePath.split('/').pop() ?? ''] ?? (e.keyword === 'pattern' ? patternWords[(e.params as { pattern: string }).pattern] : undefined);
+      problems.push(`${where}: ${words ?? e.message}`);
     } else if (e.instancePath.startsWith('/webhook_tenant_secrets/') && e.keyword === 'pattern') {
       problems.push(`${where}: must be tenant=secret: a tenant name (letters, digits, ., - and _, up to 100) then = then its secret (16 to 512 printable ASCII characters without spaces or commas)`);
     } else if (schema.properties[e.instancePath.split('/')[1] ?? '']?.['x-secret'] && e.keyword === 'pattern') {
       problems.push(`${where}: must be printable ASCII without spaces or commas`);
+    } else if (e.keyword === 'pattern' && patternWords[(e.params as { pattern: string }).pattern]) {
+      problems.push(`${where}: ${patternWords[(e.params as { pattern: string }).pattern]}`);
     } else {
       problems.push(`${where}: ${e.message}`);
     }
