@@ -99,10 +99,13 @@ function connectorsTable(now: TopSample, before: TopSample | undefined): string[
     const last = c.lastRun ? `${c.lastRun.outcome} ${age(now.atMs - Date.parse(c.lastRun.endedAt ?? c.lastRun.startedAt))} ago` : '-';
     const next = c.nextRunAt ? `in ${age(Date.parse(c.nextRunAt) - now.atMs)}` : '-';
     const errors = sumOf(now.metrics, 'orchard_connector_errors_total', { connector: c.name });
+    // Lag: how old the connector's newest data can be, the time since its last successful run ended.
+    const lastSuccessSeconds = now.metrics.find((m) => m.name === 'orchard_connector_last_success_timestamp_seconds' && m.labels.connector === c.name)?.value;
+    const lag = lastSuccessSeconds ? age(now.atMs - lastSuccessSeconds * 1000) : '-';
     const note = c.lastError?.message ?? c.reason ?? '';
-    return [c.name, c.type, c.state, events, count(c.totals?.appended ?? 0), count(errors), last, next, note.length > 60 ? `${note.slice(0, 59)}…` : note];
+    return [c.name, c.type, c.state, events, count(c.totals?.appended ?? 0), count(errors), last, lag, next, note.length > 60 ? `${note.slice(0, 59)}…` : note];
   });
-  return table(['CONNECTOR', 'TYPE', 'STATE', 'EVENTS/S', 'APPENDED', 'ERRORS', 'LAST RUN', 'NEXT RUN', 'LAST ERROR'], rows, new Set([3, 4, 5]));
+  return table(['CONNECTOR', 'TYPE', 'STATE', 'EVENTS/S', 'APPENDED', 'ERRORS', 'LAST RUN', 'LAG', 'NEXT RUN', 'LAST ERROR'], rows, new Set([3, 4, 5]));
 }
 
 function spoolLine(status: TopStatus): string {

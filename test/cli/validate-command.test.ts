@@ -63,3 +63,14 @@ test('environment variables that look like settings but are not are warned about
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /warning: ORCHARD_WEBHOOK_SECRET is not an Orchard setting/);
 });
+
+test('what serve would need is checked too: the TLS files it names, and redis-server for the embedded Redis', async () => {
+  const r = await validate([], { ORCHARD_TLS_CERT_FILE: join(dir, 'missing.crt'), ORCHARD_TLS_KEY_FILE: join(dir, 'missing.key'), PATH: dir });
+  assert.equal(r.code, 2, r.out);
+  assert.match(r.err, /is invalid: 3 problems\./);
+  assert.match(r.err, /ORCHARD_TLS_CERT_FILE \(tls_cert_file\): cannot read .*missing\.crt: ENOENT/);
+  assert.match(r.err, /ORCHARD_TLS_KEY_FILE \(tls_key_file\): cannot read .*missing\.key: ENOENT/);
+  assert.match(r.err, /redis-server is not on PATH/);
+  const withUrl = await validate([], { REDIS_URL: 'redis://127.0.0.1:6390', PATH: dir });
+  assert.equal(withUrl.code, 0, withUrl.err);
+});
