@@ -78,6 +78,12 @@ describe('pushed events carry the tenant of their secret', () => {
     assert.equal(refused.statusCode, 401);
   });
 
+  test('/status names the tenants that have secrets, never the secrets', async () => {
+    const res = await ctx.t.app.inject({ method: 'GET', url: '/status' });
+    assert.deepEqual(res.json().webhook.tenants, ['acme', 'globex']);
+    assert.ok(!res.body.includes(acme) && !res.body.includes(globex));
+  });
+
   test('Jamf Protect alerts and log lines, on routes that share the webhook authentication', async () => {
     const alert = protectAlertLines()[0]!;
     const protect = await ctx.t.app.inject({ method: 'POST', url: '/jamf-protect-events', headers: headers(globex), payload: alert });
