@@ -288,7 +288,9 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     );
     manager.start();
     let closing: Promise<void> | undefined;
+    // SIGHUP (src/cli/serve-command.ts): reloads run one after the other, and never once shutdown began.
     let reloading: Promise<unknown> = Promise.resolve();
+    let currentNames = config.connectors.map((c) => c.name);
     const reloadConnectors = () => {
       const next = reloading.then(async (): Promise<ConnectorReload> => {
         const fresh = loadOrchardConfig(options.env ?? process.env, options.cwd);
@@ -305,7 +307,6 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       reloading = next.catch(() => {});
       return next;
     };
-    let currentNames = config.connectors.map((c) => c.name);
     trimmer?.start();
     spooling?.start();
 
