@@ -17,6 +17,8 @@ export interface TopOptions {
 
 export interface TopTerminal {
   readonly isTTY: boolean;
+  /** The terminal's width: longer lines are cut rather than wrapped (undefined: not cut). */
+  readonly columns?: number;
   /** Calls back on q, Q or Ctrl-C; returns the undo. */
   onQuit(callback: () => void): () => void;
 }
@@ -49,6 +51,9 @@ function reasonOf(err: unknown): string {
 /** A terminal on process.stdin: raw mode while top runs, so q and Ctrl-C arrive as keys. */
 export const processTerminal: TopTerminal = {
   isTTY: process.stdout.isTTY === true && process.stdin.isTTY === true,
+  get columns() {
+    return process.stdout.columns;
+  },
   onQuit(callback) {
     const onKey = (key: Buffer) => {
       const k = key.toString();
@@ -106,7 +111,9 @@ export async function topCommand(options: TopOptions, io: CommandIo, config: () 
         screen = renderUnreachable(url, reasonOf(err), Date.now());
         before = undefined;
       }
-      io.out(`\u001b[H\u001b[2J${screen.replaceAll('\n', '\r\n')}`);
+      const width = terminal.columns;
+      const lines = screen.split('\n').map((line) => (width && line.length > width ? line.slice(0, width) : line));
+      io.out(`\u001b[H\u001b[2J${lines.join('\r\n')}`);
       let timer: NodeJS.Timeout | undefined;
       done = await Promise.race([quitting.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), intervalMs)))]);
       clearTimeout(timer);

@@ -76,12 +76,13 @@ test('the rates are the difference of two samples: requests per second per route
   assert.ok(rate > 0, row);
 });
 
-test('on a terminal the screen is redrawn until q; the terminal is given back', async () => {
+test('on a terminal the screen is redrawn until q, cut to its width; the terminal is given back', async () => {
   const frames: string[] = [];
   let quit = () => {};
   let undone = false;
   const terminal: TopTerminal = {
     isTTY: true,
+    columns: 60,
     onQuit: (callback) => {
       quit = callback;
       return () => void (undone = true);
@@ -100,6 +101,7 @@ test('on a terminal the screen is redrawn until q; the terminal is given back', 
   const drawn = frames.filter((f) => f.includes('ROUTE'));
   assert.ok(drawn.every((f) => f.startsWith('\u001b[H\u001b[2J')), 'each frame clears the screen first');
   assert.match(drawn[1]!, /\/jamf-pro-events\s+\d+\.\d/, 'the second frame has a rate');
+  assert.ok(drawn.every((f) => f.slice('\u001b[H\u001b[2J'.length).split('\r\n').every((line) => line.length <= 60)), 'lines cut at the terminal width');
   assert.equal(frames.at(-1), '\u001b[?25h\u001b[?1049l', 'cursor and screen restored');
 });
 
