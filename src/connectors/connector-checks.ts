@@ -37,8 +37,8 @@ export interface ConnectorChecksOptions {
   readonly windows?: WindowStore;
   /** Where the webhook sightings are read (the missed-webhook check). */
   readonly state?: ConnectorStateStore;
-  /** The Jamf Pro webhook route's tenant (webhook_tenant): an inventory of that tenant compares its scans with the webhooks. */
-  readonly webhookTenant?: string;
+  /** The tenants the Jamf Pro webhook route writes (webhook_tenant, webhook_tenant_secrets): an inventory of one of them compares its scans with the webhooks. */
+  readonly webhookTenants?: readonly string[];
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly now?: () => number;
@@ -70,7 +70,7 @@ export class ConnectorChecks {
       this.#verifier = new WindowVerifier({ connector: options.config.name, counting, store: options.windows, logger: options.logger, metrics: options.metrics, now: this.#now });
     }
     const toleranceMs = options.source.missedWebhookToleranceMs;
-    if (toleranceMs !== undefined && options.state && options.webhookTenant === options.config.tenant) {
+    if (toleranceMs !== undefined && options.state && (options.webhookTenants ?? ['']).includes(options.config.tenant)) {
       this.#missed = new MissedWebhooks({ connector: options.config.name, tenant: options.config.tenant, toleranceMs, state: options.state, logger: options.logger, metrics: options.metrics });
     }
   }

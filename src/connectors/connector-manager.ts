@@ -32,6 +32,8 @@ export class ConnectorManager {
   constructor(options: ConnectorManagerOptions) {
     const { config, logger, metrics } = options;
     const holder = `${hostname()}:${process.pid}`;
+    // The tenants the Jamf Pro webhook route writes: its own (webhook_tenant) and those of its tenant secrets.
+    const webhookTenants = [config.webhookTenant, ...(config.webhookTenantSecrets ?? []).map((t) => t.tenant)];
     for (const c of config.connectors) {
       if (!c.enabled) {
         this.#skipped.push({ name: c.name, type: c.type, reason: 'disabled (enabled: false)' });
@@ -42,7 +44,7 @@ export class ConnectorManager {
       metrics?.connectorInterval.set({ connector: c.name }, c.intervalMs / 1000);
       const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, webhookTenant: config.webhookTenant, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, webhookTenants, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

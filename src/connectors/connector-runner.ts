@@ -70,8 +70,8 @@ export interface ConnectorRunnerOptions {
   readonly state: ConnectorStateStore;
   /** The connector's window counts (docs/completeness.md); without it, windows are neither counted nor verified. */
   readonly windows?: WindowStore;
-  /** The Jamf Pro webhook route's tenant (webhook_tenant): an inventory of that tenant looks for missed webhooks. */
-  readonly webhookTenant?: string;
+  /** The tenants the Jamf Pro webhook route writes (webhook_tenant, webhook_tenant_secrets): an inventory of one of them looks for missed webhooks. */
+  readonly webhookTenants?: readonly string[];
   readonly leaseTtlMs: number;
   /** Who this replica is (host, pid), stored in the lease. */
   readonly holder: string;

@@ -127,10 +127,13 @@ test('orchard verify from the command line: listed in help, its flags checked, t
     return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n') };
   };
   const help = await run(['help']);
-  assert.match(help.out, /verify <connector> --since T \[--until T\] \[--repair\]/);
+  assert.match(help.out, /^ {2}verify +Check a connector's closed windows against the vendor's counts/m);
+  const usage = await run(['verify', '--help']);
+  assert.match(usage.out, /verify <connector> --since T \[--until T\] \[--repair\]/);
+  assert.match(usage.out, /--repair +re-pull the short windows/);
   const bad = await run(['verify', 'acme-jc', '--since', '2026-11-01T00:00:00Z', '--repiar']);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /orchard verify: .*--repiar[\s\S]*Usage: orchard verify <connector> --since TIME \[--until TIME\] \[--repair\]/);
+  assert.match(bad.err, /orchard verify: .*--repiar[\s\S]*Usage: orchard verify <connector> --since T \[--until T\] \[--repair\]/);
   const since = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000).toISOString();
   const ok = await run(['verify', 'acme-jc', '--since', since, '--until', new Date(Date.parse(since) + 3_600_000).toISOString()]);
   assert.equal(ok.code, 0, ok.err);

@@ -80,7 +80,7 @@ export async function startConnector(
     sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
     state,
     windows: state.windows(),
-    webhookTenant: config.webhookTenant,
+    webhookTenants: [config.webhookTenant, ...(config.webhookTenantSecrets ?? []).map((t) => t.tenant)],
     leaseTtlMs: config.connectorLeaseTtlMs,
     holder: 'test',
     logger,
