@@ -24,9 +24,8 @@ function checkIn(computer: Record<string, unknown>, atMs: number): string {
 }
 
 /** The webhook route (tenant acme) and an inventory connector of tenant acme on one stream; the first scan done (the baseline). */
-async function setup(t: TestContext, computers: number, extra: Record<string, unknown> = {}) {
+async function setup(t: TestContext, computers: number, extra: Record<string, unknown> = {}, env: Record<string, string> = { ORCHARD_WEBHOOK_TENANT: 'acme' }, secret = testSecret) {
   const stream = `m${Math.random().toString(36).slice(2, 8)}:events`;
-  const env = { ORCHARD_WEBHOOK_TENANT: 'acme' };
   const app = await buildTestApp(server, { ORCHARD_STREAM: stream, ORCHARD_REJECTED_STREAM: `${stream}:rejected`, ...env });
   t.after(() => app.close());
   const mock = await MockJamfPro.start({ computers });
@@ -36,7 +35,7 @@ async function setup(t: TestContext, computers: number, extra: Record<string, un
   t.after(() => h.stop());
   await h.waitForRuns(1);
   const post = async (payload: string) => {
-    const answer = await app.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': testSecret }, payload });
+    const answer = await app.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, payload });
     assert.equal(answer.statusCode, 202, answer.body);
   };
   return { app, mock, h, stream, post };
@@ -89,4 +88,16 @@ test('a check-in later than the report, within the tolerance, is not a missed we
   const missed = missedOf(s)!;
   assert.deepEqual(missed.computers.map((c) => c.id).sort(), [computers[2]!.id, computers[3]!.id].sort() as string[]);
   assert.equal(missed.computers.find((c) => c.id === computers[3]!.id)!.lastWebhookAt, new Date(at[3]!).toISOString());
+});
+
+test('an MSP\'s tenant secret links its webhooks to the inventory of that tenant', async (t) => {
+  const acmeSecret = 'acme-secret-0123456789abcdef';
+  const { app, mock, h, stream, post } = await setup(t, 3, {}, { ORCHARD_WEBHOOK_TENANT_SECRETS: `acme=${acmeSecret}` }, acmeSecret);
+  const computers = mock.computers();
+  const touched = mock.touch(computers.map((c) => c.id as string));
+  await post(checkIn(computers[0]!, Date.parse(touched[0]!)));
+  const s = await h.waitFor((st) => (missedOf(st)?.count ?? 0) > 0, 'a scan that saw the reports advance');
+  assert.deepEqual(missedOf(s)!.computers.map((c) => c.id).sort(), [computers[1]!.id, computers[2]!.id].sort() as string[]);
+  const hooks = (await readStream(app.redis, stream)).filter((e) => e.fields.source === 'jamf_pro.events');
+  assert.deepEqual(hooks.map((e) => e.fields.tenant), ['acme'], 'the secret\'s tenant');
 });
