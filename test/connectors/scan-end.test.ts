@@ -35,6 +35,8 @@ test('each scan ends with its snapshot marker; a removed computer gets one remov
   for (const e of entries) assert.ok(validate(e.fields), JSON.stringify(validate.errors));
   const markers = entries.filter((e) => e.fields.type === 'snapshot');
   const payloads = markers.map((e) => JSON.parse(e.fields.payload!) as Marker);
+  const validateMarker = createAjv().compile(readSchema('inventory/snapshot.schema.json'));
+  for (const p of payloads) assert.ok(validateMarker(p), JSON.stringify(validateMarker.errors));
   assert.equal(markers.length, h.status().totals.runs, 'one marker per finished scan');
   assert.deepEqual(payloads.map((p) => p.scan), payloads.map((_, i) => i + 1));
   assert.equal(payloads[0]!.count, 40);
@@ -51,6 +53,8 @@ test('each scan ends with its snapshot marker; a removed computer gets one remov
   }
   // Removal records: once, for the two computers, in the scan whose rule forgets them (the third: not seen in scans 2 and 3).
   const removed = entries.filter((e) => e.fields.type === 'removed');
+  const validateRemoved = createAjv().compile(readSchema('inventory/removed.schema.json'));
+  for (const r of removed) assert.ok(validateRemoved(JSON.parse(r.fields.payload!)), JSON.stringify(validateRemoved.errors));
   assert.deepEqual(removed.map((e) => JSON.parse(e.fields.payload!).id).sort(), ['17', '4']);
   assert.deepEqual(payloads.map((p) => p.removed), payloads.map((p) => (p.scan === 3 ? 2 : 0)));
   const thirdMarker = entries.findIndex((e) => e.fields.type === 'snapshot' && JSON.parse(e.fields.payload!).scan === 3);
