@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { SinkUnavailableError } from '../errors.ts';
 import { Keyspace } from '../redis/keyspace.ts';
@@ -14,7 +14,7 @@ import { ReplicaWait } from './replica-wait.ts';
 // sequence. A page is its own batch: never merged with the push routes' appends.
 
 export interface RedisPageSinkOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly stream: string;
   /** How long the dedup keys of `dedup` records are kept when the commit does not say. */
   readonly dedupWindowSeconds: number;
@@ -48,7 +48,7 @@ function pushFence(args: RespArguments, commit: PageCommit): RespArguments {
 
 
 export class RedisPageSink implements PageSink {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: RedisPageSinkOptions;
   readonly #keyspace: Keyspace;
   readonly #replicas: ReplicaWait;
@@ -72,8 +72,8 @@ export class RedisPageSink implements PageSink {
     this.#assertReady();
     const uniform = this.#uniformPageArguments(records, commit);
     const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit)];
-    const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger).then(async (reply) => {
-      if (reply[0] === 'ok') await this.#replicas.wait();
+    const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger, this.#keyspace.stream).then(async (reply) => {
+      if (reply[0] === 'ok') await this.#replicas.wait(this.#keyspace.stream);
       return reply;
     });
     const [outcome, detail] = await withTimeout(written, this.#pageTimeoutMs(records.length), this.#timeoutMessage);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/load-config.ts';
@@ -15,7 +15,7 @@ import { RedisPageSink } from './redis-page-sink.ts';
 import { ReplicaWait } from './replica-wait.ts';
 
 export interface RedisStreamSinkOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly stream: string;
   readonly rejectedStream: string;
   /** Approximate cap of the rejected stream (XADD MAXLEN ~). Default 0: none. */
@@ -51,7 +51,7 @@ function payloadBytes(record: StreamRecord): number {
 }
 
 /** The push routes' sink and the connectors' page sink, as the configuration describes them. */
-export function sinksFromConfig(config: Config, redis: Redis, observers: { metrics?: Metrics; logger?: Logger } = {}): { events: RedisStreamSink; pages: RedisPageSink } {
+export function sinksFromConfig(config: Config, redis: RedisClient, observers: { metrics?: Metrics; logger?: Logger } = {}): { events: RedisStreamSink; pages: RedisPageSink } {
   const common = {
     redis,
     stream: config.stream,
@@ -73,7 +73,7 @@ export function sinksFromConfig(config: Config, redis: Redis, observers: { metri
  * one Redis round trip per turn rather than one per request.
  */
 export class RedisStreamSink implements EventSink {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #options: Required<Omit<RedisStreamSinkOptions, 'metrics' | 'logger' | 'redis'>>;
   readonly #metrics: Metrics | undefined;
   readonly #logger: Logger | undefined;
@@ -171,8 +171,8 @@ export class RedisStreamSink implements EventSink {
     let bytes = 0;
     for (const p of batch) bytes += p.bytes;
     const started = performance.now();
-    const appended = appendScript.runEncoded<(string | number)[]>(this.#redis, args, this.#logger).then(async (reply) => {
-      await this.#replicas.wait();
+    const appended = appendScript.runEncoded<(string | number)[]>(this.#redis, args, this.#logger, this.#options.stream).then(async (reply) => {
+      await this.#replicas.wait(this.#options.stream);
       return reply;
     });
     // Counted until Redis answers, even when the caller was already answered 503 on the timeout.
@@ -260,7 +260,7 @@ export class RedisStreamSink implements EventSink {
       record.payload,
     ) as Promise<string>;
     const entry = await withTimeout(xadd, this.#options.appendTimeoutMs, this.#timeoutMessage);
-    await withTimeout(this.#replicas.wait(), this.#options.appendTimeoutMs, this.#timeoutMessage);
+    await withTimeout(this.#replicas.wait(this.#options.rejectedStream), this.#options.appendTimeoutMs, this.#timeoutMessage);
     return entry;
   }
 
@@ -273,13 +273,17 @@ export class RedisStreamSink implements EventSink {
     const keys = [this.#options.rejectedStream, spooledRejectedMarker(this.#options.rejectedStream, marker)];
     const args = [markerTtlSeconds, this.#options.rejectedStreamMaxLen, record.reason, record.source, record.received, record.remote, record.payload];
     const entry = await withTimeout(rejectedOnceScript.run<string>(this.#redis, keys, args, this.#logger), this.#options.appendTimeoutMs, this.#timeoutMessage);
-    await withTimeout(this.#replicas.wait(), this.#options.appendTimeoutMs, this.#timeoutMessage);
+    await withTimeout(this.#replicas.wait(this.#options.rejectedStream), this.#options.appendTimeoutMs, this.#timeoutMessage);
     return entry;
   }
 
+  /**
+   * Whether an append can be made now: asked of the node that holds the stream (EXISTS on its key; on a
+   * Redis Cluster that is the primary of its slot, which a PING to any node would not prove answers).
+   */
   async ping(timeoutMs: number): Promise<SinkHealth> {
     this.#assertReady();
-    await withTimeout(this.#redis.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms.`);
+    await withTimeout(this.#redis.exists(this.#options.stream), timeoutMs, `Redis did not answer within ${timeoutMs} ms.`);
     return undefined;
   }
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { stringify } from 'yaml';
 import type { Config } from '../../src/config/config-types.ts';
 import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
@@ -31,7 +31,7 @@ export function configWithConnectors(entries: Record<string, unknown>[], env: Re
 export interface ConnectorHarness {
   readonly config: Config;
   readonly runner: ConnectorRunner;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The page sink the runner writes through (before any wrapSink). */
   readonly sink: RedisPageSink;
   /** The connector's checkpoint, lease and versions. */

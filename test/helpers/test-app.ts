@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import type { Config } from '../../src/config/config-types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
@@ -26,7 +26,7 @@ export interface TestApp {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   /** Orchard's own connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Every log line written, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Every log line written, as text. */
@@ -46,7 +46,7 @@ export function captureLogs(): { destination: Writable; lines: string[] } {
   return { destination, lines };
 }
 
-export async function waitForReady(redis: Redis): Promise<void> {
+export async function waitForReady(redis: RedisClient): Promise<void> {
   for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 25));
   if (redis.status !== 'ready') throw new Error(`Redis did not become ready (${redis.status})`);
 }
@@ -101,7 +101,7 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
 }
 
 /** Stream entries as objects of strings. */
-export async function readStream(redis: Redis, key: string): Promise<{ entry: string; fields: Record<string, string> }[]> {
+export async function readStream(redis: RedisClient, key: string): Promise<{ entry: string; fields: Record<string, string> }[]> {
   const rows = await redis.xrange(key, '-', '+');
   return rows.map(([entry, flat]) => {
     const fields: Record<string, string> = {};

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
 import { hashTagOf } from '../../src/redis/keyspace.ts';
@@ -11,7 +11,7 @@ import { TestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, waitForReady } from '../helpers/test-app.ts';
 
 let server: TestRedis;
-let redis: Redis;
+let redis: RedisClient;
 before(async () => {
   server = await TestRedis.start();
   redis = createRedis(server.url, createLogger({ level: 'warn', secretHeader: 'x', destination: captureLogs().destination }));
