@@ -73,6 +73,8 @@ function dataArgs(port: number, dir: string, password: string | undefined, extra
     '--appendonly', 'yes',
     '--appendfsync', 'always',
     '--logfile', '',
+    // A replica's first full sync starts at once rather than after the 5 s Redis waits for more replicas.
+    '--repl-diskless-sync-delay', '0',
     ...(password ? ['--requirepass', password, '--masterauth', password] : []),
     ...extra,
   ];
@@ -143,12 +145,19 @@ export class ClusterTopology {
     return this.nodes.map((n) => n.address).join(',');
   }
 
-  /** Resolves once every live node says cluster_state:ok and every slot has a live primary. */
+  /** The settings that point Orchard at this Cluster (three seed nodes are enough). */
+  get env(): Record<string, string> {
+    return { ORCHARD_REDIS_CLUSTER_NODES: this.nodes.slice(0, 3).map((n) => n.address).join(','), ...(this.password ? { ORCHARD_REDIS_PASSWORD: this.password } : {}) };
+  }
+
+  /** Resolves once every live node says cluster_state:ok, every slot has a live primary, and every live replica is in sync. */
   async waitHealthy(deadlineMs = 30_000): Promise<void> {
     await poll('the cluster becoming healthy', async () => {
       for (const node of this.nodes.filter((n) => n.alive)) {
         const info = await ask(node, this.password, (c) => c.cluster('INFO') as Promise<string>);
         if (!/cluster_state:ok/.test(info) || !/cluster_slots_ok:16384/.test(info)) return false;
+        const replication = await ask(node, this.password, (c) => c.info('replication'));
+        if (/role:slave/.test(replication) && !/master_link_status:up/.test(replication)) return false;
       }
       return true;
     }, deadlineMs);
@@ -279,6 +288,16 @@ export class SentinelTopology {
     return this.sentinels.map((s) => s.address).join(',');
   }
 
+  /** The settings that point Orchard at the primary through the sentinels. */
+  get env(): Record<string, string> {
+    return {
+      ORCHARD_REDIS_SENTINELS: this.sentinelList,
+      ORCHARD_REDIS_SENTINEL_NAME: this.name,
+      ...(this.password ? { ORCHARD_REDIS_PASSWORD: this.password } : {}),
+      ...(this.sentinelPassword ? { ORCHARD_REDIS_SENTINEL_PASSWORD: this.sentinelPassword } : {}),
+    };
+  }
+
   /** The data node the sentinels name as the primary now. */
   async primary(): Promise<TopologyNode> {
     const live = this.sentinels.find((s) => s.alive)!;
@@ -312,4 +331,15 @@ export class SentinelTopology {
     await Promise.all([...this.sentinels, ...this.data].map((n) => n.kill()));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** What the test helpers (test-app.ts, connector-harness.ts) need of a Redis: the settings that reach it, and a client for assertions. */
+export interface RedisUnderTest {
+  readonly env: Record<string, string>;
+  client(): Redis | Cluster;
+}
+
+/** Stream keys for a test: with a hash tag when the Redis is a Cluster (which insists on one). */
+export function testStreamKey(target: RedisUnderTest, unique: string): string {
+  return 'ORCHARD_REDIS_CLUSTER_NODES' in target.env ? `{${unique}}:events` : `${unique}:events`;
 }
