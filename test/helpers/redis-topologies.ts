@@ -26,6 +26,8 @@ export class TopologyNode {
     readonly port: number,
     readonly dir: string,
     private readonly args: readonly string[],
+    /** requirepass of this node, if any. */
+    readonly password?: string,
   ) {}
 
   get address(): string {
@@ -37,7 +39,7 @@ export class TopologyNode {
   }
 
   /** Starts the process and resolves once it answers PING (a sentinel never says "ready to accept connections"). */
-  async start(password?: string): Promise<void> {
+  async start(password = this.password): Promise<void> {
     const child = spawn('redis-server', this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     let said = '';
@@ -126,7 +128,7 @@ export class ClusterTopology {
       const port = await freePort();
       const nodeDir = mkdtempSync(join(dir, `n${i}-`));
       const extra = ['--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no'];
-      nodes.push(new TopologyNode(port, nodeDir, dataArgs(port, nodeDir, options.password, extra)));
+      nodes.push(new TopologyNode(port, nodeDir, dataArgs(port, nodeDir, options.password, extra), options.password));
     }
     const topology = new ClusterTopology(nodes, dir, options.password);
     try {
@@ -170,7 +172,7 @@ export class ClusterTopology {
   async waitFailover(old: TopologyNode, key: string, deadlineMs = 30_000): Promise<TopologyNode> {
     let found: TopologyNode | undefined;
     await poll('the cluster failover', async () => {
-      const now = await this.primaryFor(key);
+      const now = await this.primaryOf(key);
       found = now;
       return now !== old && now.alive;
     }, deadlineMs);
@@ -179,7 +181,7 @@ export class ClusterTopology {
   }
 
   /** The node that is primary for `key`'s slot now, asked of a live node. */
-  async primaryFor(key: string): Promise<TopologyNode> {
+  async primaryOf(key: string): Promise<TopologyNode> {
     const live = this.nodes.find((n) => n.alive)!;
     const slot = await ask(live, this.password, (c) => c.cluster('KEYSLOT', key) as Promise<number>);
     const slots = (await ask(live, this.password, (c) => c.cluster('SLOTS'))) as unknown as [number, number, [string, number], ...unknown[]][];
@@ -235,8 +237,8 @@ export class SentinelTopology {
     const primaryDir = mkdtempSync(join(dir, 'primary-'));
     const replicaDir = mkdtempSync(join(dir, 'replica-'));
     const data = [
-      new TopologyNode(primaryPort, primaryDir, dataArgs(primaryPort, primaryDir, options.password, [])),
-      new TopologyNode(replicaPort, replicaDir, dataArgs(replicaPort, replicaDir, options.password, ['--replicaof', '127.0.0.1', String(primaryPort)])),
+      new TopologyNode(primaryPort, primaryDir, dataArgs(primaryPort, primaryDir, options.password, []), options.password),
+      new TopologyNode(replicaPort, replicaDir, dataArgs(replicaPort, replicaDir, options.password, ['--replicaof', '127.0.0.1', String(primaryPort)]), options.password),
     ];
     const sentinels: TopologyNode[] = [];
     for (let i = 0; i < 3; i++) {
@@ -260,7 +262,7 @@ export class SentinelTopology {
           '',
         ].join('\n'),
       );
-      sentinels.push(new TopologyNode(port, sentinelDir, [file, '--sentinel']));
+      sentinels.push(new TopologyNode(port, sentinelDir, [file, '--sentinel'], options.sentinelPassword));
     }
     const topology = new SentinelTopology(data, sentinels, dir, name, options.password, options.sentinelPassword);
     try {
@@ -298,6 +300,11 @@ export class SentinelTopology {
     };
   }
 
+  /** The primary the sentinels name now (every key is there). */
+  primaryOf(_key: string): Promise<TopologyNode> {
+    return this.primary();
+  }
+
   /** The data node the sentinels name as the primary now. */
   async primary(): Promise<TopologyNode> {
     const live = this.sentinels.find((s) => s.alive)!;
@@ -306,7 +313,7 @@ export class SentinelTopology {
   }
 
   /** Resolves once the sentinels name a live primary other than `old`, and it takes writes. */
-  async waitFailover(old: TopologyNode, deadlineMs = 30_000): Promise<TopologyNode> {
+  async waitFailover(old: TopologyNode, _key?: string, deadlineMs = 30_000): Promise<TopologyNode> {
     let found: TopologyNode | undefined;
     await poll('the failover', async () => {
       const now = await this.primary();

@@ -62,7 +62,7 @@ test('the configuration builds a Cluster client; the stream, its dedup keys and 
 });
 
 test('webhooks: appended once on the stream\'s primary, WAIT asked of that primary, a repeat answered with the first entry; /readyz ready', async () => {
-  const primary = await cluster.primaryFor(app.config.stream);
+  const primary = await cluster.primaryOf(app.config.stream);
   const waitsBefore = await calls(primary, 'wait');
   const first = await post(webhook(1));
   assert.equal(first.statusCode, 202, first.body);
@@ -186,7 +186,7 @@ test('REDIS_URL naming a Cluster node: start-up is refused naming ORCHARD_REDIS_
   const env = { REDIS_URL: `redis://${node.address}`, ORCHARD_DATA_DIR: dataDir, ORCHARD_WEBHOOK_SECRETS: testSecret, PORT: '0', LOG_LEVEL: 'silent' };
   await assert.rejects(startOrchard({ env, logDestination: { write: () => true } as never }), (err: Error & { code?: string }) => err.code === 'ORCHARD_ERR_REDIS_TOPOLOGY' && /ORCHARD_REDIS_CLUSTER_NODES/.test(err.message));
   // A stream whose slot another node holds: the readiness probe asks the stream's own key, and fails.
-  const other = await cluster.primaryFor('{elsewhere}:events');
+  const other = await cluster.primaryOf('{elsewhere}:events');
   const notHere = cluster.nodes.find((n) => n.alive && n !== other && n.port !== other.port)!;
   const direct = await buildTestApp({ env: { REDIS_URL: `redis://${notHere.address}` }, client: () => notHere.client() }, { ORCHARD_STREAM: '{elsewhere}:events', ORCHARD_REJECTED_STREAM: '{elsewhere}:rejected' });
   t.after(() => direct.close());
