@@ -27,10 +27,14 @@ function tlsOptions(tls: RedisTlsSettings | undefined): ConnectionOptions | unde
  * (XREADGROUP: a map, not a list of [stream, entries]). RESP2 keeps every reply as the code reads it.
  *
  * Through Sentinel (https://redis.io/docs/latest/develop/reference/sentinel-clients/): ioredis asks
- * the sentinels for the primary, checks its ROLE, and asks again after a lost connection; with
- * `failoverDetector` it also listens to the sentinels' +switch-master and moves at once. A former
- * primary that came back as a replica answers writes with READONLY: the connection is then dropped
- * and made again to the primary the sentinels name (`reconnectOnError`).
+ * the sentinels for the primary, checks its ROLE, and asks again after a lost connection (a failover
+ * closes every client connection of the old and the new primary). A former primary that came back as
+ * a replica answers writes with READONLY: the connection is then dropped and made again to the
+ * primary the sentinels name (`reconnectOnError`). ioredis's `failoverDetector` (+switch-master) stays
+ * off: its disconnect can land while a reconnection is under way, which ends the client for good
+ * ("Connection is closed." forever; seen in the failover tests, and reported as
+ * https://github.com/redis/ioredis/issues/1683). Should a sentinel client end all the same without
+ * Orchard closing it, it is connected again.
  * A Cluster (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/): ioredis
  * learns the slots from the seed nodes, sends each command to its slot's primary, follows MOVED/ASK,
  * and re-reads the slots when a primary fails and a replica takes over.
@@ -70,11 +74,31 @@ export function createRedis(target: RedisTarget, logger: Logger, metrics?: Metri
       logger.debug({ code: err.code, message: err.message }, 'Redis connection error.');
     }
   });
+  if (typeof target === 'object' && 'kind' in target && target.kind === 'sentinel') reconnectIfEnded(redis, logger);
   metrics?.redisUp.set(0);
   redis.connect().catch((err: Error) => {
     if (redis.status !== 'end') logger.warn({ message: err.message }, 'Redis is not reachable yet; retrying.');
   });
   return redis;
+}
+
+/** Connects again a client that ended without being closed by Orchard (disconnect() or quit()). */
+function reconnectIfEnded(redis: RedisClient, logger: Logger): void {
+  let closedByOrchard = false;
+  const { disconnect, quit } = redis;
+  redis.disconnect = ((reconnect?: boolean) => {
+    if (!reconnect) closedByOrchard = true;
+    return disconnect.call(redis, reconnect);
+  }) as typeof redis.disconnect;
+  redis.quit = ((...args: never[]) => {
+    closedByOrchard = true;
+    return (quit as (...a: never[]) => Promise<'OK'>).apply(redis, args);
+  }) as typeof redis.quit;
+  redis.on('end', () => {
+    if (closedByOrchard) return;
+    logger.warn('The Redis client ended without being closed; connecting again through the sentinels.');
+    setTimeout(() => redis.connect().catch(() => {}), 500).unref();
+  });
 }
 
 function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
@@ -95,7 +119,7 @@ function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
         enableTLSForSentinelMode: target.sentinelTls !== undefined,
         sentinelTLS: tlsOptions(target.sentinelTls),
         sentinelRetryStrategy: reconnectDelayMs,
-        failoverDetector: true,
+        failoverDetector: false,
       });
     case 'cluster': {
       const { retryStrategy: _ignored, enableOfflineQueue: _alsoIgnored, lazyConnect: _lazy, ...nodeOptions } = options;

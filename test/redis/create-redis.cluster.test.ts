@@ -17,6 +17,7 @@ import { isCluster, type RedisClient } from '../../src/redis/redis-client.ts';
 import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
+import { conservation, runFailoverScenario } from '../helpers/failover-scenario.ts';
 import { ClusterTopology } from '../helpers/redis-topologies.ts';
 import { buildTestApp, readStream, testSecret, type TestApp } from '../helpers/test-app.ts';
 import { entryFields, quietLogger, until } from '../consumer/consumer-helpers.ts';
@@ -196,4 +197,17 @@ test('REDIS_URL naming a Cluster node: start-up is refused naming ORCHARD_REDIS_
 
 test('the configuration: a Cluster without a hash tag on the stream is refused with {orchard}:events suggested', () => {
   assert.throws(() => loadOrchardConfig({ ORCHARD_REDIS_CLUSTER_NODES: cluster.seeds, ORCHARD_WEBHOOK_SECRETS: testSecret }), /ORCHARD_STREAM \(stream\) is "orchard:events", which has no hash tag.*ORCHARD_STREAM=\{orchard\}:events/);
+});
+
+// Kills a primary: last in the file.
+test('SIGKILL of the stream\'s primary during a webhook burst and a pull run, WAIT 1 and the spool: nothing refused, nothing acknowledged missing, nothing twice, the connector resumes from its checkpoint', async () => {
+  const result = await runFailoverScenario({ topology: cluster, stream: '{failover}:events', webhooks: 1500, concurrency: 16, killAfter: 400, spool: 'on', waitReplicas: 1, pulledEvents: 600 });
+  const c = conservation(result);
+  assert.equal(c.refused, 0, 'with the spool nothing is refused');
+  assert.equal(c.acknowledged, 1500);
+  assert.deepEqual(c.missing, [], 'every 2xx is in the stream');
+  assert.deepEqual(c.twice, [], 'nothing twice');
+  assert.equal(result.connectorOutcome, 'success');
+  assert.deepEqual([...result.pulledIds].sort(), [...result.mockIds].sort(), 'every pulled event once');
+  assert.ok(result.firstEntryAfterKillMs !== undefined, 'appends reached the new primary');
 });
