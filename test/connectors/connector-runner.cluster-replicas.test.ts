@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
+import { Keyspace } from '../../src/redis/keyspace.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
+import { ClusterTopology } from '../helpers/redis-topologies.ts';
+import { readStream } from '../helpers/test-app.ts';
+import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
+
+// Three Orchard processes on one Redis Cluster sharing one connector: one replica pulls at a time;
+// SIGKILL it in the middle of a run and another takes the connector over once the lease expired,
+// resuming from the checkpoint, with every event in the stream once. (Runs dist/: npm run build.)
+
+let cluster: ClusterTopology;
+before(async () => {
+  cluster = await ClusterTopology.start();
+});
+after(() => cluster?.stop());
+
+type Status = { leaseHeld: boolean; state: string; lastRun: { outcome: string } | null };
+
+async function statusOf(proc: OrchardProcess & { url: string }): Promise<Status> {
+  const body = (await (await fetch(`${proc.url}/status`)).json()) as { connectors: Status[] };
+  return body.connectors[0]!;
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('three replicas on a Cluster: one runs the connector; SIGKILL it mid-run and another takes over after the lease expires, every event once', async (t) => {
+  const mock = await MockJumpCloud.start({ latencyMs: 150 });
+  t.after(() => mock.close());
+  const now = Date.now();
+  mock.generateEvents(1200, { fromMs: now - 50 * 60_000, toMs: now - 5 * 60_000, seed: 21 });
+  const dir = mkdtempSync(join(tmpdir(), 'orchard-cluster-replicas-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'orchard.yml');
+  writeFileSync(file, stringify({ connectors: [{ name: 'shared-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}', interval: '1h', limit: 20 }] }));
+  const stream = '{replicas}:events';
+  const leaseTtlMs = 2000;
+  const ports = await Promise.all([0, 1, 2].map(() => freePort()));
+  // Started together; the run (60 pages, 150 ms each) outlasts their start by far.
+  const replicas = await Promise.all(ports.map((port, i) =>
+    startOrchardProcess({
+      ...cluster.env,
+      ORCHARD_CONFIG: file,
+      ORCHARD_STREAM: stream,
+      ORCHARD_DATA_DIR: mkdtempSync(join(dir, `replica${i}-`)),
+      ORCHARD_WEBHOOK_SECRETS: 'replica-test-secret-0123456789',
+      ORCHARD_CONNECTOR_LEASE_TTL_MS: String(leaseTtlMs),
+      ORCHARD_REDIS_WAIT_REPLICAS: '1',
+      JC_KEY: 'orchard-test-jumpcloud-key',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    }),
+  ));
+  for (const proc of replicas) t.after(() => killOrchard(proc));
+  const reader = cluster.client();
+  const lease = new Keyspace(stream).connector('shared-jc').lease;
+  // Some pages in: exactly one replica holds the lease and pulls; the others stand by.
+  await until('a few pages of the run', async () => (await reader.xlen(stream)) >= 200);
+  const statuses = await Promise.all(replicas.map(statusOf));
+  assert.equal(statuses.filter((s) => s.leaseHeld).length, 1, JSON.stringify(statuses));
+  assert.equal(statuses.filter((s) => s.state === 'standby').length, 2, JSON.stringify(statuses));
+  const holder = replicas[statuses.findIndex((s) => s.leaseHeld)]!;
+  assert.match((await reader.get(lease))!, new RegExp(`:${holder.child.pid} `), 'the lease names the holder\'s process');
+  const killedAt = Date.now();
+  holder.child.kill('SIGKILL');
+  await holder.exited;
+  const survivors = replicas.filter((r) => r !== holder);
+  await until('another replica finishing the run', async () => (await Promise.all(survivors.map(statusOf))).some((s) => s.leaseHeld && s.lastRun?.outcome === 'success')).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${JSON.stringify(await Promise.all(survivors.map(statusOf)))}\n${survivors.map((r) => r.stdout.slice(-8).join('\n')).join('\n---\n')}`);
+  });
+  const after = await Promise.all(survivors.map(statusOf));
+  assert.equal(after.filter((s) => s.leaseHeld).length, 1, JSON.stringify(after));
+  assert.ok(Date.now() - killedAt >= leaseTtlMs * 0.9, 'taken over only once the dead holder\'s lease expired');
+  const ids = (await readStream(reader, stream)).map((e) => e.fields.id!);
+  assert.equal(new Set(ids).size, ids.length, 'nothing twice');
+  assert.deepEqual(ids.sort(), mock.visibleEvents().map((e) => e.id).sort(), 'every event once');
+});
