@@ -34,6 +34,8 @@ export interface FailoverScenarioOptions {
   readonly waitReplicas: number;
   /** JumpCloud events for a connector that runs through the failover (0: no connector). */
   readonly pulledEvents: number;
+  /** Webhooks sent per second at most (spread over the burst); default: as fast as answered. */
+  readonly ratePerSecond?: number;
   /** Bring the killed node back once the failover is seen (it rejoins as a replica). Default true. */
   readonly restartKilled?: boolean;
 }
@@ -141,8 +143,13 @@ export async function runFailoverScenario(o: FailoverScenarioOptions): Promise<F
       const restarted = o.restartKilled === false ? Promise.resolve() : old.start(old.password);
       return { old, failoverSeenMs, restarted };
     };
+    const startedAtMs = performance.now();
     const worker = async () => {
       for (let n = next++; n < o.webhooks; n = next++) {
+        if (o.ratePerSecond) {
+          const dueMs = startedAtMs + (n * 1000) / o.ratePerSecond - performance.now();
+          if (dueMs > 0) await new Promise((r) => setTimeout(r, dueMs));
+        }
         const sentAtMs = performance.now();
         const res = await pool.request({ method: 'POST', path: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, body: webhookBody(n) });
         const text = await res.body.text();
