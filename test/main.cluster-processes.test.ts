@@ -4,22 +4,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
-import { Keyspace } from '../../src/redis/keyspace.ts';
-import { freePort } from '../helpers/free-port.ts';
-import { killOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
-import { ClusterTopology } from '../helpers/redis-topologies.ts';
-import { readStream } from '../helpers/test-app.ts';
-import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
+import { Keyspace } from '../src/redis/keyspace.ts';
+import { freePort } from './helpers/free-port.ts';
+import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from './helpers/orchard-process.ts';
+import { ClusterTopology } from './helpers/redis-topologies.ts';
+import { readStream } from './helpers/test-app.ts';
+import { MockJumpCloud } from './mocks/jumpcloud-server.ts';
 
-// Three Orchard processes on one Redis Cluster sharing one connector: one replica pulls at a time;
+// Orchard processes on one Redis Cluster: three replicas sharing one connector (one pulls at a time;
 // SIGKILL it in the middle of a run and another takes the connector over once the lease expired,
-// resuming from the checkpoint, with every event in the stream once. (Runs dist/: npm run build.)
+// resuming from the checkpoint, with every event in the stream once), then `orchard checkpoint` and
+// `orchard consume` on what they wrote. (Runs dist/: npm run build.)
 
 let cluster: ClusterTopology;
+let dir: string;
+let file: string;
+const stream = '{replicas}:events';
 before(async () => {
   cluster = await ClusterTopology.start();
+  dir = mkdtempSync(join(tmpdir(), 'orchard-cluster-processes-'));
+  file = join(dir, 'orchard.yml');
 });
-after(() => cluster?.stop());
+after(async () => {
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What every process of the file is given: the Cluster, the stream, the connectors' file. */
+const settings = () => ({ ...cluster.env, ORCHARD_CONFIG: file, ORCHARD_STREAM: stream, ORCHARD_WEBHOOK_SECRETS: 'replica-test-secret-0123456789', JC_KEY: 'orchard-test-jumpcloud-key', LOG_LEVEL: 'warn' });
 
 type Status = { leaseHeld: boolean; state: string; lastRun: { outcome: string } | null };
 
@@ -41,24 +53,17 @@ test('three replicas on a Cluster: one runs the connector; SIGKILL it mid-run an
   t.after(() => mock.close());
   const now = Date.now();
   mock.generateEvents(1200, { fromMs: now - 50 * 60_000, toMs: now - 5 * 60_000, seed: 21 });
-  const dir = mkdtempSync(join(tmpdir(), 'orchard-cluster-replicas-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'orchard.yml');
   writeFileSync(file, stringify({ connectors: [{ name: 'shared-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: '${JC_KEY}', interval: '1h', limit: 20 }] }));
-  const stream = '{replicas}:events';
   const leaseTtlMs = 2000;
   const ports = await Promise.all([0, 1, 2].map(() => freePort()));
   // Started together; the run (60 pages, 150 ms each) outlasts their start by far.
   const replicas = await Promise.all(ports.map((port, i) =>
     startOrchardProcess({
       ...cluster.env,
-      ORCHARD_CONFIG: file,
-      ORCHARD_STREAM: stream,
+      ...settings(),
       ORCHARD_DATA_DIR: mkdtempSync(join(dir, `replica${i}-`)),
-      ORCHARD_WEBHOOK_SECRETS: 'replica-test-secret-0123456789',
       ORCHARD_CONNECTOR_LEASE_TTL_MS: String(leaseTtlMs),
       ORCHARD_REDIS_WAIT_REPLICAS: '1',
-      JC_KEY: 'orchard-test-jumpcloud-key',
       HOST: '127.0.0.1',
       PORT: String(port),
     }),
@@ -86,4 +91,17 @@ test('three replicas on a Cluster: one runs the connector; SIGKILL it mid-run an
   const ids = (await readStream(reader, stream)).map((e) => e.fields.id!);
   assert.equal(new Set(ids).size, ids.length, 'nothing twice');
   assert.deepEqual(ids.sort(), mock.visibleEvents().map((e) => e.id).sort(), 'every event once');
+});
+
+test('orchard checkpoint and orchard consume on the Cluster: the checkpoint and lease shown, every entry printed once', async () => {
+  const show = runOrchard(settings(), ['checkpoint', 'show', 'shared-jc']);
+  assert.equal((await show.exited).code, 0, show.stderr.join('\n'));
+  assert.match(show.stdout.join('\n'), /shared-jc/);
+  const consume = runOrchard(settings(), ['consume', '--group', 'cli', '--from', '0']);
+  assert.equal((await consume.exited).code, 0, consume.stderr.join('\n'));
+  const printed = consume.stdout.map((line) => (JSON.parse(line) as { id: string }).id);
+  const reader = cluster.client();
+  const ids = (await readStream(reader, stream)).map((e) => e.fields.id!);
+  assert.equal(printed.length, ids.length);
+  assert.deepEqual([...printed].sort(), [...ids].sort());
 });
