@@ -31,7 +31,7 @@ after(async () => {
 });
 
 /** What every process of the file is given: the Cluster, the stream, the connectors' file. */
-const settings = () => ({ ...cluster.env, ORCHARD_CONFIG: file, ORCHARD_STREAM: stream, ORCHARD_WEBHOOK_SECRETS: 'replica-test-secret-0123456789', JC_KEY: 'orchard-test-jumpcloud-key', LOG_LEVEL: 'warn' });
+const settings = () => ({ ...cluster.env, ORCHARD_CONFIG: file, ORCHARD_STREAM: stream, ORCHARD_WEBHOOK_SECRETS: 'replica-test-secret-0123456789', JC_KEY: 'orchard-test-jumpcloud-key' });
 
 type Status = { leaseHeld: boolean; state: string; lastRun: { outcome: string } | null };
 
@@ -94,14 +94,15 @@ test('three replicas on a Cluster: one runs the connector; SIGKILL it mid-run an
 });
 
 test('orchard checkpoint and orchard consume on the Cluster: the checkpoint and lease shown, every entry printed once', async () => {
-  const show = runOrchard(settings(), ['checkpoint', 'show', 'shared-jc']);
+  const show = runOrchard({ ...settings(), LOG_LEVEL: 'warn' }, ['checkpoint', 'show', 'shared-jc']);
   assert.equal((await show.exited).code, 0, show.stderr.join('\n'));
   assert.match(show.stdout.join('\n'), /shared-jc/);
-  const consume = runOrchard(settings(), ['consume', '--group', 'cli', '--from', '0']);
+  const consume = runOrchard({ ...settings(), LOG_LEVEL: 'warn' }, ['consume', '--group', 'cli', '--from', '0']);
   assert.equal((await consume.exited).code, 0, consume.stderr.join('\n'));
   const printed = consume.stdout.map((line) => (JSON.parse(line) as { id: string }).id);
   const reader = cluster.client();
   const ids = (await readStream(reader, stream)).map((e) => e.fields.id!);
+  assert.equal(ids.length, 1200, 'what the replicas pulled');
   assert.equal(printed.length, ids.length);
   assert.deepEqual([...printed].sort(), [...ids].sort());
 });
