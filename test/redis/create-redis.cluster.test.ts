@@ -18,7 +18,8 @@ import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { conservation, runFailoverScenario } from '../helpers/failover-scenario.ts';
-import { ClusterTopology } from '../helpers/redis-topologies.ts';
+import { ClusterTopology, TopologyNode } from '../helpers/redis-topologies.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { buildTestApp, readStream, testSecret, type TestApp } from '../helpers/test-app.ts';
 import { entryFields, quietLogger, until } from '../consumer/consumer-helpers.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
@@ -193,6 +194,22 @@ test('REDIS_URL naming a Cluster node: start-up is refused naming ORCHARD_REDIS_
   t.after(() => direct.close());
   const ready = await direct.app.inject({ method: 'GET', url: '/readyz' });
   assert.equal(ready.statusCode, 503, ready.body);
+});
+
+test('REDIS_URL naming a Cluster node that was away at start: once it answers, /readyz says not ready, naming ORCHARD_REDIS_CLUSTER_NODES', async (t) => {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'orchard-cluster-late-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  // Nothing listens yet: Orchard waits, then listens anyway (its spool takes webhooks meanwhile).
+  const orchard = await startOrchard({ env: { REDIS_URL: `redis://127.0.0.1:${port}`, ORCHARD_DATA_DIR: dataDir, ORCHARD_WEBHOOK_SECRETS: testSecret, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' }, logDestination: { write: () => true } as never });
+  t.after(() => orchard.close());
+  const lone = new TopologyNode(port, dataDir, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', '--cluster-enabled', 'yes', '--cluster-config-file', join(dataDir, 'nodes.conf')]);
+  await lone.start();
+  t.after(() => lone.kill());
+  await until('the Cluster node refused', async () => {
+    const res = await orchard.app.inject({ method: 'GET', url: '/readyz' });
+    return res.statusCode === 503 && /ORCHARD_REDIS_CLUSTER_NODES/.test(res.json().reason);
+  }, 20_000);
 });
 
 test('the configuration: a Cluster without a hash tag on the stream is refused with {orchard}:events suggested', () => {
