@@ -13,6 +13,7 @@ import { startOrchard } from '../../src/main.ts';
 import { createRedis, waitUntilReady } from '../../src/redis/create-redis.ts';
 import { Keyspace } from '../../src/redis/keyspace.ts';
 import { LuaScript } from '../../src/redis/lua-script.ts';
+import { redisFiguresReader } from '../../src/redis/redis-figures.ts';
 import { isCluster, type RedisClient } from '../../src/redis/redis-client.ts';
 import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
@@ -76,6 +77,13 @@ test('webhooks: appended once on the stream\'s primary, WAIT asked of that prima
   assert.deepEqual(entries.map((e) => e.entry), [first.json().entry]);
   const ready = await app.app.inject({ method: 'GET', url: '/readyz' });
   assert.equal(ready.statusCode, 200, ready.body);
+});
+
+test('/metrics figures on a Cluster: each stream\'s length from its own primary, and that primary\'s memory', async () => {
+  const streams = [app.config.stream, app.config.rejectedStream, `${app.config.stream}:dead`];
+  const figures = await redisFiguresReader(app.redis, streams, { cacheMs: 0 })();
+  assert.deepEqual(figures.streams, await Promise.all(streams.map(async (stream) => ({ stream, length: await reader.xlen(stream) }))));
+  assert.ok(figures.usedMemoryBytes! > 0);
 });
 
 test('a refused body lands in the rejected stream beside the events stream ({tag}:rejected)', async () => {
