@@ -1,5 +1,5 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,6 +28,8 @@ export class TopologyNode {
     private readonly args: readonly string[],
     /** requirepass of this node, if any. */
     readonly password?: string,
+    /** The node speaks TLS only (its port is its tls-port), trusting this certificate. */
+    readonly tls?: TestCertificate,
   ) {}
 
   get address(): string {
@@ -61,14 +63,34 @@ export class TopologyNode {
 
   /** A plain connection to this one node (RESP2, as Orchard's). */
   client(password?: string): Redis {
-    return new Redis(this.port, '127.0.0.1', { protocol: 2, maxRetriesPerRequest: 1, password, lazyConnect: false, retryStrategy: () => 200 });
+    return new Redis(this.port, '127.0.0.1', { protocol: 2, maxRetriesPerRequest: 1, password, lazyConnect: false, retryStrategy: () => 200, ...(this.tls ? { tls: { ca: this.tls.pem } } : {}) });
   }
 }
 
+/** A self-signed certificate for 127.0.0.1 (its own CA), for Redis TLS. */
+export interface TestCertificate {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly pem: Buffer;
+}
+
+export function makeTestCertificate(dir: string): TestCertificate {
+  const certFile = join(dir, 'redis-cert.pem');
+  const keyFile = join(dir, 'redis-key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  return { certFile, keyFile, pem: readFileSync(certFile) };
+}
+
+/** redis-server arguments that make a node speak TLS only, on `port` (clients need not present a certificate). */
+function tlsArgs(port: number, tls: TestCertificate | undefined): string[] {
+  if (!tls) return ['--port', String(port)];
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.certFile, '--tls-auth-clients', 'no', '--tls-replication', 'yes', '--tls-cluster', 'yes'];
+}
+
 /** Common redis-server arguments: this port and directory, no RDB, AOF with fsync always (SIGKILL-safe). */
-function dataArgs(port: number, dir: string, password: string | undefined, extra: readonly string[]): string[] {
+export function dataArgs(port: number, dir: string, password: string | undefined, extra: readonly string[], tls?: TestCertificate): string[] {
   return [
-    '--port', String(port),
+    ...tlsArgs(port, tls),
     '--bind', '127.0.0.1',
     '--dir', dir,
     '--save', '',
@@ -97,7 +119,7 @@ async function poll(what: string, check: () => Promise<boolean>, deadlineMs = 30
 
 /** Asks one node, with a connection opened for it and closed after. */
 async function ask<T>(node: TopologyNode, password: string | undefined, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis(node.port, '127.0.0.1', { protocol: 2, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+  const c = new Redis(node.port, '127.0.0.1', { protocol: 2, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, ...(node.tls ? { tls: { ca: node.tls.pem } } : {}) });
   c.on('error', () => {});
   try {
     await c.connect();
@@ -109,6 +131,8 @@ async function ask<T>(node: TopologyNode, password: string | undefined, fn: (c: 
 
 export interface ClusterTopologyOptions {
   readonly password?: string;
+  /** Every node, its cluster bus and its replication speak TLS only (a self-signed certificate). */
+  readonly tls?: boolean;
 }
 
 /** Three primaries with one replica each, all slots covered. */
@@ -119,21 +143,23 @@ export class ClusterTopology {
     readonly nodes: readonly TopologyNode[],
     readonly dir: string,
     readonly password: string | undefined,
+    readonly tls: TestCertificate | undefined,
   ) {}
 
   static async start(options: ClusterTopologyOptions = {}): Promise<ClusterTopology> {
     const dir = mkdtempSync(join(tmpdir(), 'orchard-cluster-'));
+    const tls = options.tls ? makeTestCertificate(dir) : undefined;
     const nodes: TopologyNode[] = [];
     for (let i = 0; i < 6; i++) {
       const port = await freePort();
       const nodeDir = mkdtempSync(join(dir, `n${i}-`));
       const extra = ['--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no'];
-      nodes.push(new TopologyNode(port, nodeDir, dataArgs(port, nodeDir, options.password, extra), options.password));
+      nodes.push(new TopologyNode(port, nodeDir, dataArgs(port, nodeDir, options.password, extra, tls), options.password, tls));
     }
-    const topology = new ClusterTopology(nodes, dir, options.password);
+    const topology = new ClusterTopology(nodes, dir, options.password, tls);
     try {
       await Promise.all(nodes.map((n) => n.start(options.password)));
-      await run('redis-cli', [...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+      await run('redis-cli', [...(options.password ? ['-a', options.password, '--no-auth-warning'] : []), ...(tls ? ['--tls', '--cacert', tls.certFile] : []), '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
       await topology.waitHealthy();
     } catch (err) {
       await topology.stop();
@@ -149,7 +175,11 @@ export class ClusterTopology {
 
   /** The settings that point Orchard at this Cluster (three seed nodes are enough). */
   get env(): Record<string, string> {
-    return { ORCHARD_REDIS_CLUSTER_NODES: this.nodes.slice(0, 3).map((n) => n.address).join(','), ...(this.password ? { ORCHARD_REDIS_PASSWORD: this.password } : {}) };
+    return {
+      ORCHARD_REDIS_CLUSTER_NODES: this.nodes.slice(0, 3).map((n) => n.address).join(','),
+      ...(this.password ? { ORCHARD_REDIS_PASSWORD: this.password } : {}),
+      ...(this.tls ? { ORCHARD_REDIS_TLS: 'true', ORCHARD_REDIS_TLS_CA_FILE: this.tls.certFile } : {}),
+    };
   }
 
   /** Resolves once every live node says cluster_state:ok, every slot has a live primary, and every live replica is in sync. */
@@ -194,7 +224,7 @@ export class ClusterTopology {
   client(): Cluster {
     const c = new Cluster(
       this.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
-      { redisOptions: { protocol: 2, password: this.password }, clusterRetryStrategy: () => 200, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, maxRedirections: 64 },
+      { redisOptions: { protocol: 2, password: this.password, ...(this.tls ? { tls: { ca: this.tls.pem } } : {}) }, clusterRetryStrategy: () => 200, retryDelayOnFailover: 200, retryDelayOnClusterDown: 200, maxRedirections: 64 },
     );
     c.on('error', () => {});
     this.clients.push(c);
