@@ -36,8 +36,13 @@ export interface FailoverScenarioOptions {
   readonly pulledEvents: number;
   /** Webhooks sent per second at most (spread over the burst); default: as fast as answered. */
   readonly ratePerSecond?: number;
-  /** Bring the killed node back once the failover is seen (it rejoins as a replica). Default true. */
-  readonly restartKilled?: boolean;
+  /**
+   * How the killed node comes back once the failover is seen: 'as-is' (a Cluster node rejoins as a
+   * replica at once; the sentinels make a former primary a replica when they next look at it, within
+   * 10 s), or 'replica-of-new' (started with --replicaof the new primary, as an orchestrator would).
+   * Default 'as-is'.
+   */
+  readonly restart?: 'as-is' | 'replica-of-new';
 }
 
 export interface WebhookAnswer {
@@ -139,8 +144,7 @@ export async function runFailoverScenario(o: FailoverScenarioOptions): Promise<F
       await old.kill();
       const fresh = await o.topology.waitFailover(old, o.stream);
       const failoverSeenMs = performance.now() - killedAtMs;
-      void fresh;
-      const restarted = o.restartKilled === false ? Promise.resolve() : old.start(old.password);
+      const restarted = old.start(old.password, o.restart === 'replica-of-new' ? ['--replicaof', '127.0.0.1', String(fresh.port)] : []);
       return { old, failoverSeenMs, restarted };
     };
     const startedAtMs = performance.now();

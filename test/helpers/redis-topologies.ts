@@ -41,8 +41,8 @@ export class TopologyNode {
   }
 
   /** Starts the process and resolves once it answers PING (a sentinel never says "ready to accept connections"). */
-  async start(password = this.password): Promise<void> {
-    const child = spawn('redis-server', this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  async start(password = this.password, extraArgs: readonly string[] = []): Promise<void> {
+    const child = spawn('redis-server', [...this.args, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child = child;
     let said = '';
     child.stderr!.on('data', (chunk) => (said = (said + String(chunk)).slice(-2000)));

@@ -39,7 +39,7 @@ test('a TLS Cluster without the CA file: the self-signed certificate is not trus
   const config = loadOrchardConfig({ ...env, ORCHARD_STREAM: '{tls}:events', ORCHARD_WEBHOOK_SECRETS: testSecret });
   const redis = createRedis(redisTargetFrom(config)!, quiet());
   t.after(() => redis.disconnect());
-  assert.equal(await waitUntilReady(redis, 3000), false);
+  assert.equal(await waitUntilReady(redis, 1500), false);
 });
 
 test('rediss:// with ORCHARD_REDIS_TLS_CA_FILE and ORCHARD_REDIS_PASSWORD', async (t) => {
