@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { ConsumerOptionsError } from '../errors.ts';
 import { isCluster, slotOf, type RedisClient } from '../redis/redis-client.ts';
-import { defaultDeadLetterStream, hashTagOf } from '../redis/keyspace.ts';
+import { deadLetterCountsKey, defaultDeadLetterStream, hashTagOf } from '../redis/keyspace.ts';
 import type { StreamEntryHandler } from './stream-entry.ts';
 
 // What a StreamConsumer (stream-consumer.ts) is given, its defaults, and what it counts.
@@ -117,7 +117,7 @@ export function resolveConsumerOptions(options: StreamConsumerOptions): Resolved
   if (o.limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(o.limit) || o.limit < 1)) problems.push(`limit must be a whole number ≥ 1 (got ${o.limit})`);
   // The dead-letter script moves an entry from the stream to the dead letters in one step: on a Redis
   // Cluster both (and the counts hash beside them) must be in one hash slot.
-  if (isCluster(options.redis) && slotOf(o.deadLetterStream) !== slotOf(o.stream)) {
+  if (isCluster(options.redis) && [o.deadLetterStream, deadLetterCountsKey(o.deadLetterStream)].some((key) => slotOf(key) !== slotOf(o.stream))) {
     problems.push(`deadLetterStream "${o.deadLetterStream}" is not in the hash slot of stream "${o.stream}": on a Redis Cluster give it the stream's hash tag (${hashTagOf(o.stream)}), or leave it unset (${defaultDeadLetterStream(o.stream)})`);
   }
   if (problems.length > 0) throw new ConsumerOptionsError(problems);

@@ -62,7 +62,6 @@ export function createRedis(target: RedisTarget, logger: Logger, metrics?: Metri
   redis.on('reconnecting', (delayMs: number) => {
     if (wasReady) logger.warn({ delayMs }, 'Lost the connection to Redis; reconnecting.');
   });
-  redis.on('+switch-master', () => logger.warn('Redis Sentinel switched to a new primary; reconnecting to it.'));
   redis.on('+node', () => logger.debug('A Redis Cluster node joined.'));
   let lastAuthError = '';
   redis.on('error', (err: NodeJS.ErrnoException) => {
