@@ -114,8 +114,9 @@ function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
         role: 'master',
         password: target.password,
         sentinelPassword: target.sentinelPassword,
+        // ioredis: `tls` with `enableTLSForSentinelMode` for the primary it is sent to, `sentinelTLS` for the sentinels.
         tls: tlsOptions(target.tls),
-        enableTLSForSentinelMode: target.sentinelTls !== undefined,
+        enableTLSForSentinelMode: target.tls !== undefined,
         sentinelTLS: tlsOptions(target.sentinelTls),
         sentinelRetryStrategy: reconnectDelayMs,
         failoverDetector: false,

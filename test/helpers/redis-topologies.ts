@@ -245,6 +245,8 @@ export interface SentinelTopologyOptions {
   readonly password?: string;
   /** requirepass of the sentinels. */
   readonly sentinelPassword?: string;
+  /** TLS (a self-signed certificate): 'all', the data nodes and the sentinels speak TLS only; 'data', the data nodes only. */
+  readonly tls?: 'all' | 'data';
 }
 
 /** A primary and one replica, watched by three sentinels (quorum 2). */
@@ -258,17 +260,20 @@ export class SentinelTopology {
     readonly name: string,
     readonly password: string | undefined,
     readonly sentinelPassword: string | undefined,
+    readonly tls: TestCertificate | undefined,
+    readonly sentinelsTls: boolean,
   ) {}
 
   static async start(options: SentinelTopologyOptions = {}): Promise<SentinelTopology> {
     const dir = mkdtempSync(join(tmpdir(), 'orchard-sentinel-'));
     const name = options.name ?? 'orchard-primary';
+    const tls = options.tls ? makeTestCertificate(dir) : undefined;
     const [primaryPort, replicaPort] = [await freePort(), await freePort()];
     const primaryDir = mkdtempSync(join(dir, 'primary-'));
     const replicaDir = mkdtempSync(join(dir, 'replica-'));
     const data = [
-      new TopologyNode(primaryPort, primaryDir, dataArgs(primaryPort, primaryDir, options.password, []), options.password),
-      new TopologyNode(replicaPort, replicaDir, dataArgs(replicaPort, replicaDir, options.password, ['--replicaof', '127.0.0.1', String(primaryPort)]), options.password),
+      new TopologyNode(primaryPort, primaryDir, dataArgs(primaryPort, primaryDir, options.password, [], tls), options.password, tls),
+      new TopologyNode(replicaPort, replicaDir, dataArgs(replicaPort, replicaDir, options.password, ['--replicaof', '127.0.0.1', String(primaryPort)], tls), options.password, tls),
     ];
     const sentinels: TopologyNode[] = [];
     for (let i = 0; i < 3; i++) {
@@ -279,7 +284,9 @@ export class SentinelTopology {
       writeFileSync(
         file,
         [
-          `port ${port}`,
+          ...(tls && options.tls === 'all' ? ['port 0', `tls-port ${port}`] : [`port ${port}`]),
+          // tls-replication: the sentinel reaches the data nodes over TLS.
+          ...(tls ? [`tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.certFile}`, 'tls-auth-clients no', 'tls-replication yes'] : []),
           'bind 127.0.0.1',
           `dir ${sentinelDir}`,
           'logfile ""',
@@ -292,9 +299,9 @@ export class SentinelTopology {
           '',
         ].join('\n'),
       );
-      sentinels.push(new TopologyNode(port, sentinelDir, [file, '--sentinel'], options.sentinelPassword));
+      sentinels.push(new TopologyNode(port, sentinelDir, [file, '--sentinel'], options.sentinelPassword, options.tls === 'all' ? tls : undefined));
     }
-    const topology = new SentinelTopology(data, sentinels, dir, name, options.password, options.sentinelPassword);
+    const topology = new SentinelTopology(data, sentinels, dir, name, options.password, options.sentinelPassword, tls, options.tls === 'all');
     try {
       await data[0]!.start(options.password);
       await data[1]!.start(options.password);
@@ -327,6 +334,8 @@ export class SentinelTopology {
       ORCHARD_REDIS_SENTINEL_NAME: this.name,
       ...(this.password ? { ORCHARD_REDIS_PASSWORD: this.password } : {}),
       ...(this.sentinelPassword ? { ORCHARD_REDIS_SENTINEL_PASSWORD: this.sentinelPassword } : {}),
+      ...(this.tls ? { ORCHARD_REDIS_TLS: 'true', ORCHARD_REDIS_TLS_CA_FILE: this.tls.certFile } : {}),
+      ...(this.sentinelsTls ? { ORCHARD_REDIS_SENTINEL_TLS: 'true' } : {}),
     };
   }
 
@@ -357,7 +366,8 @@ export class SentinelTopology {
 
   /** A client through the sentinels, closed by stop(). */
   client(): Redis {
-    const c = new Redis({ sentinels: this.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), name: this.name, password: this.password, sentinelPassword: this.sentinelPassword, protocol: 2, maxRetriesPerRequest: 20 });
+    const tls = this.tls ? { tls: { ca: this.tls.pem }, enableTLSForSentinelMode: true, ...(this.sentinelsTls ? { sentinelTLS: { ca: this.tls.pem } } : {}) } : {};
+    const c = new Redis({ sentinels: this.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })), name: this.name, password: this.password, sentinelPassword: this.sentinelPassword, protocol: 2, maxRetriesPerRequest: 20, ...tls });
     c.on('error', () => {});
     this.clients.push(c);
     return c;

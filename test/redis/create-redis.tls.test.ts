@@ -8,13 +8,14 @@ import { isCluster } from '../../src/redis/redis-client.ts';
 import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { ClusterTopology, dataArgs, TopologyNode } from '../helpers/redis-topologies.ts';
+import { ClusterTopology, dataArgs, SentinelTopology, TopologyNode } from '../helpers/redis-topologies.ts';
 import { buildTestApp, captureLogs, readStream, testSecret } from '../helpers/test-app.ts';
 import { createLogger } from '../../src/logger.ts';
 
 // Redis over TLS: a Redis Cluster whose nodes, bus and replication speak TLS only
-// (ORCHARD_REDIS_TLS, ORCHARD_REDIS_TLS_CA_FILE), and one TLS Redis through rediss://. The certificate
-// is self-signed: without the CA file Orchard must not connect.
+// (ORCHARD_REDIS_TLS, ORCHARD_REDIS_TLS_CA_FILE), a Sentinel set-up whose data nodes do (the sentinels
+// plain: ORCHARD_REDIS_SENTINEL_TLS is their own setting), and one TLS Redis through rediss://. The certificate is
+// self-signed: without the CA file Orchard must not connect.
 
 let cluster: ClusterTopology;
 before(async () => {
@@ -54,4 +55,14 @@ test('rediss:// with ORCHARD_REDIS_TLS_CA_FILE and ORCHARD_REDIS_PASSWORD', asyn
   t.after(() => redis.disconnect());
   assert.ok(await waitUntilReady(redis, 5000));
   assert.equal(await redis.set('tls:probe', '1'), 'OK');
+});
+
+test('Sentinel with TLS data nodes (ORCHARD_REDIS_TLS, plain sentinels): the primary reached over TLS, a webhook acknowledged by the replica', async (t) => {
+  const sentinel = await SentinelTopology.start({ tls: 'data', password: 'tls-sentinel-data' });
+  t.after(() => sentinel.stop());
+  const app = await buildTestApp(sentinel, { ORCHARD_REDIS_WAIT_REPLICAS: '1', ORCHARD_REDIS_WAIT_TIMEOUT_MS: '2000' });
+  t.after(() => app.close());
+  const res = await app.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': testSecret }, payload: webhook });
+  assert.equal(res.statusCode, 202, res.body);
+  assert.deepEqual((await readStream(sentinel.client(), app.config.stream)).map((e) => e.entry), [res.json().entry]);
 });
