@@ -14,7 +14,7 @@ import { createRedis, waitUntilReady } from '../../src/redis/create-redis.ts';
 import { Keyspace } from '../../src/redis/keyspace.ts';
 import { LuaScript } from '../../src/redis/lua-script.ts';
 import { redisFiguresReader } from '../../src/redis/redis-figures.ts';
-import { isCluster, type RedisClient } from '../../src/redis/redis-client.ts';
+import { isCluster, slotOf, type RedisClient } from '../../src/redis/redis-client.ts';
 import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
@@ -62,6 +62,8 @@ test('the configuration builds a Cluster client; the stream, its dedup keys and 
   const keys = [app.config.stream, app.config.rejectedStream, keyspace.dedup('jamf_pro.events', 'x'), keyspace.connector('c').checkpoint, keyspace.connector('c').lease, keyspace.importProgress('ab', 't', ''), `${keyspace.jumpCloudServicePrefix}sso`, `${app.config.stream}:dead`];
   const slots = new Set(await Promise.all(keys.map((k) => reader.cluster('KEYSLOT', k))));
   assert.equal(slots.size, 1, `one slot for ${keys.join(', ')}`);
+  // The slot Orchard routes a pre-encoded script or a WAIT by is the one Redis computes.
+  for (const key of [...keys, 'orchard:events', '{}x', 'a{b}c{d}']) assert.equal(slotOf(key), await reader.cluster('KEYSLOT', key), key);
 });
 
 test('webhooks: appended once on the stream\'s primary, WAIT asked of that primary, a repeat answered with the first entry; /readyz ready', async () => {
