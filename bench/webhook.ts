@@ -354,7 +354,6 @@ async function main(cleanup: Cleanup): Promise<void> {
           PORT: String(port),
           ORCHARD_WEBHOOK_SECRETS: secret,
           LOG_LEVEL: 'warn',
-          ORCHARD_RATE_LIMIT_PER_MINUTE: '0',
           ORCHARD_DATA_DIR: tempDir('orchard-bench-data-', cleanup),
           ...env,
         },
