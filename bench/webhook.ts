@@ -24,14 +24,11 @@
 // BENCH_NODE_FLAGS: Node flags for Orchard's process (space-separated).
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { freePort } from '../test/helpers/free-port.ts';
 import { hashTagOf } from '../src/redis/keyspace.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
 import {
-  benchNodeFlags,
   bytesToMb,
   Cleanup,
   envNumber,
@@ -41,25 +38,21 @@ import {
   machineFacts,
   processCpuMs,
   repoRoot,
-  startChildServer,
   startCpuMeter,
-  tempDir,
   writeReport,
   type ChildServer,
   type CpuUse,
   type HttpLoadResult,
 } from './lib.ts';
-import { hasWrk, runWrk, writeWrkScript, wrkScript } from './wrk.ts';
+import { startBareServer, startOrchard, webhookPath, webhookScript } from './webhook-load.ts';
+import { hasWrk, runWrk } from './wrk.ts';
 
 /** DESIGN.md's targets (issue #22): Orchard's req/s against the durable floor's, p99 and peak RSS. */
 const targets = { minFloorRatio: 0.95, maxP99Ms: 10, maxRssMb: 200 } as const;
-const webhookPath = '/jamf-pro-events';
-const secretHeader = 'X-Orchard-Secret';
 const stream = 'orchard:events';
 const rejectedStream = 'orchard:rejected';
 /** Where the durable floor appends. */
 const floorStream = 'bench:floor';
-const fixture = join(repoRoot, 'test/fixtures/jamf_pro/webhook-templates-camelcase/ComputerCheckIn.json');
 
 interface Settings {
   readonly durationS: number;
@@ -90,30 +83,6 @@ interface TargetFigures {
   peakRssBytes: number | undefined;
   /** Lines the server wrote (Orchard logs at warn and above here). */
   output: readonly string[];
-}
-
-/**
- * The wrk script's body: a Jamf Pro ComputerCheckIn whose webhook.id and webhook.eventTimestamp count
- * up, so every request is a new event (Orchard's id is the sha256 of the body), never a (cheaper)
- * duplicate.
- */
-function webhookTemplate(): { text: string; bodyBytes: number } {
-  const template = JSON.parse(readFileSync(fixture, 'utf8')) as { webhook: { id: unknown; eventTimestamp: unknown } };
-  template.webhook.id = '@@ID@@';
-  template.webhook.eventTimestamp = '@@TS@@';
-  const text = JSON.stringify(template);
-  const sample = text.replace('"@@ID@@"', '1000000001').replace('"@@TS@@"', String(Date.now() + 1000000001));
-  return { text, bodyBytes: Buffer.byteLength(sample) };
-}
-
-/** The inherited environment without anything that would change how either server behaves. */
-function baseEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('ORCHARD_') || ['REDIS_URL', 'HOST', 'PORT', 'LOG_LEVEL', 'NODE_OPTIONS'].includes(key)) continue;
-    env[key] = value;
-  }
-  return env;
 }
 
 /** Hands each wrk run its own range of unique numbers (a run uses at most threads × 10^9 of them). */
@@ -355,57 +324,21 @@ async function main(cleanup: Cleanup): Promise<void> {
     return;
   }
   const secret = randomBytes(24).toString('hex');
-  const template = webhookTemplate();
-  const scripts = tempDir('orchard-bench-wrk-', cleanup);
-  const scriptFile = writeWrkScript(scripts, 'webhook', wrkScript(webhookPath, { 'Content-Type': 'application/json', [secretHeader]: secret }, { text: template.text, counters: { ID: { offset: 0 }, TS: { offset: Date.now() } } }));
+  const template = webhookScript(secret, cleanup);
+  const scriptFile = template.scriptFile;
 
   const redis = await TestRedis.start({ appendonly: true, appendfsync: 'everysec' });
   cleanup.defer('stop redis-server', () => redis.stop());
   const client = redis.client();
   const redisPid = await redisPidOf(client);
 
-  const startBareServer = async (name: string, env: NodeJS.ProcessEnv): Promise<ChildServer> => {
-    const port = await freePort();
-    return startChildServer(
-      {
-        name,
-        args: ['--import', 'tsx', 'bench/bare-server.ts'],
-        env: { ...baseEnv(), HOST: '127.0.0.1', PORT: String(port), BENCH_PATH: webhookPath, ...env },
-        baseUrl: `http://127.0.0.1:${port}`,
-        readyPath: '/',
-      },
-      cleanup,
-    );
-  };
   const profileDir = join(repoRoot, '.bench', 'cpu-prof');
-  const startOrchard = async (name: string, redisUrl: string, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> => {
-    const port = await freePort();
-    return startChildServer(
-      {
-        name,
-        args: [...(settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
-        env: {
-          ...baseEnv(),
-          REDIS_URL: redisUrl,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          ORCHARD_WEBHOOK_SECRETS: secret,
-          LOG_LEVEL: 'warn',
-          ORCHARD_DATA_DIR: tempDir('orchard-bench-data-', cleanup),
-          ...env,
-        },
-        baseUrl: `http://127.0.0.1:${port}`,
-        readyPath: '/readyz',
-        isReady: (status) => status === 200,
-        readyTimeoutMs: 60_000,
-      },
-      cleanup,
-    );
-  };
+  const orchardFlags = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const launchOrchard = (name: string, redisUrl: string, env: NodeJS.ProcessEnv = {}) => startOrchard(name, { redisUrl, secret, env, nodeFlags: orchardFlags }, cleanup);
 
   // The three run side by side (idle but for the one under load) and are loaded in turn, round after
   // round, each round starting one further along: a slow spell of the shared VM then falls on each.
-  const servers = [await startBareServer('bare fastify', {}), await startBareServer('durable floor', { REDIS_URL: redis.url, BENCH_STREAM: floorStream }), await startOrchard('orchard (defaults)', redis.url)];
+  const servers = [await startBareServer('bare fastify', {}, cleanup), await startBareServer('durable floor', { REDIS_URL: redis.url, BENCH_STREAM: floorStream }, cleanup), await launchOrchard('orchard (defaults)', redis.url)];
   const figures = servers.map((server): TargetFigures => ({ name: server.name, runs: [], idleRssBytes: server.rssBytes(), peakRssBytes: undefined, output: [] }));
   for (let round = 0; round < settings.rounds; round++) {
     for (let k = 0; k < servers.length; k++) {
@@ -427,11 +360,11 @@ async function main(cleanup: Cleanup): Promise<void> {
   let spoolOnly: SpoolOnlyFigures | undefined;
   if (settings.spoolRuns) {
     await client.flushall();
-    const server = await startOrchard('orchard, spool off', redis.url, { ORCHARD_SPOOL: 'off' });
+    const server = await launchOrchard('orchard, spool off', redis.url, { ORCHARD_SPOOL: 'off' });
     spoolOff = await measureOnce(server, redisPid, settings, scriptFile);
     await server.stop(15_000);
     spoolOffCheck = await checkStream(client, spoolOff);
-    spoolOnly = await measureSpoolOnly(startOrchard, settings, scriptFile, cleanup);
+    spoolOnly = await measureSpoolOnly(launchOrchard, settings, scriptFile, cleanup);
   }
 
   const [b, f, o] = [summary(bare), summary(floor), summary(orchard)];
