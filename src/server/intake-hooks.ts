@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import type { EventSink } from '../sink/event-sink.ts';
 import { formatTime } from '../stream/stream-record.ts';
 import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
+import { IntakeGate } from './intake-gate.ts';
 import type { Authenticator } from './webhook-authenticator.ts';
 
 // What every push route (Jamf Pro webhooks, Jamf Protect alerts, logs) shares: authentication before
@@ -38,10 +39,11 @@ const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): void {
   const { authenticate, throttle, metrics } = options;
 
-  // The intake gate (intake-gate.ts) answers these before Fastify on a listening server; this hook gives
-  // the same answers to what reaches Fastify otherwise (app.inject), and closes the connection too.
+  // The intake gate (intake-gate.ts) answers these before Fastify on a listening server, and marks what
+  // it passed; this hook gives the same answers to what reaches Fastify otherwise (app.inject), and
+  // closes the connection too.
   scope.addHook('onRequest', (req, reply, done) => {
-    if (authenticate(req.headers)) return done();
+    if (IntakeGate.passed(req.raw) || authenticate(req.headers)) return done();
     reply.header('connection', 'close');
     metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);
