@@ -13,7 +13,9 @@
 //
 // Settings (environment): BENCH_DURATION_S (default 10), BENCH_CONNECTIONS (default 50),
 // BENCH_CPU_TOP (default 0: how many of Orchard's hottest functions, by self time, to list too),
-// BENCH_CPU_PROF_DIR (keep the .cpuprofile files there, to open in Chrome's DevTools or speedscope).
+// BENCH_CPU_PROF_DIR (keep the .cpuprofile files there, to open in Chrome's DevTools or speedscope),
+// BENCH_BASELINE_DIR (another checkout of Orchard, built: profiled too, as "before", with
+// ORCHARD_RATE_LIMIT_PER_MINUTE=0 since older defaults limited the load generator's one address).
 
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -187,36 +189,42 @@ async function main(cleanup: Cleanup): Promise<void> {
   cleanup.defer('stop redis-server', () => redis.stop());
 
   const floor = await profiled('durable floor', (flags) => startBareServer('durable floor', { REDIS_URL: redis.url, BENCH_STREAM: 'bench:floor' }, cleanup, flags), scriptFile, durationS, connections, cleanup);
+  const baselineDir = process.env.BENCH_BASELINE_DIR;
+  const baselineEnv = { ORCHARD_RATE_LIMIT_PER_MINUTE: '0', ORCHARD_STREAM: 'baseline:events' };
+  const baseline = baselineDir
+    ? await profiled('orchard (baseline)', (flags) => startOrchard('orchard (baseline)', { redisUrl: redis.url, secret, nodeFlags: flags, env: baselineEnv, checkout: baselineDir }, cleanup), scriptFile, durationS, connections, cleanup)
+    : undefined;
   const orchard = await profiled('orchard (defaults)', (flags) => startOrchard('orchard (defaults)', { redisUrl: redis.url, secret, nodeFlags: flags }, cleanup), scriptFile, durationS, connections, cleanup);
+  const columns = [floor, ...(baseline ? [baseline] : []), orchard];
 
   // The profile's samples are wall time: on a shared VM a thread that the kernel puts aside keeps its
   // sample running. So the samples give each stage's share of the main thread's busy time, and the
   // main thread's CPU time (/proc) gives what that share is worth.
   const perRequest = (m: Measured, us: number) => (us / m.busyUs) * m.mainCpuUsPerRequest;
   const rows = stages.map((stage) => {
-    const f = perRequest(floor, floor.byStage.get(stage)!);
-    const o = perRequest(orchard, orchard.byStage.get(stage)!);
-    return [stage, fmt(f, 1), fmt(o, 1), fmt(o - f, 1), `${fmt((100 * orchard.byStage.get(stage)!) / orchard.busyUs)} %`];
+    const [f, o] = [perRequest(floor, floor.byStage.get(stage)!), perRequest(orchard, orchard.byStage.get(stage)!)];
+    return [stage, ...columns.map((m) => fmt(perRequest(m, m.byStage.get(stage)!), 1)), fmt(o - f, 1), `${fmt((100 * orchard.byStage.get(stage)!) / orchard.busyUs)} %`];
   });
   const total = (m: Measured) => perRequest(m, m.busyUs);
-  rows.push(['main thread (/proc)', fmt(total(floor), 1), fmt(total(orchard), 1), fmt(total(orchard) - total(floor), 1), '100 %']);
-  rows.push(['whole process (/proc, GC and libuv threads too)', fmt(floor.procCpuUsPerRequest, 1), fmt(orchard.procCpuUsPerRequest, 1), fmt(orchard.procCpuUsPerRequest - floor.procCpuUsPerRequest, 1), '']);
+  rows.push(['main thread (/proc)', ...columns.map((m) => fmt(total(m), 1)), fmt(total(orchard) - total(floor), 1), '100 %']);
+  rows.push(['whole process (/proc, GC and libuv threads too)', ...columns.map((m) => fmt(m.procCpuUsPerRequest, 1)), fmt(orchard.procCpuUsPerRequest - floor.procCpuUsPerRequest, 1), '']);
+  const idle = (m: Measured) => `${m.name} ${fmt((100 * m.idleUs) / (m.idleUs + m.busyUs))} %`;
   const out = [
     '',
     `Where the webhook path's CPU goes: µs of CPU per answered request, by stage. wrk, ${connections} connections, ${durationS} s after a 3 s warm-up, ` +
-      `ComputerCheckIn bodies of ${bodyBytes} bytes, each different; Redis appendonly everysec. ${machineFacts().cpus} cores (${machineFacts().cpuModel}).`,
+      `ComputerCheckIn bodies of ${bodyBytes} bytes, each different; Redis appendonly everysec. ${machineFacts().cpus} cores (${machineFacts().cpuModel}).` +
+      (baseline ? ` Baseline: ${baselineDir}.` : ''),
     '',
-    formatTable(['stage', 'floor µs/req', 'orchard µs/req', 'orchard − floor', 'share of orchard'], rows),
+    formatTable(['stage', ...columns.map((m) => m.name), 'orchard − floor', 'share of orchard'], rows),
     '',
-    `req/s during the profiled window (profiling slows both): floor ${fmt(floor.requestsPerSecond)}, orchard ${fmt(orchard.requestsPerSecond)}. ` +
-      `Main thread idle: floor ${fmt((100 * floor.idleUs) / (floor.idleUs + floor.busyUs))} %, orchard ${fmt((100 * orchard.idleUs) / (orchard.idleUs + orchard.busyUs))} %.`,
+    `req/s during the profiled window (profiling slows each): ${columns.map((m) => `${m.name} ${fmt(m.requestsPerSecond)}`).join(', ')}. Main thread idle: ${columns.map(idle).join(', ')}.`,
   ];
   if (topN > 0) {
     const hottest = [...orchard.top].sort((a, b) => b[1] - a[1]).slice(0, topN);
     out.push('', `Orchard's ${topN} hottest functions by self time (µs per request):`, formatTable(['function', 'µs/req'], hottest.map(([n, us]) => [n, fmt(perRequest(orchard, us), 2)])));
   }
   const json = (m: Measured) => ({ ...m, byStage: Object.fromEntries([...m.byStage].map(([s, us]) => [s, perRequest(m, us)])), top: Object.fromEntries([...m.top].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([n, us]) => [n, perRequest(m, us)])) });
-  out.push('', `Figures written to ${writeReport('cpu-breakdown', { measuredAt: new Date().toISOString(), machine: machineFacts(), durationS, connections, bodyBytes, floor: json(floor), orchard: json(orchard) })}.`);
+  out.push('', `Figures written to ${writeReport('cpu-breakdown', { measuredAt: new Date().toISOString(), machine: machineFacts(), durationS, connections, bodyBytes, floor: json(floor), baseline: baseline && { ...json(baseline), checkout: baselineDir }, orchard: json(orchard) })}.`);
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

@@ -14,8 +14,9 @@ const fixture = join(repoRoot, 'test/fixtures/jamf_pro/webhook-templates-camelca
 
 /**
  * A wrk script (in a temporary directory) that posts Jamf Pro ComputerCheckIn webhooks with `secret`,
- * webhook.id and webhook.eventTimestamp counting up, so every request is a new event (Orchard's id is
- * the sha256 of the body), never a (cheaper) duplicate. Returns its path and the body's size.
+ * webhook.id unique across runs, so every request is a new event (Orchard's id is the sha256 of the
+ * body), never a (cheaper) duplicate; webhook.eventTimestamp near now, as Jamf sends it. Returns its
+ * path and the body's size.
  */
 export function webhookScript(secret: string, cleanup: Cleanup): { scriptFile: string; bodyBytes: number } {
   const template = JSON.parse(readFileSync(fixture, 'utf8')) as { webhook: { id: unknown; eventTimestamp: unknown } };
@@ -23,7 +24,7 @@ export function webhookScript(secret: string, cleanup: Cleanup): { scriptFile: s
   template.webhook.eventTimestamp = '@@TS@@';
   const text = JSON.stringify(template);
   const sample = text.replace('"@@ID@@"', '1000000001').replace('"@@TS@@"', String(Date.now() + 1000000001));
-  const script = wrkScript(webhookPath, { 'Content-Type': 'application/json', [secretHeader]: secret }, { text, counters: { ID: { offset: 0 }, TS: { offset: Date.now() } } });
+  const script = wrkScript(webhookPath, { 'Content-Type': 'application/json', [secretHeader]: secret }, { text, counters: { ID: { offset: 0 }, TS: { offset: Date.now(), perThread: true } } });
   return { scriptFile: writeWrkScript(tempDir('orchard-bench-wrk-', cleanup), 'webhook', script), bodyBytes: Buffer.byteLength(sample) };
 }
 
@@ -52,13 +53,17 @@ export async function startBareServer(name: string, env: NodeJS.ProcessEnv, clea
   );
 }
 
-/** Orchard as it ships (`node bin/orchard.js serve`), every setting at its default unless `env` says otherwise. */
-export async function startOrchard(name: string, options: { redisUrl: string; secret: string; env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[] }, cleanup: Cleanup): Promise<ChildServer> {
+/**
+ * Orchard as it ships (`node bin/orchard.js serve`), every setting at its default unless `env` says
+ * otherwise; from another checkout (built) when `checkout` names one.
+ */
+export async function startOrchard(name: string, options: { redisUrl: string; secret: string; env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; checkout?: string }, cleanup: Cleanup): Promise<ChildServer> {
   const port = await freePort();
   return startChildServer(
     {
       name,
       args: [...(options.nodeFlags ?? []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
+      cwd: options.checkout ?? repoRoot,
       env: {
         ...baseEnv(),
         REDIS_URL: options.redisUrl,

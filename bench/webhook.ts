@@ -21,7 +21,10 @@
 // (default 3), BENCH_WRK_THREADS (default 1: wrk's share of the two cores stays small),
 // BENCH_SPOOL_RUNS=0 (skip the two spool runs), BENCH_CPU_PROF=1 (run Orchard with --cpu-prof; the
 // profile lands in .bench/cpu-prof/ and the figures of that run are not comparable).
-// BENCH_NODE_FLAGS: Node flags for Orchard's process (space-separated).
+// BENCH_NODE_FLAGS: Node flags for Orchard's process (space-separated). BENCH_BASELINE_DIR: another
+// checkout of Orchard, built (`npx tsc -p tsconfig.build.json` there), loaded as a fourth target in the
+// same rounds, with ORCHARD_RATE_LIMIT_PER_MINUTE=0 (older defaults limited the load generator's one
+// address): before and after a change, measured side by side.
 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -338,7 +341,12 @@ async function main(cleanup: Cleanup): Promise<void> {
 
   // The three run side by side (idle but for the one under load) and are loaded in turn, round after
   // round, each round starting one further along: a slow spell of the shared VM then falls on each.
+  const baselineDir = process.env.BENCH_BASELINE_DIR;
   const servers = [await startBareServer('bare fastify', {}, cleanup), await startBareServer('durable floor', { REDIS_URL: redis.url, BENCH_STREAM: floorStream }, cleanup), await launchOrchard('orchard (defaults)', redis.url)];
+  if (baselineDir) {
+    const env = { ORCHARD_RATE_LIMIT_PER_MINUTE: '0', ORCHARD_STREAM: 'baseline:events', ORCHARD_REJECTED_STREAM: 'baseline:rejected' };
+    servers.push(await startOrchard('orchard (baseline)', { redisUrl: redis.url, secret, env, checkout: baselineDir }, cleanup));
+  }
   const figures = servers.map((server): TargetFigures => ({ name: server.name, runs: [], idleRssBytes: server.rssBytes(), peakRssBytes: undefined, output: [] }));
   for (let round = 0; round < settings.rounds; round++) {
     for (let k = 0; k < servers.length; k++) {
@@ -346,7 +354,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       figures[i]!.runs.push(await measureRun(servers[i]!, figures[i]!, round, redisPid, settings, scriptFile));
     }
   }
-  const [bare, floor, orchard] = figures as [TargetFigures, TargetFigures, TargetFigures];
+  const [bare, floor, orchard, baseline] = figures as [TargetFigures, TargetFigures, TargetFigures, TargetFigures | undefined];
   const orchardServer = servers[2]!;
   const appends = await appendStats(orchardServer);
   for (const server of servers) await server.stop(15_000); // graceful: Orchard finishes what it had taken before the stream is counted
@@ -376,7 +384,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     p99: o.p99Ms < targets.maxP99Ms,
     rss: orchardRssMb === undefined ? undefined : orchardRssMb < targets.maxRssMb,
   };
-  const all = [bare, floor, orchard, ...(spoolOff ? [spoolOff] : []), ...(spoolOnly ? [spoolOnly.figures] : [])];
+  const all = [bare, floor, orchard, ...(baseline ? [baseline] : []), ...(spoolOff ? [spoolOff] : []), ...(spoolOnly ? [spoolOnly.figures] : [])];
 
   const out: string[] = [
     '',
@@ -393,6 +401,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     `orchard peak RSS:        ${fmt(orchardRssMb, 1)} MB   target < ${targets.maxRssMb} MB: ${metOrMissed(met.rss)}`,
     `durable floor / bare:    ${fmt(f.requestsPerSecond / b.requestsPerSecond, 3)}; orchard / bare ${fmt(o.requestsPerSecond / b.requestsPerSecond, 3)}. ` +
       `Floor stream: ${floorEntries} entries for ${floorAnswered} 2xx: ${floorOk ? 'ok' : 'MISMATCH'}.`,
+    ...(baseline ? [`orchard / baseline:      ${fmt(o.requestsPerSecond / summary(baseline).requestsPerSecond, 3)} of the req/s, ${fmt(o.serverCpuUsPerRequest / summary(baseline).serverCpuUsPerRequest, 3)} of the CPU per request (baseline: ${baselineDir}).`] : []),
     `server CPU per request:  bare ${fmt(b.serverCpuUsPerRequest, 1)} µs, floor ${fmt(f.serverCpuUsPerRequest, 1)} µs, orchard ${fmt(o.serverCpuUsPerRequest, 1)} µs.`,
     '',
     `Stream ${stream}: XLEN ${check.xlen}; 2xx answers (warm-ups included) ${check.acknowledged}; distinct ids ${check.distinctIds}; rejected ${check.rejected}; ` +
@@ -423,7 +432,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     machine: machineFacts(),
     settings: { ...settings, path: webhookPath, bodyBytes: template.bodyBytes, loadGenerator: 'wrk', redis: 'appendonly everysec' },
     targets,
-    results: { bare: targetJson(bare), floor: targetJson(floor), orchard: targetJson(orchard), spoolOff: spoolOff && targetJson(spoolOff), spoolOnly: spoolOnly && targetJson(spoolOnly.figures) },
+    results: { bare: targetJson(bare), floor: targetJson(floor), orchard: targetJson(orchard), baseline: baseline && { ...targetJson(baseline), checkout: baselineDir }, spoolOff: spoolOff && targetJson(spoolOff), spoolOnly: spoolOnly && targetJson(spoolOnly.figures) },
     spoolOnly: spoolOnly && { ...spoolOnly, figures: undefined },
     spoolOffStream: spoolOffCheck,
     floorRatio,

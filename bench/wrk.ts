@@ -24,10 +24,11 @@ export interface WrkBodyTemplate {
   /** The body's text with each counting number written as one of the `counters` names, quoted: `"@@ID@@"`. */
   readonly text: string;
   /**
-   * Marker name → how the number it stands for is made from n, the request's unique number (run base
-   * + thread × 10^9 + the thread's count): `n` itself, or `n + offset`.
+   * Marker name → the number it stands for: `n + offset`, n being the request's unique number (run
+   * base + thread × 10^9 + the thread's count), or with `perThread` the thread's count alone plus
+   * offset (a timestamp that stays near its offset: `now` plus a few ms a request).
    */
-  readonly counters: Readonly<Record<string, { readonly offset: number }>>;
+  readonly counters: Readonly<Record<string, { readonly offset: number; readonly perThread?: boolean }>>;
 }
 
 /** Lua long-bracket string that cannot be closed by the text it holds. */
@@ -53,7 +54,7 @@ export function wrkScript(path: string, headers: Record<string, string>, templat
     }
     const counter = template.counters[pieces[i]!];
     if (!counter) throw new Error(`wrkScript: the template names @@${pieces[i]}@@, which has no counter.`);
-    parts.push(`string.format("%.0f", n + ${counter.offset})`);
+    parts.push(`string.format("%.0f", ${counter.perThread ? 'counter' : 'n'} + ${counter.offset})`);
   }
   const headerTable = Object.entries(headers).map(([k, v]) => `[ ${luaString(k)} ] = ${luaString(v)}`).join(', ');
   return `-- Written by bench/wrk.ts for one run.
