@@ -71,7 +71,7 @@ export class RedisPageSink implements PageSink {
   async appendPage(records: readonly PageRecord[], commit: PageCommit): Promise<PageOutcome> {
     this.#assertReady();
     const uniform = this.#uniformPageArguments(records, commit);
-    const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit)];
+    const [script, args] = uniform ? [uniformPageScript, uniform] : [pageScript, this.#pageArguments(records, commit, await this.#storedAlready(records, commit))];
     const written = script.runEncoded<[string, string]>(this.#redis, args, this.#logger).then(async (reply) => {
       if (reply[0] === 'ok') await this.#replicas.wait();
       return reply;
@@ -85,8 +85,39 @@ export class RedisPageSink implements PageSink {
     return { outcome: 'stale', seq: Number(detail) };
   }
 
-  /** The page script's keys and arguments (page-scripts.ts). */
-  #pageArguments(records: readonly PageRecord[], commit: PageCommit): RespArguments {
+  /**
+   * Which records carry a version the versions hash already holds (one HMGET for the page): the page
+   * script gets only their version, not their fields (flag '2', page-scripts.ts). An inventory run
+   * finds most computers unchanged; sent whole, each cost Redis about 38 µs of parsing its 2 KB report
+   * into Lua strings only to drop it (an unchanged 1000-computer page: 38 ms of Redis), and Orchard
+   * its encoding. Undefined when no record has a version.
+   */
+  async #storedAlready(records: readonly PageRecord[], commit: PageCommit): Promise<Uint8Array | undefined> {
+    const fields: string[] = [];
+    // A field twice in one page (a page shift) may change within the page: those are sent whole.
+    const seen = new Map<string, number>();
+    for (const { versionField } of records) {
+      if (versionField === undefined) continue;
+      fields.push(versionField);
+      seen.set(versionField, (seen.get(versionField) ?? 0) + 1);
+    }
+    if (fields.length === 0) return undefined;
+    const stored = await withTimeout(this.#redis.hmget(commit.keys.versions, ...fields), this.#pageTimeoutMs(fields.length), this.#timeoutMessage);
+    const known = new Uint8Array(records.length);
+    let at = 0;
+    records.forEach(({ versionField, versionValue }, i) => {
+      if (versionField === undefined) return;
+      const value = stored[at++];
+      const version = versionValue ?? '';
+      // Stored as "<version>" or "<version>|<scan stamp>".
+      if (seen.get(versionField) !== 1) return;
+      if (value === version || (value !== null && value !== undefined && value.startsWith(`${version}|`))) known[i] = 1;
+    });
+    return known;
+  }
+
+  /** The page script's keys and arguments (page-scripts.ts); `known`: records whose version is stored already (sent without their fields). */
+  #pageArguments(records: readonly PageRecord[], commit: PageCommit, known: Uint8Array | undefined): RespArguments {
     // Records routed to other streams name them by their index in KEYS (5 onwards); dedup keys follow.
     const streams = new Map<string, number>([[this.#options.stream, 1]]);
     for (const { stream } of records) if (stream !== undefined && !streams.has(stream)) streams.set(stream, streams.size + 4);
@@ -101,15 +132,16 @@ export class RedisPageSink implements PageSink {
       .push(commit.dedupWindowSeconds ?? this.#options.dedupWindowSeconds)
       .push(records.length);
     let mark = 4 + extraStreams.length;
-    for (const { record, versionField, versionValue, append, stream, dedup } of records) {
+    records.forEach(({ record, versionField, versionValue, append, stream, dedup }, i) => {
+      const sent = known?.[i] !== 1;
       args
         .push(versionField ?? '')
         .push(versionValue ?? '')
-        .push(append === false ? '0' : '1')
+        .push(!sent ? '2' : append === false ? '0' : '1')
         .push(stream === undefined ? 1 : streams.get(stream)!)
         .push(dedup ? ++mark : 0);
-      for (const field of recordFields) args.push(record[field]);
-    }
+      if (sent) for (const field of recordFields) args.push(record[field]);
+    });
     return args;
   }
 
