@@ -237,3 +237,19 @@ test('a stored version that changed between the read and the write (not by this 
   assert.equal(await shared.redis.exists(stream, keys.checkpoint), 0, 'neither the new computer nor the checkpoint was written');
   assert.deepEqual(await shared.redis.hgetall(keys.versions), { '1': 'z|1' });
 });
+
+test('the record of a computer whose version is stored already is never read (an inventory builds it only when read)', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
+  const unreadable: PageRecord = {
+    get record(): never {
+      throw new Error('read the record of an unchanged computer');
+    },
+    versionField: '1',
+    versionValue: 'a',
+  };
+  const result = await sink.appendPage([unreadable, computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' });
+  assert.deepEqual(result, { outcome: 'ok', appended: 1, duplicates: 1 });
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['1:a', '2:a']);
+});
