@@ -27,9 +27,9 @@ import type { Authenticator } from './webhook-authenticator.ts';
 const kAuthenticated = Symbol('orchard.authenticated');
 const kResponse = Symbol('orchard.response');
 const kRefused = Symbol('orchard.closing');
-const kPassed = Symbol('orchard.passed');
+const kTenant = Symbol('orchard.tenant');
 type GateSocket = Socket & { [kAuthenticated]?: boolean; [kResponse]?: ServerResponse; [kRefused]?: boolean };
-type GateRequest = IncomingMessage & { [kPassed]?: boolean };
+type GateRequest = IncomingMessage & { [kTenant]?: string };
 
 export interface GateRoute {
   readonly path: string;
@@ -90,8 +90,9 @@ export class IntakeGate {
     const path = query === -1 ? url : url.slice(0, query);
     const route = this.#routes.get(path);
     if (route && route.methods.includes(req.method ?? '')) {
-      if (route.authenticate(req.headers)) {
-        (req as GateRequest)[kPassed] = true;
+      const tenant = route.authenticate(req.headers);
+      if (tenant !== undefined) {
+        (req as GateRequest)[kTenant] = tenant;
         if (!socket[kAuthenticated]) {
           socket[kAuthenticated] = true;
           this.#o.guard.authenticated(socket);
@@ -126,12 +127,12 @@ export class IntakeGate {
   }
 
   /**
-   * Whether this gate checked the request's credentials and passed it on, so that the route's own
-   * onRequest check (for what does not come through the gate: app.inject) need not hash the secret a
-   * second time.
+   * The tenant of a request this gate authenticated and passed on (undefined: it did not), so that the
+   * route's own onRequest check (for what does not come through the gate: app.inject) need not hash
+   * the secret a second time.
    */
-  static passed(req: IncomingMessage): boolean {
-    return (req as GateRequest)[kPassed] === true;
+  static passedTenant(req: IncomingMessage): string | undefined {
+    return (req as GateRequest)[kTenant];
   }
 
   #refuseCredentials(req: IncomingMessage, res: ServerResponse, route: string): void {

@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the catch-all parser when the Content-Type is not JSON: the body is kept, then refused. */
     unsupportedMediaType?: boolean;
+    /** The tenant the accepted credentials stand for (webhook_tenant_secrets), '' when none: the records' `tenant`. */
+    intakeTenant: string;
   }
 }
 
@@ -40,10 +42,15 @@ export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): 
   const { authenticate, throttle, metrics } = options;
 
   // The intake gate (intake-gate.ts) answers these before Fastify on a listening server, and marks what
-  // it passed; this hook gives the same answers to what reaches Fastify otherwise (app.inject), and
-  // closes the connection too.
+  // it passed with its tenant; this hook gives the same answers to what reaches Fastify otherwise
+  // (app.inject), and closes the connection too.
+  scope.decorateRequest('intakeTenant', '');
   scope.addHook('onRequest', (req, reply, done) => {
-    if (IntakeGate.passed(req.raw) || authenticate(req.headers)) return done();
+    const tenant = IntakeGate.passedTenant(req.raw) ?? authenticate(req.headers);
+    if (tenant !== undefined) {
+      req.intakeTenant = tenant;
+      return done();
+    }
     reply.header('connection', 'close');
     metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);
