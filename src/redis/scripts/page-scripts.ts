@@ -30,8 +30,12 @@ import { LuaScript } from '../lua-script.ts';
 // ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 tally name ('' for
 // none), 6 items the vendor answered (received), 7 items the source already dropped as duplicates,
 // 8 stamp ('' for none), 9 dedup TTL in seconds, 10 record count, then per record: version field ('' for
-// none), version value, append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of
-// its dedup key (0 for none), and the fields of the record in `recordFields` order.
+// none), version value, append flag ('1'/'0'/'2'), the index in KEYS of its stream, the index in KEYS of
+// its dedup key (0 for none), and the fields of the record in `recordFields` order. Flag '2': the
+// version was already stored when the sink read the versions hash (redis-page-sink.ts), and the
+// record's fields are not sent (an unchanged computer costs Redis five short arguments, not its 2 KB
+// report); should its stored version differ now, the page is answered 'stale' before anything is
+// written (the sequence fence makes that a change made under this writer).
 // Returns { outcome, detail }: {'ok', '<appended> <duplicates>'}, {'done', '<appended> <duplicates>'},
 // {'lease_lost', ''}, {'stale', '<current sequence>'}.
 const stride = 5 + recordFields.length;
@@ -70,8 +74,21 @@ return {'ok', result}
 const body = `local stride = ${stride}
 ${fence}local stamp = ARGV[8]
 local ttl = ARGV[9]
-for i = 0, tonumber(ARGV[10]) - 1 do
-  local b = 10 + i * stride
+local count = tonumber(ARGV[10])
+local b = 10
+for i = 1, count do
+  if ARGV[b + 3] == '2' then
+    local stored = redis.call('HGET', KEYS[4], ARGV[b + 1])
+    if not stored or (stored ~= ARGV[b + 2] and string.sub(stored, 1, #ARGV[b + 2] + 1) ~= ARGV[b + 2] .. '|') then
+      return {'stale', seq}
+    end
+    b = b + 5
+  else
+    b = b + stride
+  end
+end
+b = 10
+for i = 1, count do
   local field = ARGV[b + 1]
   local fresh = true
   if field ~= '' then
@@ -110,6 +127,7 @@ ${recordFields.map((f, i) => `      '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
     end
     appended = appended + 1
   end
+  b = b + ((ARGV[b + 3] == '2') and 5 or stride)
 end
 ${commit}`;
 
