@@ -1,19 +1,21 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/redis-client.ts';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/config-types.ts';
 import { unknownEnvironmentSettings } from './config/env-overlay.ts';
 import { configSchemaFor } from './config/load-config.ts';
 import { ConnectorStateStore } from './connector-state/connector-state-store.ts';
 import { lockDataDir } from './data-dir.ts';
-import { StartAbortedError } from './errors.ts';
+import { RedisTopologyError, StartAbortedError } from './errors.ts';
 import { checkPortFree, listenError } from './server/port-check.ts';
 import { boundedLogDestination } from './log-destination.ts';
 import { createLogger } from './logger.ts';
 import { RequestNoise } from './server/request-noise.ts';
 import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
-import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
+import { EmbeddedRedis } from './redis/embedded-redis.ts';
+import { redisTargetFrom, type RedisTarget } from './redis/redis-target.ts';
+import { assertNotClusterNode } from './redis/topology-check.ts';
 import { buildAdminServer, buildServer } from './server/build-server.ts';
 import { intakeStatus } from './server/intake-status.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
@@ -33,7 +35,7 @@ import { sightingOfRecord } from './sources/jamf-pro-webhooks/webhook-record.ts'
 export interface RunningOrchard {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly app: FastifyInstance;
   readonly admin: FastifyInstance | undefined;
   /** http(s)://host:port of the main listener. */
@@ -137,18 +139,28 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   // A port in use is said before anything is generated, created or started (secret, data directory, embedded Redis).
   await checkPortFree(config.host, config.port, 'HOST', 'PORT');
   if (config.adminPort !== undefined) await checkPortFree(config.adminHost, config.adminPort, 'ORCHARD_ADMIN_HOST', 'ORCHARD_ADMIN_PORT');
-  const releaseDataDir = config.redisUrl ? undefined : lockDataDir(config.dataDir);
+  const external = redisTargetFrom(config);
+  const releaseDataDir = external ? undefined : lockDataDir(config.dataDir);
   let embedded: EmbeddedRedis | undefined;
   let auth: WebhookAuth;
   try {
     auth = resolveAuth(config, logger, announce);
-    embedded = config.redisUrl ? undefined : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
+    embedded = external ? undefined : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
   } catch (err) {
     releaseDataDir?.();
     throw err;
   }
-  const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
+  const target: RedisTarget = external ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
+  // A Redis Cluster node named by REDIS_URL: refused at start (below); when Redis was away at start and
+  // turns out to be one, /readyz says so until Orchard is configured with ORCHARD_REDIS_CLUSTER_NODES.
+  redis.on('ready', () => {
+    assertNotClusterNode(redis).catch((err: unknown) => {
+      if (!(err instanceof RedisTopologyError)) return; // a connection lost again: asked again on the next 'ready'
+      lifecycle.redisRefused = err.message;
+      logger.error({ code: err.code }, err.message);
+    });
+  });
   const { events: direct, pages } = sinksFromConfig(config, redis, { metrics, logger });
   // The local spool (src/spool/): recovered before anything listens; with ORCHARD_SPOOL=off, Redis alone.
   let spooling: SpoolingSink | undefined;
@@ -270,6 +282,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     if (!(await waitUntilReady(redis, redisStartWaitMs, options.signal))) {
       checkAborted();
       logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, 'Redis is not reachable; listening anyway, answering 503 until it is.');
+    } else {
+      await assertNotClusterNode(redis);
     }
     app = await buildServer(deps);
     admin = config.adminPort === undefined ? undefined : await buildAdminServer(deps);

@@ -26,6 +26,18 @@ export interface ConnectorConfig<S = Readonly<Record<string, unknown>>> {
 /** The validated, frozen configuration. Keys mirror the file keys in camelCase. */
 export interface Config {
   readonly redisUrl: string | undefined;
+  /** Password of the data nodes (Sentinel, Cluster, or a REDIS_URL without one). */
+  readonly redisPassword: string | undefined;
+  /** Redis through Sentinel: the sentinels (`host:port`) and the primary's name. */
+  readonly redisSentinels: readonly string[] | undefined;
+  readonly redisSentinelName: string | undefined;
+  readonly redisSentinelPassword: string | undefined;
+  /** Redis Cluster: seed nodes (`host:port`). */
+  readonly redisClusterNodes: readonly string[] | undefined;
+  /** TLS to the data nodes found through Sentinel or the Cluster; to the sentinels; the CA file to trust. */
+  readonly redisTls: boolean;
+  readonly redisSentinelTls: boolean;
+  readonly redisTlsCaFile: string | undefined;
   readonly dataDir: string;
   readonly redisAppendfsync: 'always' | 'everysec';
   readonly host: string;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { ConnectorConfig } from '../config/load-config.ts';
 import { Keyspace, type ConnectorKeys } from '../redis/keyspace.ts';
 import { pruneVersionsScript, resetScript } from '../redis/scripts/connector-state-scripts.ts';
@@ -14,12 +14,12 @@ import { WindowStore } from './window-store.ts';
 // on what this store reads: the lease token and the checkpoint's sequence number.
 
 export class ConnectorStateStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keyspace: Keyspace;
   readonly #timeoutMs: number;
 
   /** `stream`: the events stream whose hash tag the connectors' keys carry. */
-  constructor(redis: Redis, stream: string, options: { readonly timeoutMs?: number } = {}) {
+  constructor(redis: RedisClient, stream: string, options: { readonly timeoutMs?: number } = {}) {
     this.#redis = redis;
     this.#keyspace = new Keyspace(stream);
     this.#timeoutMs = options.timeoutMs ?? 10_000;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { Keyspace, type ConnectorKeys } from '../redis/keyspace.ts';
 import { windowRepairScript } from '../redis/scripts/window-scripts.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
@@ -67,11 +67,11 @@ const fromField = (org: string) => `from|${org}`;
 
 /** Made by the connector state store (ConnectorStateStore.windows), whose Redis, keys and timeout it shares. */
 export class WindowStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keyspace: Keyspace;
   readonly #timeoutMs: number;
 
-  constructor(redis: Redis, keyspace: Keyspace, timeoutMs: number) {
+  constructor(redis: RedisClient, keyspace: Keyspace, timeoutMs: number) {
     [this.#redis, this.#keyspace, this.#timeoutMs] = [redis, keyspace, timeoutMs];
   }
 

@@ -164,6 +164,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const authenticatorFor = (auth: WebhookAuth) => (auth === deps.auth ? authenticate : createAuthenticator(auth));
 
   await app.register(async (intake) => {
+    // Off by default (rate_limit_per_minute 0): Jamf Cloud posts from few addresses and never retries,
+    // so a 429 to an authenticated sender loses the event. Unauthenticated requests never get this far
+    // on a listening server: the gate (intake-gate.ts) refuses them and throttles the address.
     if (config.rateLimitPerMinute > 0) {
       await intake.register(rateLimit, {
         global: true,

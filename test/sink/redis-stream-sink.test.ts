@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
 import { hashTagOf, Keyspace } from '../../src/redis/keyspace.ts';
 import { appendScript } from '../../src/redis/scripts/append-script.ts';
@@ -11,7 +12,7 @@ import { TestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, waitForReady } from '../helpers/test-app.ts';
 
 let server: TestRedis;
-let redis: Redis;
+let redis: RedisClient;
 before(async () => {
   server = await TestRedis.start();
   redis = createRedis(server.url, createLogger({ level: 'warn', secretHeader: 'x', destination: captureLogs().destination }));
@@ -91,6 +92,21 @@ describe('RedisStreamSink', () => {
     const r = record();
     await redis.set(sink.dedupKey(r.source, r.id), '1-0', 'EX', 60);
     assert.deepEqual(await sink.append(r), { id: r.id, entry: '1-0', duplicate: true });
+  });
+
+  test('a turn of 40 appends goes to Redis in script calls of at most 16 records, each answered with its own entry', async () => {
+    const stream = `chunks-${Date.now()}`;
+    const metrics = new Metrics({ defaultMetrics: false });
+    const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${stream}:r`, dedupWindowSeconds: 60, appendTimeoutMs: 5000, metrics });
+    const records = Array.from({ length: 40 }, () => record());
+    const results = await Promise.all(records.map((r) => sink.append(r)));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^orchard_append_batch_size_count 3$/m, 'three calls: 16, 16 and 8');
+    assert.match(text, /^orchard_append_batch_size_bucket\{le="8"\} 1$/m);
+    assert.match(text, /^orchard_append_batch_size_bucket\{le="16"\} 3$/m);
+    const rows = await redis.xrange(stream, '-', '+');
+    assert.deepEqual(rows.map(([entry]) => entry), results.map((r) => r.entry), 'in order, each answer its own entry');
+    assert.deepEqual(rows.map(([, fields]) => fields[fields.indexOf('id') + 1]), records.map((r) => r.id));
   });
 });
 

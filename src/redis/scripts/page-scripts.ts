@@ -36,9 +36,13 @@ import { LuaScript } from '../lua-script.ts';
 // ARGV: 1 lease token, 2 expected sequence, 3 writer id, 4 checkpoint JSON, 5 tally name ('' for
 // none), 6 items the vendor answered (received), 7 items the source already dropped as duplicates,
 // 8 stamp ('' for none), 9 dedup TTL in seconds, 10 record count, then per record: version field ('' for
-// none), version value, append flag ('1'/'0'), the index in KEYS of its stream, the index in KEYS of
+// none), version value, append flag ('1'/'0'/'2'), the index in KEYS of its stream, the index in KEYS of
 // its dedup key (0 for none), and the fields of the record in `recordFields` order; then the window
-// tallies (see windowTallies; absent: none).
+// tallies (see windowTallies; absent: none). Flag '2': the version was already stored when the sink
+// read the versions hash (redis-page-sink.ts), and the record's fields are not sent (an unchanged
+// computer costs Redis five short arguments, not its 2 KB report); should its stored version differ
+// now, the page is answered 'stale' before anything is written (the sequence fence makes that a change
+// made under this writer).
 // The append flag may also be 'w': appended like '1', and when the versions hash held an older version
 // of the object, its field and that version are returned (an inventory report that advanced: the
 // missed-webhook check); or 'r': a removal record (inventory snapshots), appended only while the
@@ -123,8 +127,21 @@ local function add(b)
   return redis.call('XADD', KEYS[tonumber(ARGV[b + 4])], '*', 'v', '1',
 ${recordFields.map((f, i) => `    '${f}', ARGV[r + ${i + 1}]`).join(',\n')})
 end
-for i = 0, tonumber(ARGV[10]) - 1 do
-  local b = 10 + i * stride
+local count = tonumber(ARGV[10])
+local b = 10
+for i = 1, count do
+  if ARGV[b + 3] == '2' then
+    local stored = redis.call('HGET', KEYS[4], ARGV[b + 1])
+    if not stored or (stored ~= ARGV[b + 2] and string.sub(stored, 1, #ARGV[b + 2] + 1) ~= ARGV[b + 2] .. '|') then
+      return {'stale', seq}
+    end
+    b = b + 5
+  else
+    b = b + stride
+  end
+end
+b = 10
+for i = 1, count do
   local field = ARGV[b + 1]
   local flag = ARGV[b + 3]
   if flag == 'r' then
@@ -166,7 +183,7 @@ for i = 0, tonumber(ARGV[10]) - 1 do
     end
     if not fresh then
       duplicates = duplicates + 1
-    elseif flag ~= '0' then
+    elseif flag == '1' or flag == 'w' then
       local entry = add(b)
       if mark > 0 then
         redis.call('SET', KEYS[mark], entry .. ' page', 'EX', ttl)
@@ -174,8 +191,9 @@ for i = 0, tonumber(ARGV[10]) - 1 do
       appended = appended + 1
     end
   end
+  b = b + ((flag == '2') and 5 or stride)
 end
-${windowTallies(`11 + tonumber(ARGV[10]) * stride`)}${commit}`;
+${windowTallies('b + 1')}${commit}`;
 
 export const pageScript = new LuaScript('orchardPage', body);
 
