@@ -93,14 +93,14 @@ export class ConnectorChecks {
       this.#lastEventMs = this.#now();
       this.#o.metrics?.completeness.sawEvent(this.#o.config.name, this.#lastEventMs);
     }
-    await this.#missed?.afterPage(records, result).catch((err: unknown) => this.#o.logger.warn({ error: (err as Error).message }, 'Could not compare the page with the webhooks seen.'));
+    this.#missed?.afterPage(records, result);
     if (page.counted) {
       this.#lastCount = page.counted;
       this.#o.metrics?.completeness.windows.inc({ connector: this.#o.config.name, result: page.counted.result });
     }
     const end = page.scanEnd;
     if (!end) return;
-    this.#missed?.scanEnded(end.scan);
+    await this.#missed?.scanEnded(end.scan).catch((err: unknown) => this.#o.logger.warn({ error: (err as Error).message }, 'Could not compare the scan\'s inventories with the webhooks seen.'));
     // The scan against the vendor's count: fewer read is reported, and the next scan is its re-pull.
     const { scan, startedAt, endedAt, seen, totalCount } = end;
     const short = Math.max(0, totalCount - seen);
