@@ -93,3 +93,11 @@ test('the data-flow picture is drawn from its source: every node of docs/data-fl
   for (const node of nodes) assert.ok(svg.includes(`<title>${node}</title>`), `docs/data-flow.svg lacks ${node}: run dot -Tsvg docs/data-flow.dot -o docs/data-flow.svg`);
   assert.match(readme, /\]\(docs\/data-flow\.svg\)/);
 });
+
+test('the production topology picture is drawn from its source: every node of docs/production-topology.dot is in its SVG', () => {
+  const dot = readPage('docs/production-topology.dot');
+  const svg = readPage('docs/production-topology.svg');
+  const nodes = [...dot.matchAll(/^\s*(\w+)\s+\[label=/gm)].map((m) => m[1]!);
+  assert.ok(nodes.length >= 5, 'no nodes found in docs/production-topology.dot');
+  for (const node of nodes) assert.ok(svg.includes(`<title>${node}</title>`), `docs/production-topology.svg lacks ${node}: run dot -Tsvg docs/production-topology.dot -o docs/production-topology.svg`);
+});
