@@ -325,6 +325,8 @@ export class RedisStreamSink implements EventSink {
   async ping(timeoutMs: number): Promise<SinkHealth> {
     this.#assertReady();
     await withTimeout(this.#redis.exists(this.#options.stream), timeoutMs, `Redis did not answer within ${timeoutMs} ms.`);
+    // With redis_wait_replicas, an append is acknowledged only once replicas have it: none in step, none can be.
+    await withTimeout(this.#replicas.check(this.#options.stream), timeoutMs, `Redis did not answer within ${timeoutMs} ms.`);
     return undefined;
   }
 

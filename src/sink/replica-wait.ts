@@ -27,4 +27,17 @@ export class ReplicaWait {
       throw new SinkUnavailableError(`Only ${acked} of ${this.replicas} Redis replicas acknowledged within ${this.timeoutMs} ms (redis_wait_replicas).`);
     }
   }
+
+  /**
+   * For readiness: whether enough replicas are in step with this connection now (a WAIT that returns
+   * at once when they are, and after at most `probeMs` when not: it holds the connection that long,
+   * but then no append could be acknowledged anyway). Rejects naming redis_wait_replicas.
+   */
+  async check(key: string, probeMs = 100): Promise<void> {
+    if (this.replicas === 0) return;
+    const acked = await waitReplicas(this.redis, key, this.replicas, probeMs);
+    if (acked < this.replicas) {
+      throw new SinkUnavailableError(`Only ${acked} of the ${this.replicas} Redis replicas redis_wait_replicas (ORCHARD_REDIS_WAIT_REPLICAS) asks for are in step: no append can be acknowledged.`);
+    }
+  }
 }

@@ -103,3 +103,13 @@ test('intake routes send the same security headers @fastify/helmet sends on the 
   assert.ok(names.length >= 10, names.join());
   for (const name of names) assert.equal(fromIntake[name], fromHelmet[name], name);
 });
+
+describe('operations routes with redis_wait_replicas and no replica', () => {
+  const waiting = useTestApp({ ORCHARD_REDIS_WAIT_REPLICAS: '1' });
+
+  test('/readyz is 503 naming redis_wait_replicas: no append could be acknowledged', async () => {
+    const res = await waiting.t.app.inject({ url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.match(res.json().reason, /Only 0 of the 1 Redis replicas redis_wait_replicas \(ORCHARD_REDIS_WAIT_REPLICAS\) asks for are in step/);
+  });
+});
