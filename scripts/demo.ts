@@ -146,13 +146,18 @@ async function pullDemo(orchard: RunningOrchard, mock: MockJamfPro, check: (ok: 
       : `no run yet (${s.state}${s.lastError ? `: ${s.lastError.message}` : ''})`;
   const first = await connectorStatus(orchard, 1);
   say(`  run 1  ${line(first)}`);
-  check(first.lastRun?.appended === mock.computers().length, `the first run appended ${first.lastRun?.appended ?? 0} computers, expected ${mock.computers().length}`);
+  // Each scan ends with one snapshot marker (docs/completeness.md): the computers and the marker.
+  check(first.lastRun?.appended === mock.computers().length + 1, `the first run appended ${first.lastRun?.appended ?? 0} records, expected ${mock.computers().length} computers and the scan's snapshot marker`);
   const changed = mock.touch(['3', '42', '250']);
   say(`  Jamf Pro receives new inventory reports from computers 3, 42 and 250 (report dates ${changed.join(', ')}).`);
   const second = await connectorStatus(orchard, 2);
   say(`  run 2  ${line(second)}`);
-  check(second.lastRun?.appended === 3, `the second run appended ${second.lastRun?.appended ?? 0} computers, expected exactly the 3 that changed`);
-  const inventory = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).filter((f) => f.source === 'jamf_pro.inventory');
+  check(second.lastRun?.appended === 4, `the second run appended ${second.lastRun?.appended ?? 0} records, expected exactly the 3 computers that changed and the scan's snapshot marker`);
+  const pulled = (await orchard.redis.xrange(config.stream, '-', '+')).map(([, flat]) => fieldsOf(flat)).filter((f) => f.source === 'jamf_pro.inventory');
+  const inventory = pulled.filter((f) => f.type === 'computer');
+  const snapshots = pulled.filter((f) => f.type === 'snapshot');
+  check(snapshots.length === 2, `${snapshots.length} snapshot markers in the stream, expected one per scan (2)`);
+  if (snapshots.length > 0) say(`  each scan ends with a snapshot marker: ${snapshots.at(-1)!.payload}`);
   check(inventory.length === mock.computers().length + 3 && new Set(inventory.map((f) => f.id)).size === inventory.length, `${inventory.length} inventory records in the stream, expected ${mock.computers().length + 3}, all distinct`);
   const sample = inventory.at(-1);
   if (sample) say(`  latest record: id ${sample.id}  time ${sample.time}  indicators ${formatIndicators(sample.indicators)}`);

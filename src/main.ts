@@ -281,7 +281,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     // reported and waited for in the background (/readyz says 503 meanwhile).
     if (!(await waitUntilReady(redis, redisStartWaitMs, options.signal))) {
       checkAborted();
-      logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, 'Redis is not reachable; listening anyway, answering 503 until it is.');
+      const meanwhile = config.spool === 'on' ? 'events go to the local spool until it is' : 'answering 503 until it is';
+      logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, `Redis is not reachable; listening anyway, ${meanwhile}.`);
     } else {
       await assertNotClusterNode(redis);
     }

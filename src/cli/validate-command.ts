@@ -17,6 +17,9 @@ import type { CommandIo } from './checkpoint-command.ts';
 /** Returns the exit code: 0 valid, 2 invalid. */
 export function validateCommand(env: NodeJS.ProcessEnv, cwd: string, io: CommandIo): number {
   const where = env.ORCHARD_CONFIG ? resolve(cwd, env.ORCHARD_CONFIG) : 'the environment (no ORCHARD_CONFIG file)';
+  // Look-alike variables are named whatever else is wrong: a misspelt name is often the problem itself.
+  const warnings = unknownEnvironmentSettings(env, configSchemaFor(sourceDescriptors).properties);
+  for (const warning of warnings) io.err(`warning: ${warning}\n`);
   let config;
   try {
     config = loadOrchardConfig(env, cwd);
@@ -31,7 +34,6 @@ export function validateCommand(env: NodeJS.ProcessEnv, cwd: string, io: Command
     io.err(`Configuration in ${where} is invalid: ${missing.length} problem${missing.length === 1 ? '' : 's'}.\n${missing.map((p) => `  - ${p}\n`).join('')}`);
     return 2;
   }
-  for (const warning of unknownEnvironmentSettings(env, configSchemaFor(sourceDescriptors).properties)) io.err(`warning: ${warning}\n`);
   const names = config.connectors.map((c) => (c.enabled ? c.name : `${c.name} (disabled)`));
   const connectors = names.length === 0 ? 'no connectors' : `${names.length} connector${names.length === 1 ? '' : 's'} (${names.join(', ')})`;
   const target = redisTargetFrom(config);
