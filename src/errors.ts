@@ -3,7 +3,7 @@
 // it has one, and `{ cause }` for the lower-level error. Match on `err.code`, never on the message.
 //
 // Codes shared by every push route (Jamf Pro webhooks, Jamf Protect alerts, logs) are named for
-// intake (ORCHARD_ERR_INTAKE_*); until version 0.2 they were named ORCHARD_ERR_WEBHOOK_* (the README
+// intake (ORCHARD_ERR_INTAKE_*); until version 0.2 they were named ORCHARD_ERR_WEBHOOK_* (docs/jamf-pro.md
 // lists the renames).
 //
 // The classes live in src/errors/, a file per area; this module is the one door to all of them.

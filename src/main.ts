@@ -22,6 +22,8 @@ import { spoolingSinkFromConfig, type SpoolingSink } from './spool/spooling-sink
 import { ConnectorManager } from './connectors/connector-manager.ts';
 import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
 import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
+import { defaultDeadLetterStream } from './redis/keyspace.ts';
+import { redisFiguresReader } from './redis/redis-figures.ts';
 import { withTimeout } from './redis/with-timeout.ts';
 import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
 
@@ -175,7 +177,16 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     return groupsRead.groups;
   };
   metrics.readGroupsWith(readGroups);
-  const streamStatus = async () => {
+  metrics.readRedisWith(redisFiguresReader(redis, [config.stream, config.rejectedStream, defaultDeadLetterStream(config.stream)]));
+  // /status may be asked by anyone who can reach the listener: the stream's figures cost Redis an
+  // XLEN and an XINFO GROUPS, so they are read at most once a second and shared by concurrent askers.
+  let streamFigures: { at: number; value: Promise<Awaited<ReturnType<typeof readStreamStatus>>> } | undefined;
+  const streamStatus = () => {
+    const now = Date.now();
+    if (!streamFigures || now - streamFigures.at >= 1000) streamFigures = { at: now, value: readStreamStatus() };
+    return streamFigures.value;
+  };
+  const readStreamStatus = async () => {
     const retention = {
       maxLen: config.streamMaxLen ?? null,
       maxAge: config.streamMaxAge ?? null,

@@ -1,50 +1,8 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CounterTally, HistogramTally } from './metric-tallies.ts';
+import { orchardVersion } from './process-info.ts';
 
-/**
- * Memoises the child of a labelled metric per key: `counter.labels(…)` hashes its labels on every
- * call, which shows on the webhook path. Keys must come from a bounded set.
- */
-export function labelCache<K, C>(make: (key: K) => C): (key: K) => C {
-  const children = new Map<K, C>();
-  return (key) => {
-    let child = children.get(key);
-    if (child === undefined) children.set(key, (child = make(key)));
-    return child;
-  };
-}
-
-/**
- * Increments of a labelled counter added up in plain numbers and handed to the counter when it is
- * read (a scrape, `get()`: the counter's `collect` calls `flush`). prom-client hashes and validates
- * the labels on every `inc()`, through a `labels()` child too, and the webhook path counts twice per
- * request. Label sets must come from a bounded set, and each one's child be kept (see labelCache).
- */
-export class CounterTally<T extends string> {
-  readonly #children: { readonly labels: LabelValues<T>; count: number }[] = [];
-
-  constructor(readonly counter: Counter<T>) {}
-
-  /** The increments of one label set, as a `labels()` child of the counter. */
-  labels(labels: LabelValues<T>): { inc(): void } {
-    const child = {
-      labels,
-      count: 0,
-      inc() {
-        this.count += 1;
-      },
-    };
-    this.#children.push(child);
-    return child;
-  }
-
-  flush(): void {
-    for (const child of this.#children) {
-      if (child.count === 0) continue;
-      this.counter.inc(child.labels, child.count);
-      child.count = 0;
-    }
-  }
-}
+export { CounterTally, HistogramTally, labelCache } from './metric-tallies.ts';
 
 /** What the per-group gauges show of a consumer group (src/consumer/group-lag.ts). */
 export interface GroupFigures {
@@ -58,9 +16,19 @@ export interface GroupFigures {
 /** What the spool gauges show (src/spool/spooling-sink.ts). */
 export interface SpoolFigures {
   readonly bytes: number;
+  readonly maxBytes: number;
   readonly records: number;
   readonly oldestRecordAgeMs: number | null;
   readonly quarantinedBytes: number;
+}
+
+/** What the Redis gauges show, read at scrape time (src/redis/redis-figures.ts). */
+export interface RedisFigures {
+  /** Length of each stream Orchard writes (events, rejected, dead letters), by key. */
+  readonly streams: readonly { readonly stream: string; readonly length: number }[];
+  /** INFO memory's used_memory and maxmemory (0: no limit); undefined when Redis refuses INFO. */
+  readonly usedMemoryBytes?: number;
+  readonly maxMemoryBytes?: number;
 }
 
 /**
@@ -81,6 +49,22 @@ export class Metrics {
 
   /** httpRequests, counted on every request: see CounterTally. */
   readonly httpRequestTally: CounterTally<'route' | 'method' | 'status'> = new CounterTally(this.httpRequests);
+
+  /** Observed through `child({ route })` on every request Fastify answers (not the gate's refusals). */
+  readonly httpRequestDuration: HistogramTally<'route'> = new HistogramTally({
+    name: 'orchard_http_request_duration_seconds',
+    help: 'Time from a request arriving to its answer being written, by route pattern (Jamf Pro gives up after 2 s).',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+
+  readonly buildInfo = new Gauge({
+    name: 'orchard_build_info',
+    help: 'Always 1; its labels say which Orchard (version) runs on which Node.js.',
+    labelNames: ['version', 'node'] as const,
+    registers: [this.registry],
+  });
 
   readonly eventsAppended: Counter<'source' | 'type'> = new Counter({
     name: 'orchard_events_appended_total',
@@ -156,6 +140,20 @@ export class Metrics {
   readonly redisUp = new Gauge({
     name: 'orchard_redis_up',
     help: '1 when the Redis connection is ready, else 0.',
+    registers: [this.registry],
+  });
+
+  readonly connectorInfo = new Gauge({
+    name: 'orchard_connector_info',
+    help: 'Always 1 for each configured connector; its labels give its type and tenant (join on connector to break other connector metrics down by tenant).',
+    labelNames: ['connector', 'type', 'tenant'] as const,
+    registers: [this.registry],
+  });
+
+  readonly connectorInterval = new Gauge({
+    name: 'orchard_connector_interval_seconds',
+    help: 'Each connector\'s interval (time from the end of one run to the start of the next): a connector silent for several intervals is stuck.',
+    labelNames: ['connector'] as const,
     registers: [this.registry],
   });
 
@@ -258,6 +256,7 @@ export class Metrics {
   #spool: (() => SpoolFigures) | undefined;
 
   readonly spoolBytes: Gauge = this.#spoolGauge('orchard_spool_bytes', 'Bytes of the local spool\'s segment files on disk.', (f) => f.bytes);
+  readonly spoolMaxBytes: Gauge = this.#spoolGauge('orchard_spool_max_bytes', 'Disk the local spool may take (spool_max_bytes); past it, pushed events are answered 503.', (f) => f.maxBytes);
   readonly spoolRecords: Gauge = this.#spoolGauge('orchard_spool_records', 'Records waiting in the local spool to be drained into Redis.', (f) => f.records);
   readonly spoolOldestAge: Gauge = this.#spoolGauge('orchard_spool_oldest_record_age_seconds', 'Age of the oldest record waiting in the local spool (0 when none).', (f) => (f.oldestRecordAgeMs ?? 0) / 1000);
   readonly spoolQuarantined: Gauge = this.#spoolGauge('orchard_spool_quarantined_bytes', 'Bytes of damaged spool records moved aside (never drained) since the start.', (f) => f.quarantinedBytes);
@@ -333,6 +332,49 @@ export class Metrics {
     for (const g of groups) gauge.set({ group: g.group }, value(g));
   }
 
+  /** Read at each scrape (see `readRedisWith`) for the stream length and Redis memory gauges. */
+  #readRedis: (() => Promise<RedisFigures>) | undefined;
+
+  readonly streamLength: Gauge<'stream'> = new Gauge({
+    name: 'orchard_stream_length',
+    help: 'Entries in each stream Orchard writes (events, rejected, dead letters), read from Redis at scrape time (XLEN).',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+    collect: (): Promise<void> =>
+      this.#collectRedis((f) => {
+        this.streamLength.reset();
+        for (const s of f.streams) this.streamLength.set({ stream: s.stream }, s.length);
+      }),
+  });
+
+  readonly redisMemoryUsed: Gauge = new Gauge({
+    name: 'orchard_redis_memory_used_bytes',
+    help: 'Memory Redis uses (INFO memory used_memory), read at scrape time.',
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectRedis((f) => f.usedMemoryBytes !== undefined && this.redisMemoryUsed.set(f.usedMemoryBytes)),
+  });
+
+  readonly redisMemoryMax: Gauge = new Gauge({
+    name: 'orchard_redis_memory_max_bytes',
+    help: 'Redis maxmemory (0: no limit), read at scrape time. With noeviction, Redis refuses writes past it.',
+    registers: [this.registry],
+    collect: (): Promise<void> => this.#collectRedis((f) => f.maxMemoryBytes !== undefined && this.redisMemoryMax.set(f.maxMemoryBytes)),
+  });
+
+  /** Where the Redis gauges come from (Redis, at scrape time; the reader caches its answer briefly). */
+  readRedisWith(read: () => Promise<RedisFigures>): void {
+    this.#readRedis = read;
+  }
+
+  async #collectRedis(apply: (figures: RedisFigures) => unknown): Promise<void> {
+    if (!this.#readRedis) return;
+    try {
+      apply(await this.#readRedis());
+    } catch {
+      // Redis unavailable: the scrape still answers with the last values, orchard_redis_up says why.
+    }
+  }
+
   static readonly connectorStates = ['starting', 'standby', 'idle', 'running', 'retrying', 'parked', 'stopped'] as const;
 
   setConnectorState(connector: string, state: string): void {
@@ -361,5 +403,6 @@ export class Metrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version: orchardVersion(), node: process.versions.node }, 1);
   }
 }

@@ -18,3 +18,12 @@ export function commandLine(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** Orchard's version, from the package.json beside src/ and dist/ (both one folder below it). */
+export function orchardVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -2,29 +2,33 @@ import type { Config, ConnectorConfig } from '../config/config-types.ts';
 import { diagnoseConnector } from '../connectors/diagnosis.ts';
 import { VendorHttpError } from '../errors.ts';
 import { readWebhookSecret } from '../server/webhook-secret-store.ts';
-import { ClassicWebhooksApi, classicWebhooksPath } from '../sources/jamf-pro/classic-webhooks.ts';
+import { ClassicWebhooksApi, classicWebhooksPath, smartGroupEvents } from '../sources/jamf-pro/classic-webhooks.ts';
 import { JamfProApi, type JamfProCredentials } from '../sources/jamf-pro/jamf-pro-api.ts';
 import { jamfDefaultTimeouts, planWebhooks, type DesiredWebhooks, type WebhookAction, type WebhookPlan } from '../sources/jamf-pro/webhook-plan.ts';
 import { webhookEventNames } from '../sources/jamf-pro-webhooks/webhook-schemas.ts';
 import { findConnector, type CommandIo } from './checkpoint-command.ts';
 
-// `orchard jamf-webhooks plan|apply <connector> [--events A,B]`: makes Jamf Pro post every selected
-// event (default: all 23) to Orchard's public URL as JSON with Header Authentication, through the
+// `orchard jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]`: makes Jamf Pro
+// post every selected event (default: the 20 that need no smart group; all 23 with --smart-group-id)
+// to Orchard's public URL as JSON with Header Authentication, through the
 // Classic API with a Jamf Pro connector's API client. `plan` shows what would change, like a
 // Terraform plan; `apply` changes it and checks the result. Only Orchard's webhooks are touched
 // (webhook-plan.ts), nothing is deleted, and no secret is printed.
 
 const privileges = 'Read Webhooks (plan), Create Webhooks and Update Webhooks (apply)';
 
+/** The events set up when none are named: every one that needs no smart group. */
+export const defaultWebhookEvents: readonly string[] = webhookEventNames.filter((e) => !smartGroupEvents.includes(e));
+
 /** What Orchard's webhooks should be, or a problem to print (exit 2: usage or configuration). */
-export function desiredWebhooks(config: Config, events: readonly string[] = webhookEventNames): DesiredWebhooks | string {
+export function desiredWebhooks(config: Config, events: readonly string[] = defaultWebhookEvents, smartGroupId?: number): DesiredWebhooks | string {
   if (config.publicUrl === undefined) return 'public_url (ORCHARD_PUBLIC_URL) is not set: set it to Orchard\'s address as Jamf Pro reaches it, e.g. https://orchard.example.com.';
   if (config.webhookAuth !== 'header') return `webhook_auth (ORCHARD_WEBHOOK_AUTH) is ${config.webhookAuth}: jamf-webhooks sets Header Authentication, which needs header mode (the default) and its secret.`;
   const secrets = config.webhookSecrets ?? [readWebhookSecret(config.dataDir)].filter((s): s is string => s !== undefined);
   if (secrets.length === 0) return `No webhook secret yet: ORCHARD_WEBHOOK_SECRETS is unset and ${config.dataDir} has none. Start Orchard once (it generates one) or set ORCHARD_WEBHOOK_SECRETS.`;
   // Jamf Pro's read timeout must outlast Orchard's slowest answer: a 503 after append_timeout_ms.
   const readTimeoutSeconds = Math.min(15, Math.max(jamfDefaultTimeouts.readSeconds, Math.ceil(config.appendTimeoutMs / 1000) + 1));
-  return { url: `${config.publicUrl}${config.webhookPath}`, events, header: config.webhookHeader, secrets, connectionTimeoutSeconds: jamfDefaultTimeouts.connectionSeconds, readTimeoutSeconds };
+  return { url: `${config.publicUrl}${config.webhookPath}`, events, header: config.webhookHeader, secrets, connectionTimeoutSeconds: jamfDefaultTimeouts.connectionSeconds, readTimeoutSeconds, smartGroupId };
 }
 
 /** A Jamf Pro connector's Classic webhooks API (its client and secret); the webhook secrets are redacted from any error. */
@@ -60,13 +64,25 @@ export function planChanges(plan: WebhookPlan): number {
 export interface JamfWebhooksArgs {
   readonly action: string | undefined;
   readonly name: string | undefined;
-  /** Comma-separated event names; all 23 when absent. */
+  /** Comma-separated event names; when absent, the 20 that need no smart group (all 23 with smartGroupId). */
   readonly events?: string;
+  /** `--smart-group-id`: the smart group the SmartGroup…MembershipChange webhooks follow. */
+  readonly smartGroupId?: string;
+}
+
+/** The events selected, or what is wrong with the selection. */
+function selectedEvents(args: JamfWebhooksArgs, smartGroupId: number | undefined): readonly string[] | string {
+  const events = args.events === undefined ? (smartGroupId === undefined ? defaultWebhookEvents : webhookEventNames) : args.events.split(',').map((e) => e.trim()).filter(Boolean);
+  const unknown = events.filter((e) => !(webhookEventNames as readonly string[]).includes(e));
+  if (unknown.length > 0 || events.length === 0) return `--events: ${unknown.length ? `unknown event(s) ${unknown.join(', ')}` : 'none given'}. Jamf Pro's events: ${webhookEventNames.join(', ')}.`;
+  const needGroup = events.filter((e) => smartGroupEvents.includes(e));
+  if (needGroup.length > 0 && smartGroupId === undefined) return `${needGroup.join(', ')}: Jamf Pro sends these for one smart group; give its id with --smart-group-id N (the number in the group's address in Jamf Pro).`;
+  return events;
 }
 
 export async function jamfWebhooksCommand(config: Config, args: JamfWebhooksArgs, io: CommandIo, signal: AbortSignal = new AbortController().signal): Promise<number> {
   if (args.action !== 'plan' && args.action !== 'apply') {
-    io.err('Usage: orchard jamf-webhooks plan|apply <connector> [--events ComputerAdded,ComputerCheckIn,…]\n');
+    io.err('Usage: orchard jamf-webhooks plan|apply <connector> [--events ComputerAdded,ComputerCheckIn,…] [--smart-group-id N]\n');
     return 2;
   }
   const connector = findConnector(config, args.name, io);
@@ -75,13 +91,17 @@ export async function jamfWebhooksCommand(config: Config, args: JamfWebhooksArgs
     io.err(`${connector.name} is a ${connector.type} connector: jamf-webhooks uses the API client of a Jamf Pro connector (jamf_pro.inventory).\n`);
     return 2;
   }
-  const events = args.events === undefined ? webhookEventNames : args.events.split(',').map((e) => e.trim()).filter(Boolean);
-  const unknown = events.filter((e) => !(webhookEventNames as readonly string[]).includes(e));
-  if (unknown.length > 0 || events.length === 0) {
-    io.err(`--events: ${unknown.length ? `unknown event(s) ${unknown.join(', ')}` : 'none given'}. Jamf Pro's events: ${webhookEventNames.join(', ')}.\n`);
+  const smartGroupId = args.smartGroupId === undefined ? undefined : /^[1-9]\d{0,9}$/.test(args.smartGroupId) ? Number(args.smartGroupId) : NaN;
+  if (Number.isNaN(smartGroupId)) {
+    io.err(`--smart-group-id: ${JSON.stringify(args.smartGroupId)} is not a smart group's id (a positive whole number).\n`);
     return 2;
   }
-  const desired = desiredWebhooks(config, events);
+  const events = selectedEvents(args, smartGroupId);
+  if (typeof events === 'string') {
+    io.err(`${events}\n`);
+    return 2;
+  }
+  const desired = desiredWebhooks(config, events, smartGroupId);
   if (typeof desired === 'string') {
     io.err(`orchard jamf-webhooks: ${desired}\n`);
     return 2;

@@ -36,8 +36,9 @@ Commands:
                                            each line once: importing a file again appends nothing, an
                                            interrupted import continues where it stopped. T: auto (default),
                                            jamf_pro.login, jamf_pro.change_management, jamf_pro.compliance_reporter.
-  jamf-webhooks plan|apply <connector> [--events A,B]
-                                           Make Jamf Pro post its webhook events (default all 23) to public_url with
+  jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]
+                                           Make Jamf Pro post its webhook events (default the 20 that need no smart
+                                           group; all 23 with --smart-group-id) to public_url with
                                            Orchard's secret, through the Classic API with that Jamf Pro connector's
                                            API client: plan shows what would change, apply changes it.
   secret                                   Print the Jamf Pro "Header Authentication" JSON for the webhook secret in use.
@@ -149,17 +150,17 @@ export async function main(argv: string[]): Promise<number> {
         return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since }, io);
       }
       case 'jamf-webhooks': {
-        let parsed: { positionals: string[]; values: { events?: string } };
+        let parsed: { positionals: string[]; values: { events?: string; 'smart-group-id'?: string } };
         try {
-          parsed = parseArgs({ args: argv.slice(argv.indexOf('jamf-webhooks') + 1), allowPositionals: true, strict: true, options: { events: { type: 'string' } } });
+          parsed = parseArgs({ args: argv.slice(argv.indexOf('jamf-webhooks') + 1), allowPositionals: true, strict: true, options: { events: { type: 'string' }, 'smart-group-id': { type: 'string' } } });
         } catch (err) {
-          process.stderr.write(`orchard jamf-webhooks: ${(err as Error).message}\nUsage: orchard jamf-webhooks plan|apply <connector> [--events A,B]\n`);
+          process.stderr.write(`orchard jamf-webhooks: ${(err as Error).message}\nUsage: orchard jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]\n`);
           return 2;
         }
         const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
         const aborted = new AbortController();
         process.once('SIGINT', () => aborted.abort());
-        return await jamfWebhooksCommand(config, { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events }, io, aborted.signal);
+        return await jamfWebhooksCommand(config, { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events, smartGroupId: parsed.values['smart-group-id'] }, io, aborted.signal);
       }
       case 'consume': {
         const config = loadOrchardConfig();

@@ -3,7 +3,7 @@ import type { ConnectorTypeSpec, SettingSchema } from './config-types.ts';
 
 // The configuration's JSON Schema: schemas/config.schema.json holds the top-level settings and the
 // settings every connector shares; each connector type adds its own from its source's descriptor. So a
-// new source brings its settings with it, and the README's settings tables (settings-table.ts) follow.
+// new source brings its settings with it, and the settings tables of docs/settings.md (settings-table.ts) follow.
 
 export interface ConnectorDefinition {
   readonly type: 'object';

@@ -45,6 +45,6 @@ export function unknownEnvironmentSettings(env: NodeJS.ProcessEnv, properties: R
     .filter((name) => name.startsWith('ORCHARD_') && !known.has(name))
     .map((name) => {
       const near = [...known].find((k) => k.startsWith(name) || name.startsWith(k));
-      return `${name} is not an Orchard setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; the README lists the settings.`;
+      return `${name} is not an Orchard setting and is ignored${near ? ` (did you mean ${near}?)` : ''}; docs/settings.md lists the settings.`;
     });
 }

@@ -75,7 +75,7 @@ export function explainErrors(errors: readonly ErrorObject[], context: ExplainCo
       continue;
     } else if (e.keyword === 'additionalProperties') {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
-      const table = typeof type === 'string' ? `the README's connector settings for ${type}` : "the README's table of settings";
+      const table = typeof type === 'string' ? `docs/settings.md, connector settings for ${type}` : 'docs/settings.md';
       const known = typeof type === 'string' ? Object.keys(schema.definitions[type]?.properties ?? {}) : e.instancePath === '' ? Object.keys(schema.properties) : [];
       const near = closestName(extra, known);
       problems.push(`${where === '(top level)' ? '' : `${where}.`}${extra}: unknown setting (${near ? `did you mean ${near}? ` : ''}check the spelling; see ${table})`);

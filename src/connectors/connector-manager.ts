@@ -35,6 +35,8 @@ export class ConnectorManager {
         logger.info({ connector: c.name, type: c.type }, 'Connector disabled in the configuration; not run.');
         continue;
       }
+      metrics?.connectorInfo.set({ connector: c.name, type: c.type, tenant: c.tenant }, 1);
+      metrics?.connectorInterval.set({ connector: c.name }, c.intervalMs / 1000);
       const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
         new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),

@@ -103,10 +103,12 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger, no
   const requests = labelCache((route: string) =>
     labelCache((method: string) => labelCache((status: number) => metrics.httpRequestTally.labels({ route, method, status: String(status) }))),
   );
+  const latency = labelCache((route: string) => metrics.httpRequestDuration.child({ route }));
   app.addHook('onResponse', (req, reply, done) => {
     const status = reply.statusCode;
     const route = req.routeOptions.url ?? 'unmatched';
     requests(route)(req.method)(status).inc();
+    latency(route).observe(reply.elapsedTime / 1000);
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
     if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');

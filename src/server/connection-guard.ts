@@ -10,8 +10,9 @@ import { addressList, listHolds, plainAddress } from '../config/address-list.ts'
 // counting. An address that presented a valid credential recently (Jamf Cloud's few sending addresses,
 // learned from their own traffic) escapes the budget, and so do the configured trusted addresses
 // (`trusted_addresses`, CIDRs): a burst of new connections from Jamf is never refused because a
-// stranger is flooding. The total of connections is capped too (`max_connections`, Node's own
-// server.maxConnections).
+// stranger is flooding. The total of connections is capped too (`max_connections`), and a tenth of it
+// is kept for the exempt addresses: a flood from many addresses that fills the rest still leaves Jamf
+// room. (Node's own server.maxConnections would refuse Jamf as readily as the flood, so it is not used.)
 
 const kCounted = Symbol('orchard.unauthenticatedCounted');
 type GuardedSocket = Socket & { [kCounted]?: string };
@@ -20,6 +21,8 @@ type GuardedSocket = Socket & { [kCounted]?: string };
 const learnedForMs = 30 * 60 * 1000;
 /** Addresses remembered as authenticated; the oldest are forgotten first. */
 const maxLearned = 4096;
+/** The share of max_connections that only exempt addresses may use. */
+const exemptShare = 0.1;
 
 export interface ConnectionGuardOptions {
   /** Connections one address may hold before it authenticates; 0 turns the budget off. */
@@ -39,6 +42,9 @@ export class ConnectionGuard {
   readonly #learned = new Map<string, number>();
   readonly #onRefused: ((address: string) => void) | undefined;
   readonly #now: () => number;
+  #total = 0;
+  #max = 0;
+  #maxForStrangers = 0;
 
   constructor(options: ConnectionGuardOptions) {
     this.#perAddress = options.perAddress;
@@ -48,10 +54,16 @@ export class ConnectionGuard {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Watches a server's connections (call before it listens). */
+  /** Watches a server's connections (call before it listens); `maxConnections` 0 means no total cap. */
   attach(server: Server, maxConnections: number): void {
-    if (maxConnections > 0) server.maxConnections = maxConnections;
-    if (this.#perAddress > 0) server.on('connection', (socket: Socket) => this.#accept(socket));
+    this.#max = maxConnections;
+    this.#maxForStrangers = maxConnections - Math.ceil(maxConnections * exemptShare);
+    if (this.#perAddress > 0 || maxConnections > 0) server.on('connection', (socket: Socket) => this.#accept(socket));
+  }
+
+  /** Connections open on the watched server (for tests and /status). */
+  get total(): number {
+    return this.#total;
   }
 
   /** Marks the connection's address as one that sent a valid credential; the connection stops counting. */
@@ -79,18 +91,25 @@ export class ConnectionGuard {
   }
 
   #accept(socket: GuardedSocket): void {
-    if (socket.remoteAddress === undefined) return;
-    const address = plainAddress(socket.remoteAddress);
-    if (this.#exempt(address)) return;
-    const held = this.#unauthenticated.get(address) ?? 0;
-    if (held >= this.#perAddress) {
-      socket.destroy();
-      this.#onRefused?.(address);
-      return;
+    const address = plainAddress(socket.remoteAddress ?? '');
+    const exempt = this.#exempt(address);
+    if (this.#max > 0 && this.#total >= (exempt ? this.#max : this.#maxForStrangers)) return this.#refuse(socket, address);
+    if (!exempt && this.#perAddress > 0) {
+      const held = this.#unauthenticated.get(address) ?? 0;
+      if (held >= this.#perAddress) return this.#refuse(socket, address);
+      this.#unauthenticated.set(address, held + 1);
+      socket[kCounted] = address;
     }
-    this.#unauthenticated.set(address, held + 1);
-    socket[kCounted] = address;
-    socket.once('close', () => this.#uncount(socket));
+    this.#total++;
+    socket.once('close', () => {
+      this.#total--;
+      this.#uncount(socket);
+    });
+  }
+
+  #refuse(socket: Socket, address: string): void {
+    socket.destroy();
+    this.#onRefused?.(address);
   }
 
   #uncount(socket: GuardedSocket): void {

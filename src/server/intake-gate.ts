@@ -15,17 +15,18 @@ import type { Authenticator } from './webhook-authenticator.ts';
 //     often), the same answer the route's own onRequest hook gives;
 //   - a request for a path the listener does not serve: 404, as Fastify's not-found handler answers.
 //
-// Both close the connection (`Connection: close`): an attacker pipelining hundreds of requests on one
-// connection gets one answer for it, and must open a new connection for the next — which the
-// connection guard (connection-guard.ts) bounds per address. A request with valid credentials marks
+// Both close the connection (`Connection: close`), and so does any answer on a connection that has not
+// authenticated: an attacker pipelining hundreds of requests on one connection gets one answer for it,
+// and must open a new connection for the next — which the connection guard (connection-guard.ts)
+// bounds per address. A request with valid credentials marks
 // its connection (and its address) as a legitimate sender's. Counted as every request is: in
 // orchard_http_requests_total and orchard_auth_failures_total, and in the summary log lines
 // (request-noise.ts). Measured on this machine: 256 connections pipelining unauthenticated webhooks
-// took legitimate webhooks to a p99 of 13.6 s before; the figures after are in the README.
+// took legitimate webhooks to a p99 of 13.6 s before; the figures after are in docs/operations.md (Under attack).
 
 const kAuthenticated = Symbol('orchard.authenticated');
 const kHeadersDone = Symbol('orchard.headersDone');
-const kRefused = Symbol('orchard.refused');
+const kRefused = Symbol('orchard.closing');
 type GateSocket = Socket & { [kAuthenticated]?: boolean; [kHeadersDone]?: boolean; [kRefused]?: boolean };
 
 export interface GateRoute {
@@ -76,8 +77,8 @@ export class IntakeGate {
   /** True when the gate answered the request itself; false: Fastify handles it. */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const socket = req.socket as GateSocket;
-    // Pipelined behind a request this gate refused: the connection ends before an answer to it could
-    // be written, so it costs nothing more (and is not counted: it is never answered).
+    // Pipelined behind an answer that closes the connection: the connection ends before an answer to it
+    // could be written, so it costs nothing more (and is not counted: it is never answered).
     if (socket[kRefused]) return true;
     socket[kHeadersDone] = true;
     res.once('finish', () => (socket[kHeadersDone] = false));
@@ -96,10 +97,20 @@ export class IntakeGate {
       this.#refuseCredentials(req, res, route.path);
       return true;
     }
-    if (!this.#o.knownPaths.has(path)) {
+    // A path the listener does not serve, or a push route with another method (GET /jamf-pro-events):
+    // 404 here, as Fastify's not-found handler words it.
+    if (route || !this.#o.knownPaths.has(path)) {
       const body = errorBody('ORCHARD_ERR_NOT_FOUND', `No route for ${req.method} ${path}.`);
       this.#answer(req, res, 404, 'unmatched', 'ORCHARD_ERR_NOT_FOUND', body);
       return true;
+    }
+    // An operations route (/healthz, /metrics, … when no admin port is set) for a connection that never
+    // authenticated: Fastify answers it, and the connection closes after that one answer, so pipelining
+    // /status or /metrics buys a stranger no more than a new connection each (which the connection
+    // guard budgets). A legitimate sender's connection stays open.
+    if (!socket[kAuthenticated]) {
+      res.setHeader('connection', 'close');
+      socket[kRefused] = true;
     }
     return false;
   }

@@ -59,7 +59,8 @@ export class RequestNoise {
       ...(rest > 0 ? { otherAddresses: addresses.length - busiest.length, otherRequests: rest } : {}),
       intervalMs: this.#intervalMs,
     };
-    const outage = this.#answers.has(`503 ORCHARD_ERR_SINK_UNAVAILABLE`);
+    // Any 503 (Redis away with the spool off, the spool full or failing) is a warning: events are refused.
+    const outage = [...this.#answers.keys()].some((key) => key.startsWith('503 '));
     this.#logger[outage ? 'warn' : 'info'](line, 'Requests refused since the last summary (401, 404, 408, 429 and 503 are summarised, not logged one by one).');
     this.#answers = new Map();
     this.#addresses = new Map();

@@ -4,7 +4,7 @@ import type { VendorAttempt } from './http/vendor-http-client.ts';
 
 // What a pull source is, for the rest of Orchard: one descriptor per source folder, listed once in
 // src/sources/index.ts (as Vector's sources each implement one config trait). The configuration's
-// schema, the README's settings tables, the connector registry, diagnosis and the base_url check are
+// schema, the settings tables (docs/settings.md), the connector registry, diagnosis and the base_url check are
 // all derived from the descriptors; nothing else in the tree lists the sources by hand.
 
 /** What a source is given besides its connector entry. */

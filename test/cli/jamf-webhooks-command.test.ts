@@ -19,10 +19,10 @@ async function setup(t: TestContext, options: MockJamfProOptions = {}, env: Reco
     ORCHARD_WEBHOOK_SECRETS: `${OLD},${NEW}`,
     ...env,
   });
-  const run = async (action: string, events?: string) => {
+  const run = async (action: string, events?: string, smartGroupId?: string) => {
     let out = '';
     let err = '';
-    const code = await jamfWebhooksCommand(config, { action, name: 'fleet', events }, { out: (s) => (out += s), err: (s) => (err += s) });
+    const code = await jamfWebhooksCommand(config, { action, name: 'fleet', events, smartGroupId }, { out: (s) => (out += s), err: (s) => (err += s) });
     assert.ok(!(out + err).includes(NEW) && !(out + err).includes(OLD), 'no secret is ever printed');
     return { code, out, err };
   };
@@ -31,18 +31,21 @@ async function setup(t: TestContext, options: MockJamfProOptions = {}, env: Reco
 
 const writes = (mock: MockJamfPro) => mock.requests.filter((r) => r.route === 'webhooks' && r.method !== 'GET');
 
+const smartGroupEvents = ['SmartGroupComputerMembershipChange', 'SmartGroupMobileDeviceMembershipChange', 'SmartGroupUserMembershipChange'];
+
 test('from an empty Jamf Pro: plan lists 23 creations and writes nothing; apply creates them; a second apply changes nothing', async (t) => {
   const { mock, run } = await setup(t);
-  const plan = await run('plan');
+  const plan = await run('plan', undefined, '42');
   assert.equal(plan.code, 0, plan.out + plan.err);
   assert.equal(plan.out.match(/\+ create {2}Orchard \w+ \(event \w+\)/g)?.length, 23);
   assert.match(plan.out, /Plan: 23 to create, 0 to update, 0 unchanged; 0 other webhook\(s\), not Orchard's, untouched\./);
   assert.equal(writes(mock).length, 0, 'plan writes nothing');
-  const apply = await run('apply');
+  const apply = await run('apply', undefined, '42');
   assert.equal(apply.code, 0, apply.out);
   assert.match(apply.out, /Done: Jamf Pro posts 23 event\(s\) to https:\/\/orchard\.example\.com\/jamf-pro-events with the newest secret/);
   const hooks = mock.webhooks.list();
   assert.deepEqual(hooks.map((h) => h.event).sort(), [...webhookEventNames].sort());
+  for (const h of hooks) assert.equal(h.smart_group_id, smartGroupEvents.includes(h.event) ? 42 : -1, h.event);
   for (const h of hooks) {
     assert.equal(h.url, URL_);
     assert.equal(h.enabled, true);
@@ -54,7 +57,7 @@ test('from an empty Jamf Pro: plan lists 23 creations and writes nothing; apply 
     assert.equal(h.name, `Orchard ${h.event}`);
   }
   const before = writes(mock).length;
-  const again = await run('apply');
+  const again = await run('apply', undefined, '42');
   assert.equal(again.code, 0);
   assert.match(again.out, /Plan: 0 to create, 0 to update, 23 unchanged/);
   assert.equal(writes(mock).length, before, 'the second apply wrote nothing');
@@ -73,7 +76,7 @@ test('from a drifted Jamf Pro: a hook disabled, one sending XML, one with the ol
   assert.match(plan.out, new RegExp(`~ update {2}Orchard ComputerAdded \\(id ${disabled}, event ComputerAdded\\): disabled → enabled\\n`));
   assert.match(plan.out, new RegExp(`~ update {2}Jamf to Orchard check-ins \\(id ${xml}, event ComputerCheckIn\\): content type text/xml → application/json`));
   assert.match(plan.out, new RegExp(`~ update {2}Orchard PushSent \\(id ${rotated}, event PushSent\\): header carries an older secret Orchard still accepts → the newest secret \\(rotation\\); read timeout 1 s → 2 s`));
-  assert.match(plan.out, /Plan: 20 to create, 3 to update, 0 unchanged; 1 other webhook\(s\), not Orchard's, untouched\./);
+  assert.match(plan.out, /Plan: 17 to create, 3 to update, 0 unchanged; 1 other webhook\(s\), not Orchard's, untouched\./);
   assert.doesNotMatch(plan.out, /SIEM/);
   const apply = await run('apply');
   assert.equal(apply.code, 0, apply.out);
@@ -83,9 +86,27 @@ test('from a drifted Jamf Pro: a hook disabled, one sending XML, one with the ol
   assert.equal(after.find((h) => h.id === xml)?.content_type, 'application/json');
   assert.equal(after.find((h) => h.id === xml)?.name, 'Jamf to Orchard check-ins', 'a hook found by its URL keeps its name');
   assert.deepEqual(JSON.parse(after.find((h) => h.id === rotated)!.header), { 'X-Orchard-Secret': NEW });
-  assert.equal(after.length, 24);
+  assert.equal(after.length, 21, 'the 20 events that need no smart group, and the unrelated hook');
   assert.ok(writes(mock).every((w) => w.query && !w.path.includes(`/id/${unrelated}`)), 'nothing was sent for the unrelated hook');
-  assert.match((await run('apply')).out, /0 to create, 0 to update, 23 unchanged; 1 other/);
+  assert.match((await run('apply')).out, /0 to create, 0 to update, 20 unchanged; 1 other/);
+});
+
+test('the smart group events follow one smart group: left out by default, refused without --smart-group-id, moved to another group when it changes', async (t) => {
+  const { mock, run } = await setup(t);
+  const plan = await run('plan');
+  assert.equal(plan.code, 0, plan.err);
+  assert.match(plan.out, /Plan: 20 to create/);
+  assert.doesNotMatch(plan.out, /SmartGroup/);
+  const refused = await run('plan', 'ComputerAdded,SmartGroupComputerMembershipChange');
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /SmartGroupComputerMembershipChange: Jamf Pro sends these for one smart group; give its id with --smart-group-id N/);
+  assert.equal((await run('plan', 'SmartGroupComputerMembershipChange', 'twelve')).code, 2);
+  assert.equal((await run('apply', 'SmartGroupComputerMembershipChange', '12')).code, 0);
+  assert.equal(mock.webhooks.list()[0]!.smart_group_id, 12);
+  const moved = await run('apply', 'SmartGroupComputerMembershipChange', '13');
+  assert.match(moved.out, /~ update {2}Orchard SmartGroupComputerMembershipChange \(id \d+, event SmartGroupComputerMembershipChange\): smart group 12 → 13/);
+  assert.equal(mock.webhooks.list()[0]!.smart_group_id, 13);
+  assert.equal(writes(mock).filter((w) => w.method === 'POST').length, 1);
 });
 
 test('privileges: without Read Webhooks, 403 with a remedy naming the privileges; without Create Webhooks, apply fails and says so', async (t) => {
@@ -125,7 +146,7 @@ test('orchard test reports webhook drift and the vendor\'s deprecation notices, 
   const code = await testCommand(config, 'fleet', { out: (s) => (out += s), err: (s) => (out += s) });
   assert.equal(code, 0, out);
   assert.match(out, /warn {2}deprecated: GET \/api\/v4\/computers-inventory is deprecated by the vendor \(since 2027-01-15; no sunset date given\): move to \/api\/v5\/computers-inventory\./);
-  assert.match(out, /warn {2}webhooks: 22 to create, 1 to update, 0 unchanged/);
+  assert.match(out, /warn {2}webhooks: 19 to create, 1 to update, 0 unchanged/);
   assert.match(out, /drift: Orchard ComputerAdded \(id 1\): disabled → enabled; content type text\/xml → application\/json \(Orchard answers XML with 415\); authentication NONE → Header Authentication with the newest secret/);
   assert.ok(!out.includes(NEW));
 });

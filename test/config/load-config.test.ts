@@ -191,7 +191,7 @@ describe('loadConfig', () => {
         const found = problems({ ORCHARD_CONFIG: file, JAMF_SECRET: 's' });
         assert.deepEqual(found.sort(), [
           'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
-          "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see the README's connector settings for jamf_pro.inventory)",
+          "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
           'connectors[0] (acme-jamf).page_size: must be <= 2000',
           `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
           'connectors[1] (acme-jamf).interval: must be longer than 0',
@@ -244,9 +244,9 @@ describe('loadConfig', () => {
     withFile(text, (file) => {
       assert.deepEqual(problems({ ORCHARD_CONFIG: file }).sort(), [
         'connectors[0] (inv).base_url: must be an http:// or https:// URL without spaces, a query or a fragment; did you mean https://acme.jamfcloud.com?',
-        "connectors[0] (inv).page_sise: unknown setting (did you mean page_size? check the spelling; see the README's connector settings for jamf_pro.inventory)",
-        "connectors[0] (inv).zzz: unknown setting (check the spelling; see the README's connector settings for jamf_pro.inventory)",
-        "log_levle: unknown setting (did you mean log_level? check the spelling; see the README's table of settings)",
+        "connectors[0] (inv).page_sise: unknown setting (did you mean page_size? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
+        "connectors[0] (inv).zzz: unknown setting (check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
+        "log_levle: unknown setting (did you mean log_level? check the spelling; see docs/settings.md)",
       ]);
     });
     for (const [written, meant] of [

@@ -11,6 +11,10 @@
  *   authentication NONE, hash SHA256; a content type other than the two is coerced to text/xml;
  *   credentials that do not fit the authentication type are cleared;
  * - the password is never echoed (a redaction sentinel), the header JSON is;
+ * - a SmartGroup…MembershipChange webhook follows one smart group, `<smart_group_id>`: refused (409)
+ *   without a positive one (deploymenttheory/terraform-provider-jamfpro webhook/data_validator.go), and
+ *   so is a smart_group_id on any other event (Jamf-Concepts/terraform-provider-jamfplatform
+ *   webhook/schema_types.go: "The server 409s when smart_group_id is supplied for any other event");
  * - privileges Create, Read and Update Webhooks for POST, GET and PUT: 401 without a valid token,
  *   403 without the privilege.
  */
@@ -30,7 +34,11 @@ export interface ClassicWebhook {
   header: string;
   hash_algorithm: string;
   enable_display_fields_for_group_object: boolean;
+  /** Only for the SmartGroup…MembershipChange events; -1 otherwise. */
+  smart_group_id: number;
 }
+
+const smartGroupEvents = ['SmartGroupComputerMembershipChange', 'SmartGroupMobileDeviceMembershipChange', 'SmartGroupUserMembershipChange'];
 
 export const WEBHOOK_PRIVILEGES = ['Create Webhooks', 'Read Webhooks', 'Update Webhooks', 'Delete Webhooks'] as const;
 
@@ -73,7 +81,7 @@ export class ClassicWebhooks {
   }
 
   #defaults(id: number): ClassicWebhook {
-    return { id, name: '', enabled: true, url: '', content_type: 'text/xml', event: '', connection_timeout: 5, read_timeout: 2, authentication_type: 'NONE', username: '', password: '', header: '', hash_algorithm: 'SHA256', enable_display_fields_for_group_object: false };
+    return { id, name: '', enabled: true, url: '', content_type: 'text/xml', event: '', connection_timeout: 5, read_timeout: 2, authentication_type: 'NONE', username: '', password: '', header: '', hash_algorithm: 'SHA256', enable_display_fields_for_group_object: false, smart_group_id: -1 };
   }
 
   /** What Jamf Pro keeps of a webhook: unknown content types become text/xml, credentials the type does not use are cleared. */
@@ -94,7 +102,7 @@ export class ClassicWebhooks {
       `<webhook><id>${h.id}</id><name>${escape(h.name)}</name><enabled>${h.enabled}</enabled><url>${escape(h.url)}</url><content_type>${h.content_type}</content_type>` +
       `<event>${escape(h.event)}</event><connection_timeout>${h.connection_timeout}</connection_timeout><read_timeout>${h.read_timeout}</read_timeout>` +
       `<authentication_type>${h.authentication_type}</authentication_type>${credentials}${h.authentication_type === 'HEADER' ? `<header>${escape(h.header)}</header>` : ''}` +
-      `<hash_algorithm>${h.hash_algorithm}</hash_algorithm><enable_display_fields_for_group_object>${h.enable_display_fields_for_group_object}</enable_display_fields_for_group_object><display_fields><size>0</size></display_fields></webhook>`
+      `<hash_algorithm>${h.hash_algorithm}</hash_algorithm><enable_display_fields_for_group_object>${h.enable_display_fields_for_group_object}</enable_display_fields_for_group_object><display_fields><size>0</size></display_fields>${smartGroupEvents.includes(h.event) ? `<smart_group_id>${h.smart_group_id}</smart_group_id>` : ''}</webhook>`
     );
   }
 
@@ -108,11 +116,17 @@ export class ClassicWebhooks {
     for (const m of inner.matchAll(/<(\w+)>([^<]*)<\/\1>|<(\w+)\s*\/>/g)) {
       const key = (m[1] ?? m[3])!;
       const text = unescape(m[2] ?? '');
-      if (['connection_timeout', 'read_timeout', 'id'].includes(key)) out[key] = Number(text);
+      if (['connection_timeout', 'read_timeout', 'id', 'smart_group_id'].includes(key)) out[key] = Number(text);
       else if (['enabled', 'enable_display_fields_for_group_object'].includes(key)) out[key] = text === 'true';
       else out[key] = text;
     }
     return out as Partial<ClassicWebhook>;
+  }
+
+  /** What is wrong with a webhook's smart group, as Jamf Pro refuses it; undefined when nothing. */
+  #smartGroupProblem(h: ClassicWebhook): string | undefined {
+    if (smartGroupEvents.includes(h.event)) return h.smart_group_id > 0 ? undefined : 'Problem with smart_group_id';
+    return h.smart_group_id > 0 ? 'smart_group_id is only allowed for smart group events' : undefined;
   }
 
   #duplicate(name: string, id: number): boolean {
@@ -143,15 +157,21 @@ export class ClassicWebhooks {
     if (method === 'POST') {
       if (!fields.name) return html(409, 'Conflict', 'Problem with name');
       if (this.#duplicate(fields.name, 0)) return html(409, 'Conflict', 'Duplicate name');
+      const created = this.#normalised({ ...this.#defaults(this.#nextId), ...fields, id: this.#nextId });
+      const problem = this.#smartGroupProblem(created);
+      if (problem) return html(409, 'Conflict', problem);
       const newId = this.#nextId++;
-      this.#hooks.set(newId, this.#normalised({ ...this.#defaults(newId), ...fields, id: newId }));
+      this.#hooks.set(newId, created);
       return xml(201, `<?xml version="1.0" encoding="UTF-8"?><webhook><id>${newId}</id></webhook>`);
     }
     if (method === 'PUT') {
       if (!found) return html(404, 'Not Found', 'The server has not found anything matching the request URI');
       if (fields.name !== undefined && this.#duplicate(fields.name, id)) return html(409, 'Conflict', 'Duplicate name');
       // A partial merge: what is not sent stays (a password left out keeps the stored one).
-      this.#hooks.set(id, this.#normalised({ ...found, ...fields, id }));
+      const updated = this.#normalised({ ...found, ...fields, id });
+      const problem = this.#smartGroupProblem(updated);
+      if (problem) return html(409, 'Conflict', problem);
+      this.#hooks.set(id, updated);
       return xml(201, '');
     }
     return html(405, 'Method Not Allowed', 'Method not allowed');

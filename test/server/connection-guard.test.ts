@@ -108,3 +108,42 @@ test('an invalid trusted address is refused when the guard is made', () => {
   assert.throws(() => new ConnectionGuard({ perAddress: 1, trusted: ['10.0.0.0/33'] }), /10\.0\.0\.0\/33 is not an IP address or CIDR/);
   assert.throws(() => new ConnectionGuard({ perAddress: 1, trusted: ['jamf.example.com'] }), /not an IP address or CIDR/);
 });
+
+test('the total cap keeps its last tenth for exempt addresses: a flood from many addresses still leaves Jamf room', async (t) => {
+  const refusedHere: string[] = [];
+  const total = createServer((_req, res) => res.end('ok'));
+  const guarded = new ConnectionGuard({ perAddress: 2, trusted: ['127.0.1.200/32'], onRefused: (a) => refusedHere.push(a) });
+  guarded.attach(total, 10);
+  await new Promise<void>((r) => total.listen(0, '127.0.0.1', r));
+  const totalPort = (total.address() as { port: number }).port;
+  t.after(async () => {
+    total.closeAllConnections();
+    await new Promise((r) => total.close(r));
+  });
+  const dial = (localAddress: string) =>
+    new Promise<Socket>((resolve) => {
+      const socket = connect({ port: totalPort, host: '127.0.0.1', localAddress }, () => resolve(socket));
+      socket.on('error', () => {});
+    });
+  const settled = async (count: number) => {
+    for (let i = 0; i < 400 && guarded.total !== count; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(guarded.total, count);
+  };
+  // Nine strangers on five addresses (2 each, within their budget) fill what strangers may hold: 10 less a tenth.
+  const strangers = await Promise.all(['1', '1', '2', '2', '3', '3', '4', '4', '5'].map((n) => dial(`127.0.1.${n}`)));
+  t.after(() => strangers.forEach((s) => s.destroy()));
+  await settled(9);
+  const late = await dial('127.0.1.6');
+  t.after(() => late.destroy());
+  await new Promise((r) => late.once('close', r));
+  assert.deepEqual(refusedHere, ['127.0.1.6'], 'a tenth stranger is refused although its own budget is untouched');
+  const jamf = await dial('127.0.1.200');
+  t.after(() => jamf.destroy());
+  await settled(10);
+  const over = await dial('127.0.1.200');
+  t.after(() => over.destroy());
+  await new Promise((r) => over.once('close', r));
+  assert.deepEqual(refusedHere, ['127.0.1.6', '127.0.1.200'], 'past max_connections even a trusted address is refused');
+  strangers[0]!.destroy();
+  await settled(9);
+});

@@ -14,7 +14,11 @@ import { childText, readXml, xmlText, type XmlElement } from './xml-reader.ts';
 // - the password is never echoed; the header JSON is (so a GET answer holds our secret: it is never
 //   printed or logged);
 // - privileges Create, Read and Update Webhooks; the Bearer token of an API client works on the
-//   Classic API (developer.jamf.com, Client Credentials).
+//   Classic API (developer.jamf.com, Client Credentials);
+// - the three SmartGroup…MembershipChange events follow one smart group, `<smart_group_id>`: Jamf's
+//   provider sends it only for those events (the server answers 409 when it is given for another,
+//   terraform-provider-jamfplatform webhook/schema_types.go), and deploymenttheory's provider refuses
+//   those events without a non-zero one (terraform-provider-jamfpro webhook/data_validator.go).
 
 export const classicWebhooksPath = '/JSSResource/webhooks';
 
@@ -31,6 +35,8 @@ export interface JamfWebhook {
   readonly authenticationType: string;
   /** The Header Authentication JSON as Jamf Pro echoes it (holds a secret: never print it). */
   readonly header: string | undefined;
+  /** The smart group a SmartGroup…MembershipChange webhook follows (absent, or 0 or -1, for others). */
+  readonly smartGroupId: number | undefined;
 }
 
 /** The fields a create or an update sends (undefined: left as it is). */
@@ -44,7 +50,12 @@ export interface WebhookFields {
   readonly readTimeoutSeconds?: number;
   readonly authenticationType?: string;
   readonly header?: string;
+  /** Sent only for the SmartGroup…MembershipChange events. */
+  readonly smartGroupId?: number;
 }
+
+/** The events whose webhook follows one smart group (`smart_group_id`). */
+export const smartGroupEvents: readonly string[] = ['SmartGroupComputerMembershipChange', 'SmartGroupMobileDeviceMembershipChange', 'SmartGroupUserMembershipChange'];
 
 const xmlHeaders = { accept: 'application/xml', 'content-type': 'application/xml' };
 
@@ -66,6 +77,7 @@ export function webhookOf(el: XmlElement): JamfWebhook {
     readTimeoutSeconds: integer(text('read_timeout')),
     authenticationType: text('authentication_type') ?? '',
     header: childText(el, 'header'),
+    smartGroupId: integer(text('smart_group_id')),
   };
 }
 
@@ -84,6 +96,7 @@ export function webhookXml(fields: WebhookFields): string {
   add('read_timeout', fields.readTimeoutSeconds);
   add('authentication_type', fields.authenticationType);
   add('header', fields.header);
+  add('smart_group_id', fields.smartGroupId);
   return `<?xml version="1.0" encoding="UTF-8"?><webhook>${parts.join('')}</webhook>`;
 }
 

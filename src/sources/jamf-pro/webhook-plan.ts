@@ -1,4 +1,4 @@
-import type { JamfWebhook, WebhookFields } from './classic-webhooks.ts';
+import { smartGroupEvents, type JamfWebhook, type WebhookFields } from './classic-webhooks.ts';
 
 // What `orchard jamf-webhooks` would change in Jamf Pro, like a Terraform plan: for every selected
 // event, a webhook that posts it to Orchard's public URL as JSON with Header Authentication carrying
@@ -22,6 +22,8 @@ export interface DesiredWebhooks {
   readonly secrets: readonly string[];
   readonly connectionTimeoutSeconds: number;
   readonly readTimeoutSeconds: number;
+  /** The smart group the SmartGroup…MembershipChange webhooks follow (required when one is selected). */
+  readonly smartGroupId?: number;
 }
 
 export interface WebhookChange {
@@ -78,6 +80,10 @@ function headerProblem(hook: JamfWebhook, desired: DesiredWebhooks): string | un
 function changesOf(hook: JamfWebhook, desired: DesiredWebhooks): { changes: WebhookChange[]; fields: WebhookFields } {
   const changes: WebhookChange[] = [];
   const fields: { -readonly [K in keyof WebhookFields]: WebhookFields[K] } = {};
+  if (smartGroupEvents.includes(hook.event) && desired.smartGroupId !== undefined && hook.smartGroupId !== desired.smartGroupId) {
+    changes.push({ field: 'smart_group_id', description: `smart group ${hook.smartGroupId ?? '(none)'} → ${desired.smartGroupId}` });
+    fields.smartGroupId = desired.smartGroupId;
+  }
   if (!hook.enabled) {
     changes.push({ field: 'enabled', description: 'disabled → enabled' });
     fields.enabled = true;
@@ -132,6 +138,7 @@ export function planWebhooks(existing: readonly JamfWebhook[], desired: DesiredW
         readTimeoutSeconds: desired.readTimeoutSeconds,
         authenticationType: 'HEADER',
         header: headerJson(desired),
+        ...(smartGroupEvents.includes(event) && { smartGroupId: desired.smartGroupId }),
       };
       actions.push({ kind: 'create', name, event, fields });
       continue;
