@@ -20,14 +20,20 @@ export class TcpProxy {
         s.on('error', () => {});
         s.on('close', () => this.#sockets.delete(s));
       }
+      // The end of what this client sent last, so that a text split over two chunks is still found.
+      let tail = Buffer.alloc(0);
       client.on('data', (chunk) => {
         if (this.#held) return void this.#held.push({ to: upstream, chunk });
         const hold = this.#hold;
-        if (hold && chunk.includes(hold.text)) {
-          this.#hold = undefined;
-          this.#held = [{ to: upstream, chunk }];
-          hold.seen();
-          return;
+        if (hold) {
+          const seen = Buffer.concat([tail, chunk]);
+          if (seen.includes(hold.text)) {
+            this.#hold = undefined;
+            this.#held = [{ to: upstream, chunk }];
+            hold.seen();
+            return;
+          }
+          tail = Buffer.from(seen.subarray(Math.max(0, seen.length - Buffer.byteLength(hold.text) + 1)));
         }
         upstream.write(chunk);
       });
