@@ -4,7 +4,11 @@
 #
 #   docker build -t orchard .
 #   docker run --rm -p 9202:9202 -e REDIS_URL=redis://… -e ORCHARD_WEBHOOK_SECRETS=… orchard
-#   (or docker-compose.yml, which runs Redis beside it)
+#   (or docker-compose.yml, which runs Redis and a TLS proxy beside it: docs/docker-and-systemd.md)
+#
+# The intake routes listen on PORT (9202); /healthz, /readyz, /metrics and /status on the admin port
+# ORCHARD_ADMIN_PORT (9203), bound to all of the container's addresses so a probe or Prometheus on the
+# container network reaches it: publish 9202 (behind a TLS proxy), never 9203.
 #
 # The build stage installs everything, compiles src/ to dist/ (npm run build: tsc, which also
 # type-checks) and drops the dev dependencies (TypeScript, tsx, the test tools). The runtime stage
@@ -34,7 +38,9 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     ORCHARD_DATA_DIR=/data \
     HOST=0.0.0.0 \
-    PORT=9202
+    PORT=9202 \
+    ORCHARD_ADMIN_PORT=9203 \
+    ORCHARD_ADMIN_HOST=0.0.0.0
 RUN groupadd --system --gid 10001 orchard \
  && useradd --system --uid 10001 --gid orchard --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin orchard \
  && mkdir /data \
@@ -51,10 +57,11 @@ COPY --from=build /app/schemas/ schemas/
 USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 9202
-# Liveness, no I/O. /healthz moves to ORCHARD_ADMIN_PORT when that is set; with TLS on the main port
-# (ORCHARD_TLS_CERT_FILE), set ORCHARD_ADMIN_PORT so this probe stays plain HTTP.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "const port = process.env.ORCHARD_ADMIN_PORT || process.env.PORT || 9202; fetch('http://127.0.0.1:' + port + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"]
+# Readiness: 200 while Redis answers or the local spool has room, 503 when Orchard cannot store an
+# event durably (docs/operations.md). On the admin port, plain HTTP even with TLS on the main port; with
+# ORCHARD_ADMIN_PORT unset, on PORT (then keep TLS off it, or this probe fails).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ORCHARD_ADMIN_PORT || process.env.PORT || 9202) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "bin/orchard.js"]
 CMD ["serve"]

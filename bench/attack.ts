@@ -35,7 +35,7 @@ const secret = 'bench-attack-secret-0123456789abcdef';
 interface Phase {
   readonly name: string;
   /** wrk arguments after the URL's host, or undefined for the quiet phase. */
-  readonly wrk?: { readonly connections: number; readonly script: 'pipeline' | 'notfound'; readonly depth: number };
+  readonly wrk?: { readonly connections: number; readonly script: 'pipeline' | 'notfound' | 'operations'; readonly depth: number };
 }
 
 const phases: Phase[] = [
@@ -43,6 +43,9 @@ const phases: Phase[] = [
   { name: '401 × 32 pipelined', wrk: { connections: 32, script: 'pipeline', depth: 16 } },
   { name: '401 × 256 pipelined', wrk: { connections: 256, script: 'pipeline', depth: 8 } },
   { name: '404 × 32', wrk: { connections: 32, script: 'notfound', depth: 1 } },
+  // The operations routes Orchard serves on the public port when no admin port is set: Fastify answers
+  // them, and the gate closes each unauthenticated connection after its one answer.
+  { name: '/healthz /metrics /status × 32 pipelined', wrk: { connections: 32, script: 'operations', depth: 16 } },
 ];
 
 const pipelineLua = `init = function(args)
@@ -51,6 +54,15 @@ const pipelineLua = `init = function(args)
   for i = 1, depth do
     r[i] = wrk.format("POST", "/jamf-pro-events", {["Content-Type"] = "application/json"}, '{"webhook":{"webhookEvent":"ComputerCheckIn"}}')
   end
+  req = table.concat(r)
+end
+request = function() return req end
+`;
+const operationsLua = `init = function(args)
+  local depth = tonumber(args[1]) or 8
+  local paths = {"/healthz", "/metrics", "/status", "/readyz"}
+  local r = {}
+  for i = 1, depth do r[i] = wrk.format("GET", paths[(i % 4) + 1]) end
   req = table.concat(r)
 end
 request = function() return req end
@@ -122,9 +134,10 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup();
   try {
     const dir = tempDir('orchard-bench-attack-', cleanup);
-    const scripts = { pipeline: join(dir, 'pipeline.lua'), notfound: join(dir, 'notfound.lua') };
+    const scripts = { pipeline: join(dir, 'pipeline.lua'), notfound: join(dir, 'notfound.lua'), operations: join(dir, 'operations.lua') };
     writeFileSync(scripts.pipeline, pipelineLua);
     writeFileSync(scripts.notfound, notFoundLua);
+    writeFileSync(scripts.operations, operationsLua);
     const redis = await TestRedis.start();
     cleanup.defer('stop redis-server', () => redis.stop());
     const port = await freePort();

@@ -6,7 +6,8 @@ import { unknownEnvironmentSettings } from './config/env-overlay.ts';
 import { configSchemaFor } from './config/load-config.ts';
 import { ConnectorStateStore } from './connector-state/connector-state-store.ts';
 import { lockDataDir } from './data-dir.ts';
-import { ListenError, StartAbortedError } from './errors.ts';
+import { StartAbortedError } from './errors.ts';
+import { checkPortFree, listenError } from './server/port-check.ts';
 import { boundedLogDestination } from './log-destination.ts';
 import { createLogger } from './logger.ts';
 import { RequestNoise } from './server/request-noise.ts';
@@ -41,6 +42,19 @@ export interface RunningOrchard {
   close(): Promise<void>;
   /** For an exit that cannot wait: asks the embedded Redis to stop and releases the data directory. */
   stopNow(): void;
+  /**
+   * SIGHUP: reads the configuration again and replaces the connectors by those it lists (each running
+   * one finishes its page and releases its lease first). An invalid configuration throws
+   * ConfigInvalidError and changes nothing. Other settings take effect at the next start.
+   */
+  reloadConnectors(): Promise<ConnectorReload>;
+}
+
+export interface ConnectorReload {
+  readonly before: readonly string[];
+  readonly after: readonly string[];
+  /** Settings other than the connectors that differ from those Orchard started with (not applied). */
+  readonly notApplied: readonly string[];
 }
 
 export interface StartOptions {
@@ -58,13 +72,7 @@ async function listen(app: FastifyInstance, host: string, port: number, hostName
   try {
     return await app.listen({ host, port, listenTextResolver: (address) => `Listening at ${address}.` });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why: Record<string, string> = {
-      EADDRINUSE: `port ${port} is already in use (${portName}): stop what listens there or choose another port`,
-      EADDRNOTAVAIL: `address ${host} is not on this machine (${hostName})`,
-      EACCES: `no permission to listen on port ${port} (${portName}): ports below 1024 need privileges`,
-    };
-    throw new ListenError(`Cannot listen on ${host}:${port}: ${code && why[code] ? why[code] : (err as Error).message}.`, err);
+    throw listenError(err, host, port, hostName, portName);
   }
 }
 
@@ -124,6 +132,9 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const lifecycle: Lifecycle = { accepting: false, startedAtMs: Date.now() };
 
   for (const warning of unknownEnvironmentSettings(options.env ?? process.env, configSchemaFor(sourceDescriptors).properties)) logger.warn(warning);
+  // A port in use is said before anything is generated, created or started (secret, data directory, embedded Redis).
+  await checkPortFree(config.host, config.port, 'HOST', 'PORT');
+  if (config.adminPort !== undefined) await checkPortFree(config.adminHost, config.adminPort, 'ORCHARD_ADMIN_HOST', 'ORCHARD_ADMIN_PORT');
   const releaseDataDir = config.redisUrl ? undefined : lockDataDir(config.dataDir);
   let embedded: EmbeddedRedis | undefined;
   let auth: WebhookAuth;
@@ -240,15 +251,11 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   const checkAborted = () => {
     if (options.signal?.aborted) throw new StartAbortedError();
   };
+  const state = new ConnectorStateStore(redis, config.stream);
+  const connectorManager = (from: Config) =>
+    new ConnectorManager({ config: from, createSource: (c, m) => createSource(c, from, { metrics: m }), sink: pages, state, logger, metrics });
   try {
-    const manager = new ConnectorManager({
-      config,
-      createSource: (c, m) => createSource(c, config, { metrics: m }),
-      sink: pages,
-      state: new ConnectorStateStore(redis, config.stream),
-      logger,
-      metrics,
-    });
+    const manager = connectorManager(config);
     connectors = manager;
     checkAborted();
     // Listen once Redis answers, so the first webhooks are not refused; a Redis that stays away is
@@ -280,23 +287,50 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       'Orchard is listening.',
     );
     manager.start();
+    let closing: Promise<void> | undefined;
+    // SIGHUP (src/cli/serve-command.ts): reloads run one after the other, and never once shutdown began.
+    let reloading: Promise<unknown> = Promise.resolve();
+    let currentNames = config.connectors.map((c) => c.name);
+    const reloadConnectors = () => {
+      const next = reloading.then(async (): Promise<ConnectorReload> => {
+        const fresh = loadOrchardConfig(options.env ?? process.env, options.cwd);
+        const before = currentNames;
+        if (closing) return { before, after: before, notApplied: [] };
+        // Built before the running ones stop: a connector that cannot be built leaves them running.
+        const replacement = connectorManager(fresh);
+        await connectors?.stop();
+        connectors = replacement;
+        replacement.start();
+        currentNames = fresh.connectors.map((c) => c.name);
+        return { before, after: currentNames, notApplied: changedSettings(config, fresh) };
+      });
+      reloading = next.catch(() => {});
+      return next;
+    };
     trimmer?.start();
     spooling?.start();
 
-    let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         lifecycle.accepting = false;
         logger.info('Shutting down: finishing in-flight requests.');
+        await reloading;
         await stopAll();
         logger.info('Orchard stopped.');
         // The last lines get a second to reach a slow log reader; then Orchard exits without them.
         await bounded?.close(1000);
       })());
-    return { config, logger, redis, app, admin, url, adminUrl, auth, close, stopNow };
+    return { config, logger, redis, app, admin, url, adminUrl, auth, close, stopNow, reloadConnectors };
   } catch (err) {
     await stopAll().catch(() => {});
     await bounded?.close(1000);
     throw err;
   }
+}
+
+/** The settings (other than connectors) whose values differ between two configurations. */
+function changedSettings(was: Config, now: Config): string[] {
+  const keys = new Set([...Object.keys(was), ...Object.keys(now)]);
+  keys.delete('connectors');
+  return [...keys].filter((k) => JSON.stringify((was as unknown as Record<string, unknown>)[k]) !== JSON.stringify((now as unknown as Record<string, unknown>)[k]));
 }

@@ -84,9 +84,9 @@ describe('configuration mistakes', () => {
       const err = proc.stderr.join('\n');
       assert.match(err, /prot: unknown setting/);
       assert.match(err, /dedup_window_seconds: must be integer/);
-      assert.match(err, /connectors\[0\] \(acme\)\.api_key: refers to \$\{ACME_JUMPCLOUD_KEY\}, but the environment variable ACME_JUMPCLOUD_KEY is not set/);
-      assert.match(err, /connectors\[1\] \(acme\)\.type: must be one of/);
-      assert.match(err, /connectors\[1\] \(acme\)\.name: "acme" is used by an earlier connector/);
+      assert.match(err, /connectors #1 \(acme\)\.api_key: refers to \$\{ACME_JUMPCLOUD_KEY\}, but the environment variable ACME_JUMPCLOUD_KEY is not set/);
+      assert.match(err, /connectors #2 \(acme\)\.type: must be one of/);
+      assert.match(err, /connectors #2 \(acme\)\.name: "acme" is used by an earlier connector/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -16,7 +16,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { StreamConsumer } from '../consumer/stream-consumer.ts';
+import { StreamConsumer, type GroupCreated } from '../consumer/stream-consumer.ts';
+import { commandHelp } from './command-usage.ts';
 
 export interface ConsumeIo {
   /** Writes a line; when it returns a promise, the entry is acknowledged only after it resolved. */
@@ -37,14 +38,9 @@ export interface ConsumeCommandOptions {
   readonly janitorIntervalMs?: number;
 }
 
-export const consumeUsage = 'Usage: orchard consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow]';
+export const consumeUsage = `Usage: orchard ${commandHelp.consume.usage}`;
 
-const usageDetails = `${consumeUsage}
-  --group G       consumer group (created when missing)
-  --consumer C    consumer name; default the host name, so a restart re-delivers its pending entries first
-  --from 0|$|ID   where a new group starts: 0 (everything), $ (only new entries, the default) or an entry id
-  --count N       stop after N entries
-  --follow        keep waiting for new entries (otherwise stop when none is left)`;
+const usageDetails = `${consumeUsage}\nRun 'orchard consume --help' for the options.`;
 
 /**
  * A writer for `ConsumeIo.out` that resolves when the stream accepted the text (its write callback),
@@ -88,7 +84,7 @@ function parse(args: string[], io: ConsumeIo): ParsedArgs | undefined {
   if (values.group === undefined) problems.push('--group is required: name the consumer group to read with.');
   else if (values.group.trim() === '') problems.push('--group is empty: name the consumer group to read with.');
   if (values.consumer !== undefined && values.consumer.trim() === '') problems.push('--consumer is empty: give a name or leave the flag out.');
-  if (values.from !== undefined && !/^(\$|0|\d+(-\d+)?)$/.test(values.from)) problems.push(`--from ${values.from}: give 0 (from the beginning), $ (new entries only) or a stream entry id such as 1700000000000-0.`);
+  if (values.from !== undefined && !/^(\$|0|\d+(-\d+)?)$/.test(values.from)) problems.push(`--from ${values.from}: give 0 (the oldest retained entry), $ (new entries only) or a stream entry id such as 1700000000000-0.`);
   if (values.count !== undefined && (!/^\d+$/.test(values.count) || Number(values.count) < 1 || !Number.isSafeInteger(Number(values.count)))) {
     problems.push(`--count ${values.count}: give a whole number of entries, 1 or more.`);
   }
@@ -99,10 +95,17 @@ function parse(args: string[], io: ConsumeIo): ParsedArgs | undefined {
   return {
     group: values.group!,
     consumer: values.consumer ?? hostname(),
-    from: values.from ?? '$',
+    from: values.from ?? '0',
     count: values.count === undefined ? undefined : Number(values.count),
     follow: values.follow ?? false,
   };
+}
+
+/** "group siem created at the oldest entry, 7,001 entries to read". */
+export function groupCreatedText(group: string, created: GroupCreated): string {
+  const where = created.from === '0' ? 'at the oldest entry' : created.from === '$' ? 'at the end of the stream (only new entries)' : `after entry ${created.from}`;
+  const count = created.entriesToRead === null ? '' : `, ${created.entriesToRead.toLocaleString('en-US')} entr${created.entriesToRead === 1 ? 'y' : 'ies'} to read`;
+  return `Group ${group} created ${where}${count}.`;
 }
 
 function isClosedPipe(err: unknown): boolean {
@@ -156,6 +159,7 @@ export async function consumeCommand(args: string[], io: ConsumeIo, redis: Redis
   try {
     if (options.signal?.aborted) return 0;
     await consumer.start();
+    if (consumer.groupCreated) io.err(`${groupCreatedText(parsed.group, consumer.groupCreated)}\n`);
     await consumer.done;
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

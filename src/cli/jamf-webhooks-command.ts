@@ -1,12 +1,12 @@
 import type { Config, ConnectorConfig } from '../config/config-types.ts';
 import { diagnoseConnector } from '../connectors/diagnosis.ts';
 import { VendorHttpError } from '../errors.ts';
-import { readWebhookSecret } from '../server/webhook-secret-store.ts';
 import { ClassicWebhooksApi, classicWebhooksPath, smartGroupEvents } from '../sources/jamf-pro/classic-webhooks.ts';
 import { JamfProApi, type JamfProCredentials } from '../sources/jamf-pro/jamf-pro-api.ts';
 import { jamfDefaultTimeouts, planWebhooks, type DesiredWebhooks, type WebhookAction, type WebhookPlan } from '../sources/jamf-pro/webhook-plan.ts';
 import { webhookEventNames } from '../sources/jamf-pro-webhooks/webhook-schemas.ts';
 import { findConnector, type CommandIo } from './checkpoint-command.ts';
+import { secretsForTenant } from './secret-command.ts';
 
 // `orchard jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]`: makes Jamf Pro
 // post every selected event (default: the 20 that need no smart group; all 23 with --smart-group-id)
@@ -21,10 +21,11 @@ const privileges = 'Read Webhooks (plan), Create Webhooks and Update Webhooks (a
 export const defaultWebhookEvents: readonly string[] = webhookEventNames.filter((e) => !smartGroupEvents.includes(e));
 
 /** What Orchard's webhooks should be, or a problem to print (exit 2: usage or configuration). */
-export function desiredWebhooks(config: Config, events: readonly string[] = defaultWebhookEvents, smartGroupId?: number): DesiredWebhooks | string {
+export function desiredWebhooks(config: Config, events: readonly string[] = defaultWebhookEvents, smartGroupId?: number, tenant = ''): DesiredWebhooks | string {
   if (config.publicUrl === undefined) return 'public_url (ORCHARD_PUBLIC_URL) is not set: set it to Orchard\'s address as Jamf Pro reaches it, e.g. https://orchard.example.com.';
   if (config.webhookAuth !== 'header') return `webhook_auth (ORCHARD_WEBHOOK_AUTH) is ${config.webhookAuth}: jamf-webhooks sets Header Authentication, which needs header mode (the default) and its secret.`;
-  const secrets = config.webhookSecrets ?? [readWebhookSecret(config.dataDir)].filter((s): s is string => s !== undefined);
+  // A connector's tenant with secrets of its own (webhook_tenant_secrets): its Jamf Pro gets the tenant's newest.
+  const secrets = secretsForTenant(config, tenant);
   if (secrets.length === 0) return `No webhook secret yet: ORCHARD_WEBHOOK_SECRETS is unset and ${config.dataDir} has none. Start Orchard once (it generates one) or set ORCHARD_WEBHOOK_SECRETS.`;
   // Jamf Pro's read timeout must outlast Orchard's slowest answer: a 503 after append_timeout_ms.
   const readTimeoutSeconds = Math.min(15, Math.max(jamfDefaultTimeouts.readSeconds, Math.ceil(config.appendTimeoutMs / 1000) + 1));
@@ -101,7 +102,7 @@ export async function jamfWebhooksCommand(config: Config, args: JamfWebhooksArgs
     io.err(`${events}\n`);
     return 2;
   }
-  const desired = desiredWebhooks(config, events, smartGroupId);
+  const desired = desiredWebhooks(config, events, smartGroupId, connector.tenant);
   if (typeof desired === 'string') {
     io.err(`orchard jamf-webhooks: ${desired}\n`);
     return 2;

@@ -15,7 +15,7 @@ function printDeprecations(deprecations: DeprecationNotices, source: PullSource,
 
 /** Whether Jamf Pro's webhooks post every event to Orchard (`orchard jamf-webhooks plan`, summed up); never fails the test. */
 async function checkWebhooks(config: Config, connector: ConnectorConfig, io: CommandIo, signal: AbortSignal): Promise<void> {
-  const desired = desiredWebhooks(config);
+  const desired = desiredWebhooks(config, undefined, undefined, connector.tenant);
   if (typeof desired === 'string') {
     io.out(`  note  webhooks not checked: ${desired}\n`);
     return;

@@ -47,6 +47,8 @@ export interface Config {
   readonly webhookHeader: string;
   /** Undefined in header mode until main.ts loads or generates the secret. */
   readonly webhookSecrets: readonly string[] | undefined;
+  /** webhook_tenant_secrets: secrets that each stand for a tenant; what is pushed with one carries it. */
+  readonly webhookTenantSecrets: readonly { readonly tenant: string; readonly secret: string }[] | undefined;
   readonly webhookBasicUsername: string | undefined;
   readonly webhookBasicPassword: string | undefined;
   readonly dedupWindowSeconds: number;

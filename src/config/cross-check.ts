@@ -50,6 +50,7 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
   if (webhookAuthMode(s) === 'basic' && (s.webhook_basic_username === undefined || s.webhook_basic_password === undefined)) {
     problems.push('ORCHARD_WEBHOOK_AUTH=basic needs both ORCHARD_WEBHOOK_BASIC_USERNAME and ORCHARD_WEBHOOK_BASIC_PASSWORD');
   }
+  checkTenantSecrets(s, named, problems);
   for (const key of ['webhook_header', 'protect_header', 'logs_header']) {
     if (typeof s[key] === 'string' && forbiddenHeaders.has(s[key].toLowerCase())) {
       problems.push(`${named(key)}: ${s[key]} cannot carry the secret (Jamf does not allow it as a custom authentication header)`);
@@ -106,6 +107,32 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
     }
   }
   if (Array.isArray(s.connectors)) checkConnectors(s.connectors, context.connectorTypes, problems);
+}
+
+/**
+ * webhook_tenant_secrets: header mode only, and each secret names one tenant (the same tenant may have
+ * two, for a rotation). A secret is never shown: problems name the tenants.
+ */
+function checkTenantSecrets(s: Record<string, any>, named: (key: string) => string, problems: string[]): void {
+  const entries = s.webhook_tenant_secrets as string[] | undefined;
+  if (!Array.isArray(entries) || entries.length === 0) return;
+  if (webhookAuthMode(s) !== 'header') {
+    problems.push(`${named('webhook_tenant_secrets')}: tenants' secrets need header authentication, but ORCHARD_WEBHOOK_AUTH is ${webhookAuthMode(s)}`);
+    return;
+  }
+  const owner = new Map<string, string>();
+  for (const secret of (s.webhook_secrets as string[] | undefined) ?? []) owner.set(secret, 'webhook_secrets');
+  for (const entry of entries) {
+    const at = typeof entry === 'string' ? entry.indexOf('=') : -1;
+    if (at < 1) continue;
+    const tenant = entry.slice(0, at);
+    const secret = entry.slice(at + 1);
+    const earlier = owner.get(secret);
+    if (earlier !== undefined && earlier !== `tenant ${tenant}`) {
+      problems.push(`${named('webhook_tenant_secrets')}: tenant ${tenant} has the same secret as ${earlier}; each tenant needs a secret of its own, or its events could not be told apart`);
+    }
+    owner.set(secret, `tenant ${tenant}`);
+  }
 }
 
 /** Unique names, durations longer than 0, base URLs a vendor can answer, and each type's own rules. */

@@ -1,4 +1,5 @@
 import type { SettingSchema } from './config-types.ts';
+import { secretVariables } from './secret-files.ts';
 
 // Step 3 of loading the configuration: the environment overrides the file. Each top-level setting
 // with an `x-env` name in the schema is read from that variable, as the setting's type says.
@@ -40,7 +41,7 @@ export function overlayEnv(settings: Record<string, unknown>, properties: Readon
 
 /** Environment variables that look like Orchard settings but are not: most often a typo. */
 export function unknownEnvironmentSettings(env: NodeJS.ProcessEnv, properties: Readonly<Record<string, SettingSchema>>): string[] {
-  const known = new Set(['ORCHARD_CONFIG', ...Object.values(properties).map((s) => s['x-env']).filter((n): n is string => !!n)]);
+  const known = new Set(['ORCHARD_CONFIG', ...Object.values(properties).map((s) => s['x-env']).filter((n): n is string => !!n), ...secretVariables(properties).map((n) => `${n}_FILE`)]);
   return Object.keys(env)
     .filter((name) => name.startsWith('ORCHARD_') && !known.has(name))
     .map((name) => {

@@ -8,7 +8,8 @@ import { crossCheck, webhookAuthMode } from './cross-check.ts';
 import { parseDurationMs } from './duration.ts';
 import { overlayEnv } from './env-overlay.ts';
 import { explainErrors } from './explain-errors.ts';
-import { interpolateEnv, onlyTheConnector, readConfigFile } from './read-config-file.ts';
+import { interpolateEnv, onlyTheConnector, readConfigFile, referencedVariables } from './read-config-file.ts';
+import { readSecretFiles, secretVariables } from './secret-files.ts';
 
 export type { Config, ConnectorConfig, ConnectorTypeSpec, WebhookAuthMode } from './config-types.ts';
 
@@ -52,11 +53,16 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd: string, options: LoadCon
   const configFile = env.ORCHARD_CONFIG ? resolve(cwd, env.ORCHARD_CONFIG) : undefined;
 
   let doc = readConfigFile(configFile, problems);
-  if (options.onlyConnector !== undefined) doc = onlyTheConnector(doc, options.onlyConnector, env, configFile);
+  let fileIndex = 0;
+  if (options.onlyConnector !== undefined) ({ doc, fileIndex } = onlyTheConnector(doc, options.onlyConnector, env, configFile));
+  // NAME_FILE for the secret settings and the variables the file refers to (secret-files.ts).
+  env = readSecretFiles(env, [...secretVariables(schema.properties), ...referencedVariables(doc)], problems);
   const { value: settings, unset } = interpolateEnv(doc, env, problems);
   const envSources = overlayEnv(settings, schema.properties, env);
   if (!validate(settings)) problems.push(...explainErrors(validate.errors ?? [], { schema, settings, envSources, unset }));
   crossCheck(settings, { schema, envSources, connectorTypes: options.connectorTypes }, problems);
+  // With one connector read alone it is entry #1 of what was checked; problems give its number in the file.
+  if (fileIndex > 0) problems.forEach((p, i) => (problems[i] = p.replace(/^connectors #1\b/, `connectors #${fileIndex + 1}`)));
   if (problems.length > 0) throw new ConfigInvalidError([...new Set(problems)]);
   return deepFreeze(configFrom(settings as Record<string, any>, schema, { cwd, configFile }));
 }
@@ -74,6 +80,10 @@ function configFrom(s: Record<string, any>, schema: ConfigSchema, where: { cwd: 
     rejectedStream: s.rejected_stream ?? defaultRejectedStream(s.stream),
     publicUrl: typeof s.public_url === 'string' ? s.public_url.replace(/\/+$/, '') : undefined,
     webhookAuth: webhookAuthMode(s),
+    webhookTenantSecrets: (s.webhook_tenant_secrets as string[] | undefined)?.map((entry) => {
+      const at = entry.indexOf('=');
+      return { tenant: entry.slice(0, at), secret: entry.slice(at + 1) };
+    }),
     trustProxy,
     configFile: where.configFile,
     streamMaxAgeMs: s.stream_max_age === undefined ? undefined : parseDurationMs(s.stream_max_age),

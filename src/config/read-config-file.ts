@@ -20,6 +20,7 @@ export function readConfigFile(configFile: string | undefined, problems: string[
     problems.push(`ORCHARD_CONFIG: cannot read ${configFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     return {};
   }
+  problems.push(...malformedReferences(text, configFile));
   let doc: unknown;
   try {
     doc = parseYaml(text, { prettyErrors: true });
@@ -35,14 +36,35 @@ export function readConfigFile(configFile: string | undefined, problems: string[
   return doc as Record<string, unknown>;
 }
 
+/** `${` that does not open a complete `${NAME}` reference. */
+const brokenReference = /\$\{(?![A-Za-z_][A-Za-z0-9_]*\})/g;
+
+/**
+ * Every `${` in the file that is not a complete `${NAME}` (`${ACME_KEY` without its brace, `${1X}`,
+ * `${}`), by line: such a value would otherwise reach a vendor as a literal, the secret it was meant
+ * to name never read. Comments (from a # that starts the line or follows a space) are not looked at.
+ */
+export function malformedReferences(text: string, configFile: string): string[] {
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const comment = line.search(/(^|\s)#/);
+    const content = comment === -1 ? line : line.slice(0, comment);
+    for (const match of content.matchAll(brokenReference)) {
+      const shown = content.slice(match.index).match(/^\$\{[^}\s'"]*\}?/)![0];
+      problems.push(`ORCHARD_CONFIG: ${configFile} line ${i + 1}: "${shown}" is not a complete reference to an environment variable: write \${NAME} (letters, digits and _, not starting with a digit, closed by })`);
+    }
+  });
+  return problems;
+}
+
 /**
  * The document with that connector as its only entry, so that the other entries' settings (and the
  * variables they refer to) do not matter (`orchard test`, `orchard checkpoint`); a name no entry has
  * throws ConfigInvalidError naming the configured ones.
  */
-export function onlyTheConnector(doc: Record<string, unknown>, only: string, env: NodeJS.ProcessEnv, configFile: string | undefined): Record<string, unknown> {
+export function onlyTheConnector(doc: Record<string, unknown>, only: string, env: NodeJS.ProcessEnv, configFile: string | undefined): { doc: Record<string, unknown>; fileIndex: number } {
   const entries = doc.connectors;
-  if (!Array.isArray(entries)) return doc;
+  if (!Array.isArray(entries)) return { doc, fileIndex: 0 };
   const nameOf = (entry: unknown) => {
     const name = (entry as { name?: unknown } | null)?.name;
     return typeof name === 'string' ? name.replace(envReference, (_m, v: string) => env[v] ?? '') : undefined;
@@ -55,7 +77,15 @@ export function onlyTheConnector(doc: Record<string, unknown>, only: string, env
       `No connector named "${only}" in ${configFile ?? 'the configuration'}.${names.length > 0 ? ` Configured: ${names.join(', ')}.` : ' It has no connectors.'}${near ? ` Did you mean ${near}?` : ''}`,
     ]);
   }
-  return { ...doc, connectors: [entries[index]] };
+  return { doc: { ...doc, connectors: [entries[index]] }, fileIndex: index };
+}
+
+/** The names of the variables the document's strings refer to as `${NAME}`. */
+export function referencedVariables(value: unknown, found: Set<string> = new Set()): Set<string> {
+  if (typeof value === 'string') for (const m of value.matchAll(envReference)) found.add(m[1]!);
+  else if (Array.isArray(value)) for (const v of value) referencedVariables(v, found);
+  else if (value !== null && typeof value === 'object') for (const v of Object.values(value)) referencedVariables(v, found);
+  return found;
 }
 
 /** What interpolation found: problems, and the JSON pointers of values that referred to unset variables. */
@@ -77,7 +107,7 @@ function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, proble
     return value.replace(envReference, (_m, name: string) => {
       const v = env[name];
       if (v === undefined) {
-        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set`);
+        problems.push(`${path}: refers to \${${name}}, but the environment variable ${name} is not set (nor ${name}_FILE)`);
         unset.add(pointer);
         return '';
       }

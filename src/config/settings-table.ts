@@ -23,7 +23,9 @@ function defaultOf(s: Setting): string {
 export function settingsTable(schema: ConfigSchema): string {
   const rows = Object.entries(schema.properties).map(([key, s]) => {
     const env = s['x-env'] ? `\`${s['x-env']}\`` : '(file only)';
-    return `| ${env} | \`${key}\` | ${typeOf(s)} | ${defaultOf(s)} | ${cell(s.description ?? '')} |`;
+    // Secret settings also come from a file (secret-files.ts): Docker secrets, systemd credentials.
+    const fromFile = s['x-secret'] && s['x-env'] ? ` Secret: also read from the file \`${s['x-env']}_FILE\` names.` : '';
+    return `| ${env} | \`${key}\` | ${typeOf(s)} | ${defaultOf(s)} | ${cell(`${s.description ?? ''}${fromFile}`)} |`;
   });
   const out = ['| environment | file key | type | default | meaning |', '|---|---|---|---|---|', ...rows];
   for (const [type, def] of Object.entries(schema.definitions)) {

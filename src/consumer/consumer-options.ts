@@ -21,7 +21,11 @@ export interface StreamConsumerOptions {
   readonly group: string;
   /** Default `<hostname>-<pid>`. */
   readonly consumer?: string;
-  /** Where a group created by this consumer starts: `$` (new entries, the default), `0` (all) or an entry id. */
+  /**
+   * Where a group created by this consumer starts: `0` the oldest retained entry (the default, as
+   * Redpanda Connect's `start_from_oldest: true`: a security consumer must not skip the backlog), `$`
+   * only entries appended from then on, or an entry id. A group that exists keeps its position.
+   */
   readonly from?: string;
   /** Entries per read. Default 100. */
   readonly count?: number;
@@ -88,7 +92,7 @@ export function resolveConsumerOptions(options: StreamConsumerOptions): Resolved
     stream,
     group: options.group,
     consumer: options.consumer ?? `${hostname()}-${process.pid}`,
-    from: options.from ?? '$',
+    from: options.from ?? '0',
     count: options.count ?? 100,
     blockMs,
     maxDeliveries: options.maxDeliveries ?? 5,

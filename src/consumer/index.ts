@@ -10,6 +10,7 @@ export {
   type StreamConsumerOptions,
   type StreamConsumerStats,
   type DeadLetterReason,
+  type GroupCreated,
 } from './stream-consumer.ts';
 export { StreamTrimmer, type StreamTrimmerOptions, type TrimResult, type TrimReason } from './stream-trimmer.ts';
 export { deadLetterCodes } from '../errors.ts';

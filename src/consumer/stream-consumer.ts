@@ -46,6 +46,12 @@ import { parseEntry, type DeadLetterReason, type StreamEntry, type StreamEntryHa
 export { parseEntry, type DeadLetterReason, type StreamEntry, type StreamEntryHandler } from './stream-entry.ts';
 export type { StreamConsumerOptions, StreamConsumerStats } from './consumer-options.ts';
 
+/** Where a group this consumer created started (`0`, `$` or an id) and how many entries it had to read then (null: unknown). */
+export interface GroupCreated {
+  readonly from: string;
+  readonly entriesToRead: number | null;
+}
+
 type Origin = 'new' | 'pending' | 'claimed';
 
 /** The last handler errors remembered per entry, for the dead-letter reason. */
@@ -73,6 +79,7 @@ export class StreamConsumer {
   #handlerFailures = 0;
   #troubles = 0;
   #lastTroubleLogMs = 0;
+  #groupCreated: GroupCreated | undefined;
 
   constructor(options: StreamConsumerOptions) {
     this.#redis = options.redis;
@@ -96,6 +103,11 @@ export class StreamConsumer {
 
   get consumer(): string {
     return this.#o.consumer;
+  }
+
+  /** Set when this consumer created its group (it did not exist): where it started and what there was to read. */
+  get groupCreated(): GroupCreated | undefined {
+    return this.#groupCreated;
   }
 
   get deadLetterStream(): string {
@@ -190,10 +202,25 @@ export class StreamConsumer {
   async #ensureGroup(): Promise<void> {
     try {
       await this.#command(this.#redis.call('XGROUP', 'CREATE', this.#o.stream, this.#o.group, this.#o.from, 'MKSTREAM'));
-      this.#logger?.info({ stream: this.#o.stream, group: this.#o.group, from: this.#o.from }, 'Created the consumer group.');
     } catch (err) {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+      return;
     }
+    const entriesToRead = await this.#entriesToRead().catch(() => null);
+    this.#groupCreated = { from: this.#o.from, entriesToRead };
+    this.#logger?.info({ stream: this.#o.stream, group: this.#o.group, from: this.#o.from, entriesToRead }, 'Created the consumer group.');
+  }
+
+  /** The new group's lag as Redis reports it (7.0+), or the stream's length for a group at the oldest entry; null when neither tells. */
+  async #entriesToRead(): Promise<number | null> {
+    const groups = (await this.#command(this.#redis.call('XINFO', 'GROUPS', this.#o.stream))) as (string | number | null)[][];
+    for (const flat of groups) {
+      const name = flat.indexOf('name');
+      const lag = flat.indexOf('lag');
+      if (String(flat[name + 1]) === this.#o.group && lag !== -1 && flat[lag + 1] !== null) return Number(flat[lag + 1]);
+    }
+    if (this.#o.from === '0') return Number(await this.#command(this.#redis.xlen(this.#o.stream)));
+    return this.#o.from === '$' ? 0 : null;
   }
 
   /** This consumer's own pending entries, oldest first, each read once (XREADGROUP … ID after the last one seen). */

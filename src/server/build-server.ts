@@ -246,7 +246,7 @@ async function registerOperations(app: FastifyInstance, deps: ServerDependencies
       service: 'orchard',
       stream: config.stream,
       rejectedStream: config.rejectedStream,
-      webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined },
+      webhook: { path: config.webhookPath, auth: deps.auth.mode, header: deps.auth.mode === 'header' ? config.webhookHeader : undefined, tenants: deps.auth.mode === 'header' ? (deps.auth.tenantSecrets ?? []).map((t) => t.tenant) : [] },
       protect: routeStatus(config.protectPath, routeAuthFrom(config.protectHeader, config.protectSecrets, config, deps.auth), deps.auth),
       logs: routeStatus(config.logsPath, routeAuthFrom(config.logsHeader, config.logsSecrets, config, deps.auth), deps.auth),
       connectors: [],

@@ -87,7 +87,7 @@ export class IntakeGate {
     const path = query === -1 ? url : url.slice(0, query);
     const route = this.#routes.get(path);
     if (route && route.methods.includes(req.method ?? '')) {
-      if (route.authenticate(req.headers)) {
+      if (route.authenticate(req.headers) !== undefined) {
         if (!socket[kAuthenticated]) {
           socket[kAuthenticated] = true;
           this.#o.guard.authenticated(socket);

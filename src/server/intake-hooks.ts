@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the catch-all parser when the Content-Type is not JSON: the body is kept, then refused. */
     unsupportedMediaType?: boolean;
+    /** The tenant the accepted credentials stand for (webhook_tenant_secrets), '' when none: the records' `tenant`. */
+    intakeTenant: string;
   }
 }
 
@@ -40,8 +42,13 @@ export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): 
 
   // The intake gate (intake-gate.ts) answers these before Fastify on a listening server; this hook gives
   // the same answers to what reaches Fastify otherwise (app.inject), and closes the connection too.
+  scope.decorateRequest('intakeTenant', '');
   scope.addHook('onRequest', (req, reply, done) => {
-    if (authenticate(req.headers)) return done();
+    const tenant = authenticate(req.headers);
+    if (tenant !== undefined) {
+      req.intakeTenant = tenant;
+      return done();
+    }
     reply.header('connection', 'close');
     metrics.authFailures.inc({ route: req.routeOptions.url ?? 'unmatched' });
     const retryAfter = throttle.retryAfterSeconds(req.ip);

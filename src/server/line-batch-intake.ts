@@ -37,7 +37,7 @@ export interface LineBatchRouteOptions extends Omit<IntakeOptions, 'accepts'> {
   /** How long appended ids are remembered. */
   readonly dedupWindowSeconds: number;
   /** The record of one line, or why not. `body` is the decoded body (a single-document body's payload). */
-  readonly parse: (line: Line, context: { readonly receivedMs: number; readonly body: Buffer; readonly single: boolean }) => LineOutcome;
+  readonly parse: (line: Line, context: { readonly receivedMs: number; readonly body: Buffer; readonly single: boolean; readonly tenant: string }) => LineOutcome;
   /** What a body holds, for the empty-body error ("one alert or newline-delimited alerts"). */
   readonly expected: string;
   /** The methods the route answers. Default POST. */
@@ -111,7 +111,7 @@ export async function lineBatchRoute(scope: FastifyInstance, options: LineBatchR
     const refused: Refused[] = [];
     const single = lines.length === 1;
     for (const line of lines) {
-      const outcome = options.parse(line, { receivedMs, body, single });
+      const outcome = options.parse(line, { receivedMs, body, single, tenant: req.intakeTenant });
       if (outcome.ok) records.push({ line: line.line, record: outcome.record });
       else refused.push({ line, error: outcome.error });
     }

@@ -70,6 +70,24 @@ describe('orchard consume', () => {
     assert.equal(again.lines.length, 0, 'acknowledged entries are not printed again');
   });
 
+  test('a new group starts at the oldest retained entry by default and says so; --from $ starts at the end', async () => {
+    const stream = 'oldest:events';
+    await produce(ctx.redis, stream, 1201);
+    const out = capture();
+    assert.equal(await run(['--group', 'siem'], out, stream), 0);
+    assert.equal(out.lines.length, 1201, 'the backlog is read, not skipped');
+    assert.match(out.err.join(''), /Group siem created at the oldest entry, 1,201 entries to read\./);
+
+    const existing = capture();
+    assert.equal(await run(['--group', 'siem'], existing, stream), 0);
+    assert.doesNotMatch(existing.err.join(''), /created/, 'an existing group is not created again');
+
+    const atEnd = capture();
+    assert.equal(await run(['--group', 'live', '--from', '$'], atEnd, stream), 0);
+    assert.equal(atEnd.lines.length, 0);
+    assert.match(atEnd.err.join(''), /Group live created at the end of the stream \(only new entries\), 0 entries to read\./);
+  });
+
   test('--count N stops after N entries; the next run goes on from there', async () => {
     const stream = 'count:events';
     await produce(ctx.redis, stream, 5);

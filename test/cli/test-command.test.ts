@@ -70,7 +70,7 @@ test('orchard test <name> needs only that connector\'s secrets; serve needs them
   assert.match(r.out, /ok {4}credentials and permissions/);
   const other = await orchard(['test', 'directory'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'orchard-test-secret', REDIS_URL: server.url });
   assert.equal(other.code, 2);
-  assert.match(other.err, /connectors\[0\] \(directory\)\.api_key: refers to \$\{JUMPCLOUD_KEY\}/);
+  assert.match(other.err, /connectors #2 \(directory\)\.api_key: refers to \$\{JUMPCLOUD_KEY\}/);
   const show = await orchard(['checkpoint', 'show', 'fleet'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'x', REDIS_URL: server.url });
   assert.equal(show.code, 0, show.out + show.err);
   const typo = await orchard(['test', 'flet'], { ORCHARD_CONFIG: file, JAMF_SECRET: 'x' });

@@ -124,7 +124,7 @@ describe('loadConfig', () => {
     for (const header of ['Host', 'content-length', 'User-Agent', 'Accept-Encoding', 'Content-Type']) {
       assert.equal(problems({ ORCHARD_WEBHOOK_HEADER: header }).length, 1, header);
     }
-    assert.deepEqual(problems({ ORCHARD_WEBHOOK_HEADER: 'X Bad' }), ['ORCHARD_WEBHOOK_HEADER (webhook_header): must match pattern "^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$"']);
+    assert.deepEqual(problems({ ORCHARD_WEBHOOK_HEADER: 'X Bad' }), ["ORCHARD_WEBHOOK_HEADER (webhook_header): must be an HTTP header name (letters, digits and !#$%&'*+.^_`|~-), such as X-Orchard-Secret"]);
   });
 
   test('a YAML file sets values, the environment wins, ${VAR} is substituted', () => {
@@ -158,12 +158,12 @@ describe('loadConfig', () => {
       'connectors:\n  - name: Bad Name\n    type: jamf_pro.inventory\n    interval: soon\n    start: yesterday\n  - type: jumpcloud.system_users\n',
       (file) => {
         const found = problems({ ORCHARD_CONFIG: file });
-        assert.ok(found.includes('connectors[0] (Bad Name).name: must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit'), found.join('\n'));
-        assert.ok(found.includes('connectors[0] (Bad Name).interval: must be a duration: a number and a unit, ms, s, m, h or d (30s, 5m, 24h)'));
-        assert.ok(found.includes('connectors[0] (Bad Name).start: must be an RFC 3339 time such as 2026-11-01T00:00:00Z'));
+        assert.ok(found.includes('connectors #1 (Bad Name).name: must be 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit'), found.join('\n'));
+        assert.ok(found.includes('connectors #1 (Bad Name).interval: "soon" is not a duration: give a duration such as 15m: a whole number and a unit, ms, s, m, h or d (30s, 5m, 24h)'));
+        assert.ok(found.includes('connectors #1 (Bad Name).start: must be an RFC 3339 time such as 2026-11-01T00:00:00Z'));
         assert.equal(found.length, new Set(found).size, 'each problem once');
-        assert.ok(found.some((p) => p === 'connectors[0] (Bad Name).client_secret: missing (required for type jamf_pro.inventory)'));
-        assert.ok(found.some((p) => p === 'connectors[1].name: missing (required for type jumpcloud.system_users)'));
+        assert.ok(found.some((p) => p === 'connectors #1 (Bad Name).client_secret: missing (required for type jamf_pro.inventory)'));
+        assert.ok(found.some((p) => p === 'connectors #2.name: missing (required for type jumpcloud.system_users)'));
       },
     );
   });
@@ -190,13 +190,13 @@ describe('loadConfig', () => {
       (file) => {
         const found = problems({ ORCHARD_CONFIG: file, JAMF_SECRET: 's' });
         assert.deepEqual(found.sort(), [
-          'connectors[0] (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
-          "connectors[0] (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
-          'connectors[0] (acme-jamf).page_size: must be <= 2000',
-          `connectors[0] (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
-          'connectors[1] (acme-jamf).interval: must be longer than 0',
-          'connectors[1] (acme-jamf).name: "acme-jamf" is used by an earlier connector; names must be unique',
-          'connectors[2] (x).type: must be one of jamf_pro.inventory, jamf_pro.mobile_devices, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
+          'connectors #1 (acme-jamf).client_secret: missing (required for type jamf_pro.inventory)',
+          "connectors #1 (acme-jamf).client_secrt: unknown setting (did you mean client_secret? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
+          'connectors #1 (acme-jamf).page_size: must be <= 2000',
+          `connectors #1 (acme-jamf).sections[1]: must be one of ${['GENERAL', 'DISK_ENCRYPTION', 'PURCHASING', 'APPLICATIONS', 'STORAGE', 'USER_AND_LOCATION', 'CONFIGURATION_PROFILES', 'PRINTERS', 'SERVICES', 'HARDWARE', 'LOCAL_USER_ACCOUNTS', 'CERTIFICATES', 'ATTACHMENTS', 'PLUGINS', 'PACKAGE_RECEIPTS', 'FONTS', 'SECURITY', 'OPERATING_SYSTEM', 'LICENSED_SOFTWARE', 'IBEACONS', 'SOFTWARE_UPDATES', 'EXTENSION_ATTRIBUTES', 'CONTENT_CACHING', 'GROUP_MEMBERSHIPS'].join(', ')}`,
+          'connectors #2 (acme-jamf).interval: must be longer than 0',
+          'connectors #2 (acme-jamf).name: "acme-jamf" is used by an earlier connector; names must be unique',
+          'connectors #3 (x).type: must be one of jamf_pro.inventory, jamf_pro.mobile_devices, jamf_protect.alerts, jumpcloud.directory_insights, jumpcloud.system_users',
         ].sort());
       },
     );
@@ -205,21 +205,21 @@ describe('loadConfig', () => {
   test('JumpCloud: an API key or a Service Account, one organization or several, each problem named', () => {
     const jc = (lines: string[]) => ['connectors:', '  - name: jc', '    type: jumpcloud.directory_insights', ...lines.map((l) => `    ${l}`), ''].join('\n');
     const cases: [string[], string[]][] = [
-      [[], ['connectors[0] (jc).api_key: missing (required for type jumpcloud.directory_insights, unless client_id and client_secret of a Service Account are set)']],
-      [['api_key: k', 'client_id: c', 'client_secret: s'], ['connectors[0] (jc).client_id: set together with api_key; use one: api_key (an API key), or client_id and client_secret (a Service Account)']],
-      [['client_id: c'], ['connectors[0] (jc).client_secret: missing (client_id is set: a Service Account needs both)']],
-      [['client_secret: [a, b]'], ['connectors[0] (jc).client_id: missing (client_secret is set: a Service Account needs both)']],
-      [['client_id: c', 'client_secret: [a, b, c]'], ['connectors[0] (jc).client_secret: must NOT have more than 2 items']],
-      [['api_key: k', 'org_id: o1', 'org_ids: [o1, o2]'], ['connectors[0] (jc).org_ids: set together with org_id; use one: org_id (one organization) or org_ids (several, or all)']],
-      [['api_key: k', 'tenants: {o1: acme}'], ['connectors[0] (jc).tenants: only used with org_ids (with org_id or one organization, set tenant)']],
-      [['api_key: k', 'services: [all, Not-A-Service]'], ['connectors[0] (jc).services[1]: must match pattern "^[a-z0-9_]{1,40}$"']],
+      [[], ['connectors #1 (jc).api_key: missing (required for type jumpcloud.directory_insights, unless client_id and client_secret of a Service Account are set)']],
+      [['api_key: k', 'client_id: c', 'client_secret: s'], ['connectors #1 (jc).client_id: set together with api_key; use one: api_key (an API key), or client_id and client_secret (a Service Account)']],
+      [['client_id: c'], ['connectors #1 (jc).client_secret: missing (client_id is set: a Service Account needs both)']],
+      [['client_secret: [a, b]'], ['connectors #1 (jc).client_id: missing (client_secret is set: a Service Account needs both)']],
+      [['client_id: c', 'client_secret: [a, b, c]'], ['connectors #1 (jc).client_secret: must NOT have more than 2 items']],
+      [['api_key: k', 'org_id: o1', 'org_ids: [o1, o2]'], ['connectors #1 (jc).org_ids: set together with org_id; use one: org_id (one organization) or org_ids (several, or all)']],
+      [['api_key: k', 'tenants: {o1: acme}'], ['connectors #1 (jc).tenants: only used with org_ids (with org_id or one organization, set tenant)']],
+      [['api_key: k', 'services: [all, Not-A-Service]'], ['connectors #1 (jc).services[1]: must be 1 to 40 lower-case letters, digits and _, such as directory or sso']],
     ];
     for (const [lines, expected] of cases) {
       withFile(jc(lines), (file) => assert.deepEqual(problems({ ORCHARD_CONFIG: file }), expected, lines.join('; ')));
     }
     withFile(jc(['api_key: k', 'org_ids: everything']), (file) => {
       const found = problems({ ORCHARD_CONFIG: file });
-      assert.ok(found.length > 0 && found.every((p) => p.startsWith('connectors[0] (jc).org_ids')), found.join('; '));
+      assert.ok(found.length > 0 && found.every((p) => p.startsWith('connectors #1 (jc).org_ids')), found.join('; '));
     });
     for (const ok of [
       ['client_id: c', 'client_secret: s'],
@@ -235,7 +235,7 @@ describe('loadConfig', () => {
 
   test('a ${VAR} that is not set is one problem, not also "must NOT have fewer than 1 characters"', () => {
     withFile('connectors:\n  - name: acme-protect\n    type: jamf_protect.alerts\n    base_url: https://acme.protect.jamfcloud.com\n    client_id: abc\n    password: ${ACME_PROTECT_PASSWORD}\n', (file) => {
-      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors[0] (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set']);
+      assert.deepEqual(problems({ ORCHARD_CONFIG: file }), ['connectors #1 (acme-protect).password: refers to ${ACME_PROTECT_PASSWORD}, but the environment variable ACME_PROTECT_PASSWORD is not set (nor ACME_PROTECT_PASSWORD_FILE)']);
     });
   });
 
@@ -243,9 +243,9 @@ describe('loadConfig', () => {
     const text = ['log_levle: info', 'connectors:', '  - name: inv', '    type: jamf_pro.inventory', '    base_url: acme.jamfcloud.com', '    client_id: a', '    client_secret: b', '    page_sise: 100', '    zzz: 1', ''].join('\n');
     withFile(text, (file) => {
       assert.deepEqual(problems({ ORCHARD_CONFIG: file }).sort(), [
-        'connectors[0] (inv).base_url: must be an http:// or https:// URL without spaces, a query or a fragment; did you mean https://acme.jamfcloud.com?',
-        "connectors[0] (inv).page_sise: unknown setting (did you mean page_size? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
-        "connectors[0] (inv).zzz: unknown setting (check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
+        'connectors #1 (inv).base_url: must be an http:// or https:// URL without spaces, a query or a fragment; did you mean https://acme.jamfcloud.com?',
+        "connectors #1 (inv).page_sise: unknown setting (did you mean page_size? check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
+        "connectors #1 (inv).zzz: unknown setting (check the spelling; see docs/settings.md, connector settings for jamf_pro.inventory)",
         "log_levle: unknown setting (did you mean log_level? check the spelling; see docs/settings.md)",
       ]);
     });
@@ -289,14 +289,14 @@ describe('loadConfig', () => {
       );
       assert.throws(
         () => loadConfig({ ORCHARD_CONFIG: file, ACME_JUMPCLOUD_KEY: 'k' }, '/srv', { onlyConnector: 'acme-jamf' }),
-        (err: unknown) => err instanceof ConfigInvalidError && err.problems.length === 1 && err.problems[0]!.startsWith('connectors[0] (acme-jamf).client_secret: refers to ${ACME_JAMF_CLIENT_SECRET}'),
+        (err: unknown) => err instanceof ConfigInvalidError && err.problems.length === 1 && err.problems[0]!.startsWith('connectors #1 (acme-jamf).client_secret: refers to ${ACME_JAMF_CLIENT_SECRET}'),
       );
       assert.throws(
         () => loadConfig(env, '/srv', { onlyConnector: 'acme-jaf' }),
         (err: unknown) => err instanceof ConfigInvalidError && err.problems[0] === `No connector named "acme-jaf" in ${file}. Configured: acme-jamf, acme-jumpcloud. Did you mean acme-jamf?`,
       );
       // Every entry counts for serve.
-      assert.ok(problems(env).includes('connectors[1] (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set'));
+      assert.ok(problems(env).includes('connectors #2 (acme-jumpcloud).api_key: refers to ${ACME_JUMPCLOUD_KEY}, but the environment variable ACME_JUMPCLOUD_KEY is not set (nor ACME_JUMPCLOUD_KEY_FILE)'));
     });
   });
 
@@ -311,7 +311,7 @@ describe('loadConfig', () => {
   test('connectors: a base_url with credentials is refused without quoting it', () => {
     withFile('connectors:\n  - name: fleet\n    type: jamf_pro.inventory\n    base_url: https://admin:CANARY@acme.jamfcloud.com\n    client_id: a\n    client_secret: b\n', (file) => {
       const found = problems({ ORCHARD_CONFIG: file });
-      assert.deepEqual(found, ["connectors[0] (fleet).base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)"]);
+      assert.deepEqual(found, ["connectors #1 (fleet).base_url: must not carry a user, password, query or fragment (credentials go in the connector's own settings)"]);
     });
   });
 
@@ -342,7 +342,7 @@ describe('loadConfig', () => {
       withFile(file(type, url), (f) => {
         const found = problems({ ORCHARD_CONFIG: f });
         assert.equal(found.length, 1, `${type} ${url}: ${found.join('; ')}`);
-        assert.match(found[0]!, /^connectors\[0\] \(c\)\.base_url: ends in \/\S+, a path of the API itself: .* use (\S+)$/);
+        assert.match(found[0]!, /^connectors #1 \(c\)\.base_url: ends in \/\S+, a path of the API itself: .* use (\S+)$/);
         assert.equal(found[0]!.split(' use ').pop(), base, url);
       });
     }

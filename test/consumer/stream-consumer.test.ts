@@ -254,6 +254,17 @@ describe('StreamConsumer', () => {
     assert.equal(await pendingCount(ctx.redis, stream, 'g'), 0);
   });
 
+  test('without `from`, a new group starts at the oldest retained entry: the backlog is read, and groupCreated says what there was', async () => {
+    const stream = 'oldest-default:events';
+    await produce(ctx.redis, stream, 3);
+    const seen: string[] = [];
+    const c = await consumer({ stream, group: 'backlog', consumer: 'O', blockMs: 100, janitorIntervalMs: 0, handler: { onEntry: (e) => void seen.push(e.id) } });
+    await until('the backlog', () => seen.length === 3);
+    assert.deepEqual(seen, ['e0', 'e1', 'e2']);
+    assert.deepEqual(c.groupCreated, { from: '0', entriesToRead: 3 });
+    await c.stop();
+  });
+
   test('the group is created from `from` when missing, and an existing group is used as it is', async () => {
     const stream = 'from:events';
     await produce(ctx.redis, stream, 2);

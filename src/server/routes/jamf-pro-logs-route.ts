@@ -17,8 +17,8 @@ export async function jamfProLogsRoute(scope: FastifyInstance, options: JamfProL
     ...options,
     source: unknownLogSource,
     expected: 'send log lines, NDJSON or a JSON array',
-    parse: ({ line, text }, { receivedMs }) => {
-      const result = logRecord({ text, tenant: '', connector: 'webhook', receivedMs });
+    parse: ({ line, text }, { receivedMs, tenant }) => {
+      const result = logRecord({ text, tenant, connector: 'webhook', receivedMs });
       if (result.ok) return result;
       return { ok: false, error: new OrchardError(result.code, 400, `Line ${line}: ${result.reason}`, { details: result.details ?? [] }) };
     },

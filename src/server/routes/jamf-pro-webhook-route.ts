@@ -50,7 +50,7 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
       throw err;
     }
 
-    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs));
+    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs, req.intakeTenant));
     if (result.duplicate) {
       duplicates.inc();
       return reply.code(200).send(result.spooled ? { id: result.id, duplicate: true, spooled: true } : { id: result.id, entry: result.entry, duplicate: true });

@@ -25,7 +25,7 @@ export async function jamfProtectRoute(scope: FastifyInstance, options: JamfProt
     methods: ['POST', 'PUT'],
     source: protectSource,
     expected: 'Jamf Protect sends one alert, or newline-delimited alerts',
-    parse: ({ line, text }, { receivedMs, body, single }) => {
+    parse: ({ line, text }, { receivedMs, body, single, tenant }) => {
       let document: unknown;
       try {
         document = asPushed(JSON.parse(text));
@@ -50,7 +50,7 @@ export async function jamfProtectRoute(scope: FastifyInstance, options: JamfProt
       }
       // A single-alert body that is not valid UTF-8 is kept byte for byte; lines are text.
       const payload = single && !isUtf8(body) ? body : text;
-      return { ok: true, record: alertRecord({ document, uuid: check.uuid, payload, tenant: '', connector: 'webhook', receivedMs }) };
+      return { ok: true, record: alertRecord({ document, uuid: check.uuid, payload, tenant, connector: 'webhook', receivedMs }) };
     },
   });
 }

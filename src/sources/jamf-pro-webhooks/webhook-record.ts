@@ -15,12 +15,12 @@ export function eventTimeMs(eventTimestamp: number | string): number {
  * The stream record of a webhook: `id` is the sha256 of the raw body; `payload` is the raw body, byte
  * for byte (the sink copies a Buffer into the request more cheaply than it encodes text).
  */
-export function webhookRecord(raw: Buffer, body: unknown, webhook: ValidatedWebhook, receivedMs: number): StreamRecord {
+export function webhookRecord(raw: Buffer, body: unknown, webhook: ValidatedWebhook, receivedMs: number, tenant = ''): StreamRecord {
   return {
     id: sha256(raw, 'hex'),
     source: webhookSource,
     type: webhook.webhookEvent,
-    tenant: '',
+    tenant,
     connector: 'webhook',
     time: formatTime(eventTimeMs(webhook.eventTimestamp)),
     received: formatTime(receivedMs),

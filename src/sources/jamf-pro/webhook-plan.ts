@@ -45,9 +45,17 @@ export interface WebhookPlan {
   readonly others: number;
 }
 
+/**
+ * The secret to hand out: the newest, which is the last of the accepted ones (ORCHARD_WEBHOOK_SECRETS
+ * lists them old,new during a rotation). `orchard secret` and `orchard jamf-webhooks` both use it.
+ */
+export function newestSecret(secrets: readonly string[]): string | undefined {
+  return secrets[secrets.length - 1];
+}
+
 /** The header JSON of the newest secret, as Jamf Pro's Header Authentication takes it. */
 export function headerJson(desired: DesiredWebhooks): string {
-  return JSON.stringify({ [desired.header]: desired.secrets[desired.secrets.length - 1]! });
+  return JSON.stringify({ [desired.header]: newestSecret(desired.secrets)! });
 }
 
 const normalUrl = (url: string) => url.trim().replace(/\/+$/, '').toLowerCase();
@@ -70,7 +78,7 @@ function headerProblem(hook: JamfWebhook, desired: DesiredWebhooks): string | un
   const ours = entries.filter(([k]) => k.toLowerCase() === desired.header.toLowerCase());
   if (ours.length === 0) return `header lacks ${desired.header} → the newest secret`;
   const value = ours[0]![1];
-  const newest = desired.secrets[desired.secrets.length - 1];
+  const newest = newestSecret(desired.secrets);
   if (value === newest && entries.length === 1) return undefined;
   if (value === newest) return `header carries other keys besides ${desired.header} → ${desired.header} alone`;
   if (typeof value === 'string' && desired.secrets.includes(value)) return `header carries an older secret Orchard still accepts → the newest secret (rotation)`;

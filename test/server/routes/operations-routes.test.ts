@@ -54,7 +54,7 @@ describe('operations routes', () => {
     const res = await ctx.t.app.inject({ url: '/status' });
     const status = res.json();
     assert.equal(status.stream, ctx.t.config.stream);
-    assert.deepEqual(status.webhook, { path: '/jamf-pro-events', auth: 'header', header: 'X-Orchard-Secret' });
+    assert.deepEqual(status.webhook, { path: '/jamf-pro-events', auth: 'header', header: 'X-Orchard-Secret', tenants: [] });
     assert.equal(status.accepting, true);
     assert.deepEqual(status.connectors, []);
     assert.ok(!res.body.includes(testSecret));

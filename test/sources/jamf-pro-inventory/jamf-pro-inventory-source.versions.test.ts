@@ -85,7 +85,7 @@ test('sections follow the version: PLUGINS on v3 parks the run with a configurat
   assert.match(s.lastError!.diagnosis.cause, /set api_version: 1/);
   assert.throws(
     () => configWithConnectors([{ name: 'x', type: 'jamf_pro.inventory', base_url: 'https://acme.jamfcloud.com', client_id: 'a', client_secret: 'b', api_version: 3, sections: ['FONTS', 'PLUGINS'] }]),
-    (err: unknown) => err instanceof ConfigInvalidError && /connectors\[0\] \(x\)\.sections: FONTS and PLUGINS are not sections of \/api\/v3\/computers-inventory \(api_version 3\)/.test(err.message),
+    (err: unknown) => err instanceof ConfigInvalidError && /connectors #1 \(x\)\.sections: FONTS and PLUGINS are not sections of \/api\/v3\/computers-inventory \(api_version 3\)/.test(err.message),
   );
   assert.doesNotThrow(() => configWithConnectors([{ name: 'x', type: 'jamf_pro.inventory', base_url: 'https://acme.jamfcloud.com', client_id: 'a', client_secret: 'b', api_version: 1, sections: ['PLUGINS'] }]));
 });

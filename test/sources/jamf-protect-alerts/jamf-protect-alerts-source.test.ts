@@ -288,6 +288,10 @@ test('a status change lands once, as an alert_update record naming the alert and
   assert.equal(payload.computer.hostName, target.hostName);
   assert.deepEqual(JSON.parse(update.indicators!).hostname, [target.hostName]);
   assert.ok(createAjv().compile(readSchema('stream-entry.schema.json'))(update));
+  const ajv = createAjv();
+  ajv.addSchema(readSchema('jamf-protect/alert.schema.json'));
+  const updateSchema = ajv.compile(readSchema('jamf-protect/alert-update.schema.json'));
+  assert.ok(updateSchema(payload), JSON.stringify(updateSchema.errors));
   assert.equal(entries.filter((e) => e.fields.id === target.uuid).length, 1, 'the first version once');
 
   // Resolved later, and a tag added to another (still New) alert: two more versions.

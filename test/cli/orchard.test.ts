@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { commandHelp } from '../../src/cli/command-usage.ts';
+import { runOrchard } from '../helpers/orchard-process.ts';
+
+// The CLI's surface as a user meets it: `node bin/orchard.js …` in a child process (dist/, built by
+// npm ci / npm test), with only PATH and HOME from this environment.
+
+const dir = mkdtempSync(join(tmpdir(), 'orchard-cli-surface-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+
+async function orchard(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string; dataDir: string }> {
+  const dataDir = join(dir, `data-${Math.random().toString(36).slice(2)}`);
+  const proc = runOrchard({ ORCHARD_DATA_DIR: dataDir, PORT: '1', ...env }, args);
+  const { code } = await proc.exited;
+  return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n'), dataDir };
+}
+
+test('--version and -v print the name and version from package.json, and nothing else happens', async () => {
+  for (const flag of ['--version', '-v']) {
+    const r = await orchard([flag]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, `${pkg.name} ${pkg.version}`);
+    assert.ok(!existsSync(r.dataDir), 'no data directory created');
+  }
+});
+
+test('--help, -h and help list every command', async () => {
+  for (const args of [['--help'], ['-h'], ['help']]) {
+    const r = await orchard(args);
+    assert.equal(r.code, 0, r.err);
+    for (const name of Object.keys(commandHelp)) assert.match(r.out, new RegExp(`^  ${name} `, 'm'), `${args[0]} lists ${name}`);
+  }
+});
+
+test('every command answers --help and -h with its own usage, without loading the configuration or starting anything', async () => {
+  // A configuration that would fail to load: --help must not look at it.
+  const env = { ORCHARD_CONFIG: '/nonexistent/orchard.yml' };
+  for (const name of Object.keys(commandHelp).filter((n) => n !== 'help')) {
+    for (const flag of ['--help', '-h']) {
+      const r = await orchard([name, flag], env);
+      assert.equal(r.code, 0, `${name} ${flag}: ${r.err}`);
+      assert.ok(r.out.startsWith(`Usage: orchard ${name}`), `${name} ${flag}: ${r.out}`);
+      assert.ok(!existsSync(r.dataDir), `${name} ${flag} created no data directory`);
+    }
+  }
+  const r = await orchard(['help', 'consume']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /--from 0\|\$\|ID/);
+});
+
+test('an unknown option where a command belongs is a usage error (exit 2), never a start of the server', async () => {
+  for (const args of [['--port', '9999'], ['-x'], ['--config']]) {
+    const r = await orchard(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.err, new RegExp(`unknown option "${args[0]}"`));
+    assert.match(r.err, /Usage: orchard \[command\]/);
+    assert.ok(!existsSync(r.dataDir), 'nothing started: no data directory');
+  }
+});
+
+test('an unknown option of a command is a usage error naming it, with the command usage', async () => {
+  const r = await orchard(['serve', '--bogus']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /orchard serve: Unknown option '--bogus'/);
+  assert.match(r.err, /Usage: orchard serve \[--config FILE\]/);
+  assert.ok(!existsSync(r.dataDir));
+  const stray = await orchard(['secret', 'extra']);
+  assert.equal(stray.code, 2);
+  assert.match(stray.err, /orchard secret: unexpected argument "extra"/);
+});
+
+test('an unknown command is refused with the closest one suggested', async () => {
+  const r = await orchard(['serv']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /unknown command "serv" \(did you mean serve\?\)/);
+});
