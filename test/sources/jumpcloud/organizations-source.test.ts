@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import { ConnectorStateStore } from '../../../src/connector-state/connector-state-store.ts';
 import { createSource } from '../../../src/sources/index.ts';
-import type { ConnectorStatus } from '../../../src/connectors/connector-runner.ts';
-import { configWithConnectors, startConnector, type ConnectorHarness } from '../../helpers/connector-harness.ts';
+import { configWithConnectors, startConnector } from '../../helpers/connector-harness.ts';
+import { runSince } from '../../helpers/run-since.ts';
 import { TestRedis } from '../../helpers/redis-server.ts';
 import { readStream } from '../../helpers/test-app.ts';
 import { MockJumpCloud, type MockJumpCloudOptions } from '../../mocks/jumpcloud-server.ts';
@@ -38,18 +38,6 @@ interface OrgStatus {
 }
 
 const organizationsOf = (checkpoint: Record<string, unknown> | null) => (checkpoint?.organizations ?? []) as OrgStatus[];
-
-/**
- * Once a run that started at or after `sinceMs` has ended (with interval 1s a run may begin while a test
- * still changes the mock: that one does not count), the status whose checkpoint is the one in Redis
- * after it: the figures /status shows for that run, however slowly Redis answers on a loaded machine.
- */
-async function runSince(h: ConnectorHarness, sinceMs: number): Promise<ConnectorStatus> {
-  const ended = (st: ConnectorStatus) => st.lastRun !== null && st.lastRun.outcome !== 'running' && Date.parse(st.lastRun.startedAt) >= sinceMs;
-  await h.waitFor(ended, 'a run that started after the change');
-  const seq = (await h.state.read(h.config.connectors[0]!.name)).seq;
-  return h.waitFor((st) => ended(st) && Number(st.checkpoint?.seq ?? -1) >= seq, '/status to show the checkpoint the run wrote');
-}
 
 test('org_ids: all reads every organization once, each with its tenant and its totals; one refused (403) is named in /status and skipped; one added later is read from start', async (t) => {
   const mock = await mockOf(t);
