@@ -20,12 +20,13 @@
 // Settings (environment): BENCH_ATTACK_S (seconds per phase, default 20), BENCH_ATTACK_RATE (legitimate
 // webhooks a second, default 50).
 
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/free-port.ts';
 import { TestRedis } from '../test/helpers/redis-server.ts';
+import { hasWrk } from './wrk.ts';
 import { bytesToMb, Cleanup, envNumber, fmt, formatTable, machineFacts, percentile, startChildServer, tempDir, writeReport } from './lib.ts';
 
 const phaseS = envNumber('BENCH_ATTACK_S', 20);
@@ -69,16 +70,6 @@ request = function() return req end
 `;
 const notFoundLua = `request = function() return wrk.format("GET", "/wp-login.php?x=" .. math.random(1, 1000000)) end
 `;
-
-function hasWrk(): boolean {
-  try {
-    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch (err) {
-    // wrk --version exits 1 after printing its version.
-    return (err as { status?: number }).status === 1;
-  }
-}
 
 /** Legitimate webhooks at `rate` a second for `seconds`; every answer's status and latency. */
 async function legitimateSender(url: URL, seconds: number): Promise<{ statuses: Record<string, number>; latencies: number[] }> {

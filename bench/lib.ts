@@ -208,14 +208,23 @@ const ticksPerSecond = 100;
 
 /** CPU time (user + system) a Linux process has used, in ms; undefined when it cannot be read. */
 export function processCpuMs(pid: number): number | undefined {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+function statCpuMs(file: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(file, 'utf8');
     // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
   } catch {
     return undefined;
   }
+}
+
+/** CPU time (user + system) one thread of a Linux process has used, in ms (the main thread's id is the pid). */
+export function threadCpuMs(pid: number, tid: number): number | undefined {
+  return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
 }
 
 /** CPU time of the whole machine: busy and total, summed over every core, in ms. */

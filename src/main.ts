@@ -1,20 +1,23 @@
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/redis-client.ts';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config/config-types.ts';
 import { unknownEnvironmentSettings } from './config/env-overlay.ts';
 import { configSchemaFor } from './config/load-config.ts';
 import { ConnectorStateStore } from './connector-state/connector-state-store.ts';
 import { lockDataDir } from './data-dir.ts';
-import { StartAbortedError } from './errors.ts';
+import { RedisTopologyError, StartAbortedError } from './errors.ts';
 import { checkPortFree, listenError } from './server/port-check.ts';
 import { boundedLogDestination } from './log-destination.ts';
 import { createLogger } from './logger.ts';
 import { RequestNoise } from './server/request-noise.ts';
 import { Metrics } from './metrics.ts';
 import { createRedis, describeRedis, waitUntilReady } from './redis/create-redis.ts';
-import { EmbeddedRedis, type RedisEndpoint } from './redis/embedded-redis.ts';
+import { EmbeddedRedis } from './redis/embedded-redis.ts';
+import { redisTargetFrom, type RedisTarget } from './redis/redis-target.ts';
+import { assertNotClusterNode } from './redis/topology-check.ts';
 import { buildAdminServer, buildServer } from './server/build-server.ts';
+import { intakeStatus } from './server/intake-status.ts';
 import type { Lifecycle } from './server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from './server/webhook-authenticator.ts';
 import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/webhook-secret-store.ts';
@@ -27,11 +30,12 @@ import { defaultDeadLetterStream } from './redis/keyspace.ts';
 import { redisFiguresReader } from './redis/redis-figures.ts';
 import { withTimeout } from './redis/with-timeout.ts';
 import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
+import { sightingOfRecord } from './sources/jamf-pro-webhooks/webhook-record.ts';
 
 export interface RunningOrchard {
   readonly config: Config;
   readonly logger: Logger;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly app: FastifyInstance;
   readonly admin: FastifyInstance | undefined;
   /** http(s)://host:port of the main listener. */
@@ -135,23 +139,33 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   // A port in use is said before anything is generated, created or started (secret, data directory, embedded Redis).
   await checkPortFree(config.host, config.port, 'HOST', 'PORT');
   if (config.adminPort !== undefined) await checkPortFree(config.adminHost, config.adminPort, 'ORCHARD_ADMIN_HOST', 'ORCHARD_ADMIN_PORT');
-  const releaseDataDir = config.redisUrl ? undefined : lockDataDir(config.dataDir);
+  const external = redisTargetFrom(config);
+  const releaseDataDir = external ? undefined : lockDataDir(config.dataDir);
   let embedded: EmbeddedRedis | undefined;
   let auth: WebhookAuth;
   try {
     auth = resolveAuth(config, logger, announce);
-    embedded = config.redisUrl ? undefined : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
+    embedded = external ? undefined : await EmbeddedRedis.start({ dataDir: config.dataDir, appendfsync: config.redisAppendfsync, logger });
   } catch (err) {
     releaseDataDir?.();
     throw err;
   }
-  const target: string | RedisEndpoint = config.redisUrl ?? embedded!.endpoint;
+  const target: RedisTarget = external ?? embedded!.endpoint;
   const redis = createRedis(target, logger, metrics);
+  // A Redis Cluster node named by REDIS_URL: refused at start (below); when Redis was away at start and
+  // turns out to be one, /readyz says so until Orchard is configured with ORCHARD_REDIS_CLUSTER_NODES.
+  redis.on('ready', () => {
+    assertNotClusterNode(redis).catch((err: unknown) => {
+      if (!(err instanceof RedisTopologyError)) return; // a connection lost again: asked again on the next 'ready'
+      lifecycle.redisRefused = err.message;
+      logger.error({ code: err.code }, err.message);
+    });
+  });
   const { events: direct, pages } = sinksFromConfig(config, redis, { metrics, logger });
   // The local spool (src/spool/): recovered before anything listens; with ORCHARD_SPOOL=off, Redis alone.
   let spooling: SpoolingSink | undefined;
   try {
-    spooling = config.spool === 'on' ? await spoolingSinkFromConfig(config, { direct, redis, metrics, logger }) : undefined;
+    spooling = config.spool === 'on' ? await spoolingSinkFromConfig(config, { direct, redis, metrics, logger, sightingOf: sightingOfRecord }) : undefined;
   } catch (err) {
     redis.disconnect();
     await embedded?.stop();
@@ -211,12 +225,17 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
       return { retention, error: (err as Error).message };
     }
   };
-  const status = async () => ({
-    redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status },
-    spool: spooling?.status() ?? { enabled: false },
-    ...connectors?.status(),
-    streamState: await streamStatus(),
-  });
+  const status = async () => {
+    const spool = spooling?.status() ?? { enabled: false };
+    const pulled = connectors?.status();
+    const intake = intakeStatus(config, metrics, { redisReady: redis.status === 'ready', spool });
+    // Every source's state in one list: ok, degraded, silent or failing, with the reason (docs/completeness.md).
+    const sources = [
+      ...(pulled?.connectors ?? []).map((c) => ({ source: c.name, kind: 'connector', ...('health' in c ? c.health : { state: 'ok', reason: c.reason }) })),
+      ...intake.map((r) => ({ source: r.route, kind: 'route', ...r.health })),
+    ];
+    return { redis: { endpoint: describeRedis(target), embedded: embedded !== undefined, status: redis.status }, spool, sources, intake, ...pulled, streamState: await streamStatus() };
+  };
   const deps = { config, sink, metrics, logger, lifecycle, auth, status, noise };
 
   let app: FastifyInstance | undefined;
@@ -253,7 +272,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
   };
   const state = new ConnectorStateStore(redis, config.stream);
   const connectorManager = (from: Config) =>
-    new ConnectorManager({ config: from, createSource: (c, m) => createSource(c, from, { metrics: m }), sink: pages, state, logger, metrics });
+    new ConnectorManager({ config: from, createSource: (c, m) => createSource(c, from, { metrics: m }), sink: pages, state, windows: state.windows(), logger, metrics });
   try {
     const manager = connectorManager(config);
     connectors = manager;
@@ -263,6 +282,8 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     if (!(await waitUntilReady(redis, redisStartWaitMs, options.signal))) {
       checkAborted();
       logger.warn({ redis: describeRedis(target), waitedMs: redisStartWaitMs }, 'Redis is not reachable; listening anyway, answering 503 until it is.');
+    } else {
+      await assertNotClusterNode(redis);
     }
     app = await buildServer(deps);
     admin = config.adminPort === undefined ? undefined : await buildAdminServer(deps);

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { CompletenessMetrics } from './completeness-metrics.ts';
 import { CounterTally, HistogramTally } from './metric-tallies.ts';
 import { orchardVersion } from './process-info.ts';
 
@@ -227,6 +228,9 @@ export class Metrics {
     labelNames: ['connector', 'path'] as const,
     registers: [this.registry],
   });
+
+  /** The windows checked against the vendors' counts, missed webhooks and the sources' freshness (docs/completeness.md). */
+  readonly completeness: CompletenessMetrics = new CompletenessMetrics(this.registry);
 
   readonly streamTrimmed = new Counter({
     name: 'orchard_stream_trimmed_total',

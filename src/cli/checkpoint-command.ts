@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import type { Config, ConnectorConfig } from '../config/config-types.ts';
 import { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
@@ -20,7 +20,7 @@ export function findConnector(config: Config, name: string | undefined, io: Comm
   return found;
 }
 
-async function show(redis: Redis, config: Config, connector: ConnectorConfig, io: CommandIo): Promise<number> {
+async function show(redis: RedisClient, config: Config, connector: ConnectorConfig, io: CommandIo): Promise<number> {
   const state = new ConnectorStateStore(redis, config.stream);
   const keys = state.keys(connector.name);
   const [stored, lease] = await Promise.all([state.read(connector.name), state.leaseHolder(connector.name)]);
@@ -46,7 +46,7 @@ async function show(redis: Redis, config: Config, connector: ConnectorConfig, io
   return 0;
 }
 
-async function reset(redis: Redis, config: Config, connector: ConnectorConfig, since: string | undefined, io: CommandIo): Promise<number> {
+async function reset(redis: RedisClient, config: Config, connector: ConnectorConfig, since: string | undefined, io: CommandIo): Promise<number> {
   const state = new ConnectorStateStore(redis, config.stream);
   const before = await state.read(connector.name);
   const checkpoint = await state.reset(connector, since);

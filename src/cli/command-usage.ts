@@ -61,6 +61,24 @@ Options:
 Example:
   orchard checkpoint reset acme-jumpcloud --since 2026-11-01T00:00:00Z`,
   },
+  verify: {
+    usage: 'verify <connector> --since T [--until T] [--repair]',
+    summary: "Check a connector's closed windows against the vendor's counts; re-pull the short ones.",
+    details: `For a JumpCloud Directory Insights connector: each closed window from --since to --until (per
+organization and service group) is counted by JumpCloud (POST /insights/directory/v1/events/count) and
+compared with what the stream holds of it; one row per window. With --repair, a short window is read
+again and each event the stream lacks is appended once, then counted again. Safe beside a running
+Orchard. Exit code 0 when every window holds the vendor's count, 1 when one stays short
+(docs/completeness.md).
+
+Options:
+  --since TIME    the first window: the one that holds this RFC 3339 time (required)
+  --until TIME    the last window ends by this time (default: the last closed window)
+  --repair        re-pull the short windows
+
+Example:
+  orchard verify acme-jumpcloud --since 2026-11-01T00:00:00Z --repair`,
+  },
   consume: {
     usage: 'consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow]',
     summary: "Print the stream's entries for a consumer group as JSON lines.",

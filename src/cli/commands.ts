@@ -17,6 +17,7 @@ export { serveCommand } from './serve-command.ts';
 export { testCommand } from './test-command.ts';
 export { topCommand } from './top-command.ts';
 export { validateCommand } from './validate-command.ts';
+export { verifyCommand } from './verify-command.ts';
 
 /** CLI commands log only warnings, to stderr, so their output stays readable. */
 export function cliLogger(config: Config) {

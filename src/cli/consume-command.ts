@@ -12,7 +12,7 @@
 // - Without --follow the command stops at the first empty read (after its pending entries, the
 //   janitor's pass and the new ones); it never sends a blocking read, so it cannot hang there.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -119,7 +119,7 @@ function isClosedPipe(err: unknown): boolean {
  * and acknowledges it once the line is written. Returns the exit code: 0 done (also when the reader
  * closed the pipe), 1 output failed, 2 bad arguments.
  */
-export async function consumeCommand(args: string[], io: ConsumeIo, redis: Redis, createBlocking: () => Redis, options: ConsumeCommandOptions): Promise<number> {
+export async function consumeCommand(args: string[], io: ConsumeIo, redis: RedisClient, createBlocking: () => RedisClient, options: ConsumeCommandOptions): Promise<number> {
   const parsed = parse(args, io);
   if (!parsed) return 2;
   const stop = new AbortController();

@@ -25,7 +25,7 @@
 // longer ago than the dedup window.
 
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { ImportConflictError, ImportFileError, ImportInterruptedError } from '../errors.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
 import { importFile, type FileOutcome, type ImportContext } from './import-file.ts';
@@ -41,7 +41,7 @@ export { importUsage, parseImportArgs, type ImportCommandOptions, type ImportIo 
  * 0 every file was read (refused lines included), 1 a file could not be read, every non-blank line of
  * a file was refused, or Redis failed, 2 bad arguments, 130 interrupted.
  */
-export async function importCommand(args: string[], io: ImportIo, redis: Redis, options: ImportCommandOptions): Promise<number> {
+export async function importCommand(args: string[], io: ImportIo, redis: RedisClient, options: ImportCommandOptions): Promise<number> {
   const parsed = parseImportArgs(args, io);
   if (!parsed) return 2;
   try {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -146,7 +146,7 @@ async function prepareSource(file: string, options: ImportCommandOptions, io: Im
 // --- one file -----------------------------------------------------------------------------------
 
 export interface ImportContext {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly io: ImportIo;
   readonly options: ImportCommandOptions;
   readonly args: ImportArgs;

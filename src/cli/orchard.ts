@@ -47,7 +47,7 @@ function stopSignal(alsoTerm = false): AbortSignal {
 async function run(command: CommandName, args: string[]): Promise<number> {
   if (command === 'help') return help(args);
   // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
-  const { loadOrchardConfig, cliLogger, createRedis, checkpointCommand, withCliRedis, consumeCommand, waitingWriter, importCommand, parseImportArgs, jamfWebhooksCommand, secretCommand, serveCommand, testCommand, topCommand, validateCommand } =
+  const { loadOrchardConfig, cliLogger, createRedis, checkpointCommand, withCliRedis, consumeCommand, waitingWriter, importCommand, parseImportArgs, jamfWebhooksCommand, secretCommand, serveCommand, testCommand, topCommand, validateCommand, verifyCommand } =
     await import('./commands.ts');
   switch (command) {
     case 'serve': {
@@ -76,6 +76,13 @@ async function run(command: CommandName, args: string[]): Promise<number> {
       if (!parsed) return 2;
       const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
       return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since as string | undefined }, io);
+    }
+    case 'verify': {
+      const parsed = parseCommandArgs(command, args, { since: { type: 'string' }, until: { type: 'string' }, repair: { type: 'boolean' } }, 1);
+      if (!parsed) return 2;
+      const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[0] });
+      const { since, until, repair } = parsed.values as { since?: string; until?: string; repair?: boolean };
+      return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], since, until, repair }, io, stopSignal());
     }
     case 'jamf-webhooks': {
       const parsed = parseCommandArgs(command, args, { events: { type: 'string' }, 'smart-group-id': { type: 'string' } }, 2);

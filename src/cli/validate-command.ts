@@ -4,6 +4,8 @@ import type { Config } from '../config/config-types.ts';
 import { unknownEnvironmentSettings } from '../config/env-overlay.ts';
 import { configSchemaFor } from '../config/load-config.ts';
 import { ConfigInvalidError } from '../errors.ts';
+import { describeRedis } from '../redis/create-redis.ts';
+import { redisTargetFrom } from '../redis/redis-target.ts';
 import { loadOrchardConfig, sourceDescriptors } from '../sources/index.ts';
 import type { CommandIo } from './checkpoint-command.ts';
 
@@ -32,7 +34,8 @@ export function validateCommand(env: NodeJS.ProcessEnv, cwd: string, io: Command
   for (const warning of unknownEnvironmentSettings(env, configSchemaFor(sourceDescriptors).properties)) io.err(`warning: ${warning}\n`);
   const names = config.connectors.map((c) => (c.enabled ? c.name : `${c.name} (disabled)`));
   const connectors = names.length === 0 ? 'no connectors' : `${names.length} connector${names.length === 1 ? '' : 's'} (${names.join(', ')})`;
-  const redis = config.redisUrl ? 'Redis from REDIS_URL' : `embedded Redis in ${config.dataDir}`;
+  const target = redisTargetFrom(config);
+  const redis = target ? `Redis at ${describeRedis(target)}` : `embedded Redis in ${config.dataDir}`;
   io.out(`Configuration in ${where} is valid: ${connectors}, webhook authentication ${config.webhookAuth}, ${redis}.\n`);
   return 0;
 }
@@ -48,8 +51,8 @@ function whatServeWouldLack(config: Config, env: NodeJS.ProcessEnv): string[] {
       problems.push(`${name}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  if (!config.redisUrl && !onPath('redis-server', env.PATH ?? '')) {
-    problems.push('REDIS_URL is unset, so Orchard would start its embedded Redis, but redis-server is not on PATH: install Redis (Debian: apt-get install redis-server) or set REDIS_URL');
+  if (!redisTargetFrom(config) && !onPath('redis-server', env.PATH ?? '')) {
+    problems.push('REDIS_URL (or ORCHARD_REDIS_SENTINELS, ORCHARD_REDIS_CLUSTER_NODES) is unset, so Orchard would start its embedded Redis, but redis-server is not on PATH: install Redis (Debian: apt-get install redis-server) or set REDIS_URL');
   }
   return problems;
 }

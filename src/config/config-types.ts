@@ -17,6 +17,8 @@ export interface ConnectorConfig<S = Readonly<Record<string, unknown>>> {
   readonly timeoutMs: number;
   readonly maxConnections: number;
   readonly maxAttempts: number;
+  /** expect_events_within: runs that append nothing for longer make the connector "silent"; undefined: never. */
+  readonly expectEventsWithinMs: number | undefined;
   /** The entry as written (file keys), with defaults: its type's own settings, typed by its schema. */
   readonly settings: S;
 }
@@ -24,6 +26,18 @@ export interface ConnectorConfig<S = Readonly<Record<string, unknown>>> {
 /** The validated, frozen configuration. Keys mirror the file keys in camelCase. */
 export interface Config {
   readonly redisUrl: string | undefined;
+  /** Password of the data nodes (Sentinel, Cluster, or a REDIS_URL without one). */
+  readonly redisPassword: string | undefined;
+  /** Redis through Sentinel: the sentinels (`host:port`) and the primary's name. */
+  readonly redisSentinels: readonly string[] | undefined;
+  readonly redisSentinelName: string | undefined;
+  readonly redisSentinelPassword: string | undefined;
+  /** Redis Cluster: seed nodes (`host:port`). */
+  readonly redisClusterNodes: readonly string[] | undefined;
+  /** TLS to the data nodes found through Sentinel or the Cluster; to the sentinels; the CA file to trust. */
+  readonly redisTls: boolean;
+  readonly redisSentinelTls: boolean;
+  readonly redisTlsCaFile: string | undefined;
   readonly dataDir: string;
   readonly redisAppendfsync: 'always' | 'everysec';
   readonly host: string;
@@ -41,6 +55,8 @@ export interface Config {
   readonly streamTrimIntervalMs: number;
   readonly streamTrimWithoutGroups: boolean;
   readonly webhookPath: string;
+  /** The tenant of the Jamf Pro webhook route's records (ORCHARD_WEBHOOK_TENANT), '' for none. */
+  readonly webhookTenant: string;
   /** Orchard's external address as Jamf Pro reaches it (`orchard jamf-webhooks`), without a trailing slash. */
   readonly publicUrl: string | undefined;
   readonly webhookAuth: WebhookAuthMode;

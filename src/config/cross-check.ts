@@ -5,6 +5,7 @@ import { checkBaseUrl } from './base-url-check.ts';
 import type { ConfigSchema } from './config-schema.ts';
 import type { ConnectorTypeSpec, WebhookAuthMode } from './config-types.ts';
 import { connectorLabel } from './explain-errors.ts';
+import { checkRedisTopology } from './redis-topology-check.ts';
 
 // Step 6 of loading the configuration: the rules that span settings, which a schema cannot say.
 
@@ -94,6 +95,7 @@ export function crossCheck(s: Record<string, any>, context: CrossCheckContext, p
     const problem = redisUrlProblem(s.redis_url);
     if (problem) problems.push(`${named('redis_url')}: ${problem}`);
   }
+  checkRedisTopology(s, (k) => `${schema.properties[k]?.['x-env'] ?? k} (${k})`, problems);
   if (s.request_timeout_ms !== undefined && s.shutdown_timeout_ms !== undefined && s.request_timeout_ms >= s.shutdown_timeout_ms) {
     problems.push('ORCHARD_REQUEST_TIMEOUT_MS (request_timeout_ms) must be below ORCHARD_SHUTDOWN_TIMEOUT_MS (shutdown_timeout_ms), or a slow request outlives shutdown');
   }

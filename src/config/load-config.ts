@@ -104,6 +104,7 @@ function connectorConfig(entry: Record<string, any>): ConnectorConfig {
     timeoutMs: entry.timeout_ms,
     maxConnections: entry.max_connections,
     maxAttempts: entry.max_attempts,
+    expectEventsWithinMs: entry.expect_events_within === undefined ? undefined : parseDurationMs(entry.expect_events_within),
     settings: entry,
   };
 }

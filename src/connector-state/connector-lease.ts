@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { randomBytes } from 'node:crypto';
 import { leaseReleaseScript, leaseRenewScript } from '../redis/scripts/connector-state-scripts.ts';
 import { withTimeout } from '../redis/with-timeout.ts';
@@ -9,7 +9,7 @@ import { withTimeout } from '../redis/with-timeout.ts';
 // that lost the lease (a long pause, Redis unreachable) can never extend or delete another's.
 
 export interface LeaseOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly key: string;
   readonly ttlMs: number;
   /** Who holds it, for `orchard checkpoint show` and /status: host and pid. */
@@ -17,7 +17,7 @@ export interface LeaseOptions {
 }
 
 export class ConnectorLease {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #key: string;
   readonly #ttlMs: number;
   /** The value stored in the key: holder description and a random part unique to this lease object. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { ConnectorConfig } from '../config/load-config.ts';
 import { Keyspace, type ConnectorKeys } from '../redis/keyspace.ts';
 import { pruneVersionsScript, resetScript } from '../redis/scripts/connector-state-scripts.ts';
@@ -6,6 +6,7 @@ import { withTimeout } from '../redis/with-timeout.ts';
 import { tallyFieldPrefix } from '../redis/scripts/page-scripts.ts';
 import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint, type Tally } from './checkpoint.ts';
 import { ConnectorLease } from './connector-lease.ts';
+import { WindowStore } from './window-store.ts';
 
 // The one owner of a pull connector's state in Redis: its checkpoint (read, reset), its lease, and
 // the versions an inventory remembers (counted, pruned). The page write itself, which moves the
@@ -13,15 +14,20 @@ import { ConnectorLease } from './connector-lease.ts';
 // on what this store reads: the lease token and the checkpoint's sequence number.
 
 export class ConnectorStateStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keyspace: Keyspace;
   readonly #timeoutMs: number;
 
   /** `stream`: the events stream whose hash tag the connectors' keys carry. */
-  constructor(redis: Redis, stream: string, options: { readonly timeoutMs?: number } = {}) {
+  constructor(redis: RedisClient, stream: string, options: { readonly timeoutMs?: number } = {}) {
     this.#redis = redis;
     this.#keyspace = new Keyspace(stream);
     this.#timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** The connectors' window counts and their verification's state (docs/completeness.md). */
+  windows(): WindowStore {
+    return new WindowStore(this.#redis, this.#keyspace, this.#timeoutMs);
   }
 
   keys(connector: string): ConnectorKeys {
@@ -62,6 +68,17 @@ export class ConnectorStateStore {
     return new ConnectorLease({ redis: this.#redis, key: this.keys(connector).lease, ttlMs, holder });
   }
 
+  /**
+   * The last check-in or inventory webhook time (ms) the push route saw for each `serial:` / `udid:`
+   * field of a tenant's devices; undefined when it never saw one for the tenant (no webhooks to compare).
+   */
+  async webhookSightings(tenant: string, fields: readonly string[]): Promise<(number | undefined)[] | undefined> {
+    const key = this.#keyspace.webhookDevices(tenant);
+    const read = Promise.all([this.#redis.exists(key), fields.length === 0 ? Promise.resolve([]) : this.#redis.hmget(key, ...fields)]);
+    const [exists, values] = await withTimeout(read, this.#timeoutMs, `Redis did not answer within ${this.#timeoutMs} ms while reading webhook sightings.`);
+    return exists === 0 ? undefined : values.map((v) => (v === null ? undefined : Number(v)));
+  }
+
   /** Who holds a connector's lease now, read without taking it. */
   async leaseHolder(connector: string): Promise<{ holder: string; ttlMs: number } | undefined> {
     const key = this.keys(connector).lease;
@@ -78,22 +95,42 @@ export class ConnectorStateStore {
    */
   async pruneVersions(connector: string, belowStamp: number, prefix?: string): Promise<number> {
     const key = this.keys(connector).versions;
-    let cursor = '0';
     let removed = 0;
+    await this.#scanStale(key, belowStamp, prefix, async (stale) => {
+      removed += Number(await pruneVersionsScript.run<number>(this.#redis, [key], stale.flat()));
+    });
+    return removed;
+  }
+
+  /**
+   * The versions last seen before scan `belowStamp`, each as stored ("<version>|<scan>"), but those of
+   * `except` (the objects a page is about to write): what an inventory's last page of a scan forgets,
+   * with a removal record each, in its own atomic step.
+   */
+  async staleVersions(connector: string, belowStamp: number, except: ReadonlySet<string>): Promise<[field: string, value: string][]> {
+    const found: [string, string][] = [];
+    await this.#scanStale(this.keys(connector).versions, belowStamp, undefined, async (stale) => {
+      for (const pair of stale) if (!except.has(pair[0])) found.push(pair);
+    });
+    return found;
+  }
+
+  /** Calls `onSlice` with each HSCAN slice's versions stamped below `belowStamp` (prefix: fields that start with it). */
+  async #scanStale(key: string, belowStamp: number, prefix: string | undefined, onSlice: (stale: [string, string][]) => Promise<void>): Promise<void> {
+    let cursor = '0';
     const pattern = prefix === undefined ? undefined : `${globEscaped(prefix)}*`;
     do {
       const [next, flat] = pattern === undefined ? await this.#redis.hscan(key, cursor, 'COUNT', 1000) : await this.#redis.hscan(key, cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      const stale: string[] = [];
+      const stale: [string, string][] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const value = flat[i + 1]!;
         const bar = value.lastIndexOf('|');
         const stamp = bar < 0 ? 0 : Number(value.slice(bar + 1));
-        if (!(stamp >= belowStamp)) stale.push(flat[i]!, value);
+        if (!(stamp >= belowStamp)) stale.push([flat[i]!, value]);
       }
-      if (stale.length > 0) removed += Number(await pruneVersionsScript.run<number>(this.#redis, [key], stale));
+      if (stale.length > 0) await onSlice(stale);
     } while (cursor !== '0');
-    return removed;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import type { Config, ConnectorConfig } from '../config/config-types.ts';
 import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
+import type { WindowStore } from '../connector-state/window-store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { PageSink } from '../sink/event-sink.ts';
 import { ConnectorRunner, type ConnectorStatus } from './connector-runner.ts';
@@ -17,6 +18,8 @@ export interface ConnectorManagerOptions {
   readonly createSource: SourceFactory;
   readonly sink: PageSink;
   readonly state: ConnectorStateStore;
+  /** The connectors' window counts (docs/completeness.md). */
+  readonly windows?: WindowStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }
@@ -29,6 +32,8 @@ export class ConnectorManager {
   constructor(options: ConnectorManagerOptions) {
     const { config, logger, metrics } = options;
     const holder = `${hostname()}:${process.pid}`;
+    // The tenants the Jamf Pro webhook route writes: its own (webhook_tenant) and those of its tenant secrets.
+    const webhookTenants = [config.webhookTenant, ...(config.webhookTenantSecrets ?? []).map((t) => t.tenant)];
     for (const c of config.connectors) {
       if (!c.enabled) {
         this.#skipped.push({ name: c.name, type: c.type, reason: 'disabled (enabled: false)' });
@@ -39,7 +44,7 @@ export class ConnectorManager {
       metrics?.connectorInterval.set({ connector: c.name }, c.intervalMs / 1000);
       const { source, info, deprecations } = options.createSource(c, metrics);
       this.#runners.push(
-        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
+        new ConnectorRunner({ config: c, source, sourceInfo: info, deprecations, sink: options.sink, state: options.state, windows: options.windows, webhookTenants, leaseTtlMs: config.connectorLeaseTtlMs, holder, logger, metrics }),
       );
     }
   }

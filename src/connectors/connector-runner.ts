@@ -5,13 +5,16 @@ import type { ConnectorConfig } from '../config/config-types.ts';
 import { emptyCheckpoint, writerId, type Checkpoint, type StoredCheckpoint } from '../connector-state/checkpoint.ts';
 import type { ConnectorLease } from '../connector-state/connector-lease.ts';
 import type { ConnectorStateStore } from '../connector-state/connector-state-store.ts';
+import type { WindowStore } from '../connector-state/window-store.ts';
 import { CheckpointChangedError, LeaseLostError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ConnectorKeys } from '../redis/keyspace.ts';
 import type { PageSink } from '../sink/event-sink.ts';
+import { ConnectorChecks, type SourceHealth } from './connector-checks.ts';
 import type { DeprecationNotice, DeprecationNotices } from './deprecation-notices.ts';
 import { diagnoseConnector, type Diagnosis, type SourceInfo } from './diagnosis.ts';
 import { PageLoopGuard } from './page-loop-guard.ts';
+import { recordsWithScanEnd } from './scan-end.ts';
 import type { PullSource } from './pull-source.ts';
 
 // One loop per connector instance (DESIGN.md, "Pull path"): take the lease → read the checkpoint →
@@ -48,6 +51,11 @@ export interface ConnectorStatus {
   readonly lastError: { readonly at: string; readonly message: string; readonly code: string | undefined; readonly diagnosis: Diagnosis } | null;
   /** API paths the vendor said it will remove (Deprecation/Sunset headers), each with a warning naming the date and the path to move to. */
   readonly deprecations: readonly DeprecationNotice[];
+  /** ok, degraded, silent or failing, with the reason (connector-checks.ts). */
+  readonly health: SourceHealth;
+  /** Time since the last event appended and the last run that succeeded; the closed windows verified (when the source counts them). */
+  readonly freshness?: unknown;
+  readonly completeness?: unknown;
 }
 
 export interface ConnectorRunnerOptions {
@@ -60,6 +68,10 @@ export interface ConnectorRunnerOptions {
   readonly sink: PageSink;
   /** The connector's checkpoint, lease and versions. */
   readonly state: ConnectorStateStore;
+  /** The connector's window counts (docs/completeness.md); without it, windows are neither counted nor verified. */
+  readonly windows?: WindowStore;
+  /** The tenants the Jamf Pro webhook route writes (webhook_tenant, webhook_tenant_secrets): an inventory of one of them looks for missed webhooks. */
+  readonly webhookTenants?: readonly string[];
   readonly leaseTtlMs: number;
   /** Who this replica is (host, pid), stored in the lease. */
   readonly holder: string;
@@ -93,6 +105,7 @@ export class ConnectorRunner {
   #nextRunAtMs: number | undefined;
   #lastError: ConnectorStatus['lastError'] = null;
   #failures = 0;
+  readonly #checks: ConnectorChecks;
 
   constructor(options: ConnectorRunnerOptions) {
     this.#o = options;
@@ -100,6 +113,7 @@ export class ConnectorRunner {
     this.#keys = options.state.keys(options.config.name);
     this.#lease = options.state.lease(options.config.name, options.leaseTtlMs, options.holder);
     this.#log = options.logger.child({ connector: options.config.name, type: options.config.type });
+    this.#checks = new ConnectorChecks({ ...options, logger: this.#log });
     this.#setState('starting');
   }
 
@@ -143,6 +157,8 @@ export class ConnectorRunner {
       nextRunAt: this.#nextRunAtMs === undefined ? null : iso(this.#nextRunAtMs),
       lastError: this.#lastError,
       deprecations: this.#o.deprecations?.list(this.#successorOf) ?? [],
+      health: this.#checks.health({ state: this.#state, lastError: this.#lastError }),
+      ...this.#checks.status(),
     };
   }
 
@@ -155,6 +171,7 @@ export class ConnectorRunner {
 
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
+    await this.#checks.load();
     while (!signal.aborted) {
       let delayMs = 0;
       try {
@@ -187,6 +204,7 @@ export class ConnectorRunner {
         }
         await this.#runOnce(stored);
         this.#failures = 0;
+        if (!signal.aborted) await this.#checks.afterRun(AbortSignal.any([signal, this.#leaseAbort.signal]), this.#checkpoint?.checkpoint?.cursor);
       } catch (err) {
         if (signal.aborted && this.#stopping) break;
         if (err instanceof CheckpointChangedError) {
@@ -339,7 +357,8 @@ export class ConnectorRunner {
           pages: cp.pages + 1,
           updatedAt: iso(endedMs),
         };
-        const result = await this.#o.sink.appendPage(page.records, {
+        const records = await recordsWithScanEnd(page, this.#o.state, this.#config.name);
+        const result = await this.#o.sink.appendPage(records, {
           keys: this.#keys,
           leaseToken: this.#lease.token,
           expectedSeq: seq,
@@ -348,11 +367,13 @@ export class ConnectorRunner {
           stamp: page.versionStamp,
           dedupWindowSeconds: page.dedupWindowSeconds,
           ...(page.tally === undefined ? {} : { tally: { name: page.tally, received: page.received, dropped: page.duplicates ?? 0 } }),
+          windows: this.#checks.windowsCommit(page.windows),
         });
         if (result.outcome === 'lease_lost') throw new LeaseLostError(this.#config.name);
         if (result.outcome === 'stale') throw new CheckpointChangedError(this.#config.name);
         seq += 1;
         cp = written;
+        await this.#checks.afterPage(page, records, result);
         this.#checkpoint = { seq, checkpoint: cp, versions: this.#checkpoint?.versions ?? 0, tallies: this.#checkpoint?.tallies ?? {} };
         stats.pages += 1;
         stats.received += page.received;

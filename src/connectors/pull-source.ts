@@ -1,7 +1,10 @@
 import type { Tally } from '../connector-state/checkpoint.ts';
 import type { PageRecord } from '../sink/event-sink.ts';
 
+import type { PageWindows, WindowRef } from '../connector-state/window-store.ts';
+
 export type { Tally } from '../connector-state/checkpoint.ts';
+export type { PageWindows, WindowRef } from '../connector-state/window-store.ts';
 
 // The small interface each pull source plugs into the shared polling loop (connector-runner.ts). A
 // source knows its vendor API and its cursor; the runner owns scheduling, the lease, the atomic page
@@ -56,6 +59,52 @@ export interface Page<C> {
    * appended, duplicates (one organization of an MSP connector: `org:<id>`).
    */
   readonly tally?: string;
+  /** The last page of a run that the vendor counted (Jamf Protect's pageInfo.total): what the run read against that count (docs/completeness.md). */
+  readonly counted?: { readonly start: string; readonly end: string; readonly expected: number; readonly got: number; readonly result: 'verified' | 'repaired' | 'short' };
+  /** The last page of an inventory scan: its snapshot marker, and a removal record per device gone, are written with it (docs/completeness.md). */
+  readonly scanEnd?: ScanEnd;
+  /** The ids this page appends, by the closed window their event time falls in (docs/completeness.md): counted in the page's atomic step. */
+  readonly windows?: PageWindows;
+}
+
+/** How an inventory scan ended: its bounds and count, and the records its last page is written with. */
+export interface ScanEnd {
+  readonly scan: number;
+  readonly startedAt: string | null;
+  readonly endedAt: string;
+  /** Devices the scan read, and the totalCount the vendor gave last: fewer read is reported (the next scan reads them). */
+  readonly seen: number;
+  readonly totalCount: number;
+  /** Versions stamped below this scan number are of devices not seen in two whole scans: gone. */
+  readonly belowStamp: number;
+  /** The removal record of a device gone, from its field and its version as stored. */
+  removed(field: string, stored: string): PageRecord;
+  /** The scan's snapshot marker. */
+  marker(removed: number): PageRecord;
+}
+
+/**
+ * What a source whose vendor can count its events offers the window verification
+ * (connectors/window-verifier.ts): the vendor's count of a closed window, with the filters the pull
+ * uses, and the window's events read again.
+ */
+export interface WindowCounting {
+  /** The length of a window (windows are aligned on it, in UTC). */
+  readonly windowMs: number;
+  /** A window is checked once its end is this long ago (the connector's lag plus verify_after, at least lag plus overlap). */
+  readonly settleMs: number;
+  /**
+   * Before when the connector's runs will read nothing of an organization again, from its stored cursor
+   * (the last window's end minus the overlap); undefined when the cursor does not say. A window is
+   * re-pulled only before it: a run reading it again later would not know what a re-pull appended.
+   */
+  passedBefore(cursor: unknown, org: string): number | undefined;
+  /** The service groups each organization is counted by: `all`, or each configured service. */
+  readonly services: readonly string[];
+  /** The vendor's count of the window's events. */
+  count(window: WindowRef, signal: AbortSignal): Promise<number>;
+  /** The window's events as the vendor lists them now, page after page, as a run makes their records. */
+  pages(window: WindowRef, signal: AbortSignal): AsyncIterable<readonly PageRecord[]>;
 }
 
 
@@ -70,5 +119,9 @@ export interface PullSource<C = unknown> {
   readonly requests: number;
   /** The path to move to from a path the vendor marks deprecated, when the source knows one (newer API versions). */
   successorPath?(path: string): string | undefined;
+  /** The vendor's counts of closed windows, for the window verification (Directory Insights). */
+  readonly windows?: WindowCounting;
+  /** An inventory whose records name their device: how far a report may run ahead of the last webhook seen for it (missed_webhook_tolerance). */
+  readonly missedWebhookToleranceMs?: number;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { ReadAbandonedError } from '../errors.ts';
 
 // The consumer's blocking reads (XREADGROUP … BLOCK) on a dedicated connection, with a watchdog:
@@ -23,14 +23,14 @@ export function entriesOf(reply: ReadReply): RawEntry[] {
 }
 
 export class BlockingReader {
-  readonly #create: () => Redis;
+  readonly #create: () => RedisClient;
   readonly #signal: AbortSignal;
   readonly #watchdogMarginMs: number;
-  #conn: Redis | undefined;
+  #conn: RedisClient | undefined;
   #abandonRead: ((why: string) => void) | undefined;
 
   /** `signal`: the consumer's stop, which ends a wait for the connection. */
-  constructor(create: () => Redis, signal: AbortSignal, watchdogMarginMs: number) {
+  constructor(create: () => RedisClient, signal: AbortSignal, watchdogMarginMs: number) {
     this.#create = create;
     this.#signal = signal;
     this.#watchdogMarginMs = watchdogMarginMs;
@@ -73,7 +73,7 @@ export class BlockingReader {
   }
 
   /** The blocking connection, created when missing; waits (bounded) until it is ready. */
-  async #connection(timeoutMs: number): Promise<Redis> {
+  async #connection(timeoutMs: number): Promise<RedisClient> {
     let conn = this.#conn;
     if (!conn) {
       conn = this.#create();
@@ -102,7 +102,7 @@ export class BlockingReader {
     return conn;
   }
 
-  #drop(conn: Redis | undefined = this.#conn): void {
+  #drop(conn: RedisClient | undefined = this.#conn): void {
     if (!conn) return;
     if (this.#conn === conn) this.#conn = undefined;
     conn.disconnect();

@@ -1,21 +1,21 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { hostname } from 'node:os';
 import { ConsumerOptionsError } from '../errors.ts';
-import { defaultDeadLetterStream } from '../redis/keyspace.ts';
+import { isCluster, slotOf, type RedisClient } from '../redis/redis-client.ts';
+import { deadLetterCountsKey, defaultDeadLetterStream, hashTagOf } from '../redis/keyspace.ts';
 import type { StreamEntryHandler } from './stream-entry.ts';
 
 // What a StreamConsumer (stream-consumer.ts) is given, its defaults, and what it counts.
 
 export interface StreamConsumerOptions {
   /** Used for every non-blocking command (PEL reads, XACK, XAUTOCLAIM, XPENDING, scripts). */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /**
    * Makes the dedicated connection for XREADGROUP … BLOCK. Called again whenever the watchdog drops
    * one. The consumer disconnects the connections it made. Do not set ioredis's `blockingTimeout` on
    * it: that answers a timed-out read with null, which looks like "no entries".
    */
-  readonly createBlockingConnection: () => Redis;
+  readonly createBlockingConnection: () => RedisClient;
   /** Default `orchard:events`. */
   readonly stream?: string;
   readonly group: string;
@@ -119,6 +119,11 @@ export function resolveConsumerOptions(options: StreamConsumerOptions): Resolved
     if (!Number.isInteger(value) || value < min) problems.push(`${name} must be a whole number ≥ ${min} (got ${value})`);
   }
   if (o.limit !== Number.POSITIVE_INFINITY && (!Number.isInteger(o.limit) || o.limit < 1)) problems.push(`limit must be a whole number ≥ 1 (got ${o.limit})`);
+  // The dead-letter script moves an entry from the stream to the dead letters in one step: on a Redis
+  // Cluster both (and the counts hash beside them) must be in one hash slot.
+  if (isCluster(options.redis) && [o.deadLetterStream, deadLetterCountsKey(o.deadLetterStream)].some((key) => slotOf(key) !== slotOf(o.stream))) {
+    problems.push(`deadLetterStream "${o.deadLetterStream}" is not in the hash slot of stream "${o.stream}": on a Redis Cluster give it the stream's hash tag (${hashTagOf(o.stream)}), or leave it unset (${defaultDeadLetterStream(o.stream)})`);
+  }
   if (problems.length > 0) throw new ConsumerOptionsError(problems);
   return o;
 }

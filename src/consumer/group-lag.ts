@@ -14,7 +14,7 @@
 //   consumer increments a hash `<deadLetterStream>:counts` (field = group) in the same script that
 //   writes the dead letter, and this reads the hash.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import { countAfterScript } from '../redis/scripts/count-after-script.ts';
 import { deadLetterCountsKey, defaultDeadLetterStream } from '../redis/keyspace.ts';
 
@@ -59,7 +59,7 @@ function idTimeMs(id: string): number {
  * Per group of `stream`: consumers, pending, lag, last-delivered id, oldest pending entry and its age,
  * dead-lettered count. An empty list when the stream does not exist or has no group.
  */
-export async function readGroupLag(redis: Redis, stream: string, deadLetterStream = defaultDeadLetterStream(stream), options: ReadGroupLagOptions = {}): Promise<GroupLag[]> {
+export async function readGroupLag(redis: RedisClient, stream: string, deadLetterStream = defaultDeadLetterStream(stream), options: ReadGroupLagOptions = {}): Promise<GroupLag[]> {
   const lagScanLimit = options.lagScanLimit ?? 100_000;
   let groups: FlatReply[];
   try {

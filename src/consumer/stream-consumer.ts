@@ -32,7 +32,7 @@
 // janitor of another consumer may claim entries of the batch still in hand (they would then be handled
 // twice, which at-least-once delivery allows).
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff.ts';
@@ -62,7 +62,7 @@ const maxRememberedErrors = 10_000;
  * header comment for what it guarantees.
  */
 export class StreamConsumer {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #handler: StreamEntryHandler;
   readonly #logger: Logger | undefined;
   readonly #o: ResolvedConsumerOptions;

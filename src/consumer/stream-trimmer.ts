@@ -27,7 +27,7 @@
 // exact arithmetic.
 // The dead-letter stream is not trimmed here.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Backoff } from '../backoff.ts';
@@ -35,7 +35,7 @@ import { TrimmerOptionsError } from '../errors.ts';
 import { trimScript } from '../redis/scripts/trim-script.ts';
 
 export interface StreamTrimmerOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly stream: string;
   /** Keep at most this many entries (those every group has read go first). */
   readonly maxLen?: number;
@@ -92,7 +92,7 @@ export interface TrimResult {
  * consumer group has not read and acknowledged. See the header comment.
  */
 export class StreamTrimmer {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #o: { stream: string; maxLen: number; maxAgeMs: number; intervalMs: number; trimWithoutGroups: boolean; heldScanLimit: number; warnIntervalMs: number };
   readonly #logger: Logger | undefined;
   readonly #onStatus: ((status: TrimResult) => void) | undefined;

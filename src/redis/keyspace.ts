@@ -11,6 +11,10 @@ import { sha256 } from '../sha256.ts';
 //   <tag>:connector:<name>:checkpoint                a pull connector's checkpoint (hash)
 //   <tag>:connector:<name>:lease                     which replica runs it (string, with expiry)
 //   <tag>:connector:<name>:versions                  object id → last version appended (hash)
+//   <tag>:connector:<name>:window-counts             per closed window (org|service|start): distinct events appended (hash)
+//   <tag>:connector:<name>:window-ids:<org|service|start>  the ids appended in that window (set, with expiry)
+//   <tag>:connector:<name>:completeness              what the window verification found (JSON string)
+//   <tag>:webhook-devices:<tenant hash>              serial:/udid: → last check-in or inventory webhook (hash)
 //   <tag>:import:<sha256>:<type>:<tenant hash>       an `orchard import` file's progress (hash)
 //   <stream>:jumpcloud:<service>                     `stream_per_service` streams
 //   <stream>:dead, <stream>:dead:counts              the consumer's dead letters and their counts
@@ -49,6 +53,12 @@ export interface ConnectorKeys {
   readonly lease: string;
   /** Hash: object id → last version appended (inventories). */
   readonly versions: string;
+  /** Hash: `<org>|<service>|<window start>` → distinct events appended in that window; `from|<org>` → where counting began. */
+  readonly windowCounts: string;
+  /** String: the window verification's progress and unrepaired gaps (JSON). */
+  readonly completeness: string;
+  /** Set: the ids appended in one window (its `windowCounts` field), kept while the window may still be re-pulled. */
+  windowIds(field: string): string;
 }
 
 /** The keys of one events stream. */
@@ -67,7 +77,24 @@ export class Keyspace {
 
   connector(name: string): ConnectorKeys {
     const prefix = `${this.hashTag}:connector:${name}:`;
-    return { checkpoint: `${prefix}checkpoint`, lease: `${prefix}lease`, versions: `${prefix}versions` };
+    return {
+      checkpoint: `${prefix}checkpoint`,
+      lease: `${prefix}lease`,
+      versions: `${prefix}versions`,
+      windowCounts: `${prefix}window-counts`,
+      completeness: `${prefix}completeness`,
+      windowIds: (field) => `${prefix}window-ids:${field}`,
+    };
+  }
+
+  /**
+   * The last Jamf Pro check-in or inventory webhook seen per device of a tenant (`serial:<serial>`,
+   * `udid:<udid>` → event time in ms), written by the push append script, read by the inventory's
+   * missed-webhook check. One hash per tenant, bounded by its fleet (the first 16 hex digits of the
+   * sha256 of the tenant, as importProgress does).
+   */
+  webhookDevices(tenant: string): string {
+    return `${this.hashTag}:webhook-devices:${sha256(tenant, 'hex').slice(0, 16)}`;
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RedisFigures } from '../metrics.ts';
+import { isCluster, SlotRoutedCommand, type RedisClient } from './redis-client.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** `maxmemory` and `used_memory` from the text of INFO memory (https://redis.io/docs/latest/commands/info/). */
@@ -15,13 +15,22 @@ export function memoryFromInfo(info: string): { usedMemoryBytes?: number; maxMem
  * What the Redis gauges of /metrics show: each stream's length (XLEN, O(1)) and INFO memory, in one
  * round trip, at most once per `cacheMs` however often Prometheus scrapes, and given up after
  * `timeoutMs` so a scrape never waits on a stalled Redis. A Redis that refuses INFO (an ACL without
- * it) still gives the lengths.
+ * it) still gives the lengths. On a Redis Cluster each XLEN goes to its key's primary and INFO memory to
+ * the primary of the first stream (the one that grows), as separate commands: a Cluster pipeline must
+ * keep to one slot.
  */
-export function redisFiguresReader(redis: Redis, streams: readonly string[], options: { cacheMs?: number; timeoutMs?: number } = {}): () => Promise<RedisFigures> {
+export function redisFiguresReader(redis: RedisClient, streams: readonly string[], options: { cacheMs?: number; timeoutMs?: number } = {}): () => Promise<RedisFigures> {
   const cacheMs = options.cacheMs ?? 1000;
   const timeoutMs = options.timeoutMs ?? 2000;
   let last: { at: number; figures: Promise<RedisFigures> } | undefined;
+  const readEach = async (): Promise<RedisFigures> => {
+    const info = redis.sendCommand(new SlotRoutedCommand('info', ['memory'], streams[0]!, { replyEncoding: 'utf8' })) as Promise<string>;
+    const lengths = await Promise.all(streams.map(async (stream) => ({ stream, length: Number(await redis.xlen(stream)) })));
+    const memory = await info.then(memoryFromInfo, () => ({}));
+    return { streams: lengths, ...memory };
+  };
   const read = async (): Promise<RedisFigures> => {
+    if (isCluster(redis)) return readEach();
     const pipeline = redis.pipeline();
     for (const stream of streams) pipeline.xlen(stream);
     pipeline.info('memory');

@@ -109,6 +109,8 @@ function logResponses(app: FastifyInstance, metrics: Metrics, logger: Logger, no
     const route = req.routeOptions.url ?? 'unmatched';
     requests(route)(req.method)(status).inc();
     latency(route).observe(reply.elapsedTime / 1000);
+    // Only the push routes answer 202 (taken: appended or spooled): their freshness.
+    if (status === 202) metrics.completeness.sawEvent(route);
     if (status < 400 && !debug) return done();
     const line = { method: req.method, route, status, code: req.errorCode, remote: req.ip, ms: Math.round(reply.elapsedTime) };
     if (status === 503 && route === '/readyz') req.log.debug(line, 'Request answered.');
@@ -162,6 +164,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const authenticatorFor = (auth: WebhookAuth) => (auth === deps.auth ? authenticate : createAuthenticator(auth));
 
   await app.register(async (intake) => {
+    // Off by default (rate_limit_per_minute 0): Jamf Cloud posts from few addresses and never retries,
+    // so a 429 to an authenticated sender loses the event. Unauthenticated requests never get this far
+    // on a listening server: the gate (intake-gate.ts) refuses them and throttles the address.
     if (config.rateLimitPerMinute > 0) {
       await intake.register(rateLimit, {
         global: true,
@@ -173,6 +178,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
     await intake.register(jamfProWebhookRoute, {
       path: config.webhookPath,
+      tenant: config.webhookTenant,
       authenticate,
       throttle,
       metrics,

@@ -25,9 +25,11 @@ import type { Authenticator } from './webhook-authenticator.ts';
 // took legitimate webhooks to a p99 of 13.6 s before; the figures after are in docs/operations.md (Under attack).
 
 const kAuthenticated = Symbol('orchard.authenticated');
-const kHeadersDone = Symbol('orchard.headersDone');
+const kResponse = Symbol('orchard.response');
 const kRefused = Symbol('orchard.closing');
-type GateSocket = Socket & { [kAuthenticated]?: boolean; [kHeadersDone]?: boolean; [kRefused]?: boolean };
+const kTenant = Symbol('orchard.tenant');
+type GateSocket = Socket & { [kAuthenticated]?: boolean; [kResponse]?: ServerResponse; [kRefused]?: boolean };
+type GateRequest = IncomingMessage & { [kTenant]?: string };
 
 export interface GateRoute {
   readonly path: string;
@@ -80,14 +82,17 @@ export class IntakeGate {
     // Pipelined behind an answer that closes the connection: the connection ends before an answer to it
     // could be written, so it costs nothing more (and is not counted: it is never answered).
     if (socket[kRefused]) return true;
-    socket[kHeadersDone] = true;
-    res.once('finish', () => (socket[kHeadersDone] = false));
+    // The answer in progress, for headersDone: kept on the connection rather than followed with a
+    // 'finish' listener, a closure and two listener calls a request on the webhook path.
+    socket[kResponse] = res;
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const route = this.#routes.get(path);
     if (route && route.methods.includes(req.method ?? '')) {
-      if (route.authenticate(req.headers) !== undefined) {
+      const tenant = route.authenticate(req.headers);
+      if (tenant !== undefined) {
+        (req as GateRequest)[kTenant] = tenant;
         if (!socket[kAuthenticated]) {
           socket[kAuthenticated] = true;
           this.#o.guard.authenticated(socket);
@@ -115,9 +120,19 @@ export class IntakeGate {
     return false;
   }
 
-  /** Whether the request in progress on this connection has had all its headers (for the 408's wording). */
+  /** Whether the request in progress on this connection has had all its headers (for the 408's wording): its answer is not finished. */
   static headersDone(socket: Socket): boolean {
-    return (socket as GateSocket)[kHeadersDone] === true;
+    const res = (socket as GateSocket)[kResponse];
+    return res !== undefined && !res.writableFinished;
+  }
+
+  /**
+   * The tenant of a request this gate authenticated and passed on (undefined: it did not), so that the
+   * route's own onRequest check (for what does not come through the gate: app.inject) need not hash
+   * the secret a second time.
+   */
+  static passedTenant(req: IncomingMessage): string | undefined {
+    return (req as GateRequest)[kTenant];
   }
 
   #refuseCredentials(req: IncomingMessage, res: ServerResponse, route: string): void {

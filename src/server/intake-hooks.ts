@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import type { EventSink } from '../sink/event-sink.ts';
 import { formatTime } from '../stream/stream-record.ts';
 import type { AuthFailureThrottle } from './auth-failure-throttle.ts';
+import { IntakeGate } from './intake-gate.ts';
 import type { Authenticator } from './webhook-authenticator.ts';
 
 // What every push route (Jamf Pro webhooks, Jamf Protect alerts, logs) shares: authentication before
@@ -40,11 +41,12 @@ const jsonType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export function addIntakeHooks(scope: FastifyInstance, options: IntakeOptions): void {
   const { authenticate, throttle, metrics } = options;
 
-  // The intake gate (intake-gate.ts) answers these before Fastify on a listening server; this hook gives
-  // the same answers to what reaches Fastify otherwise (app.inject), and closes the connection too.
+  // The intake gate (intake-gate.ts) answers these before Fastify on a listening server, and marks what
+  // it passed with its tenant; this hook gives the same answers to what reaches Fastify otherwise
+  // (app.inject), and closes the connection too.
   scope.decorateRequest('intakeTenant', '');
   scope.addHook('onRequest', (req, reply, done) => {
-    const tenant = authenticate(req.headers);
+    const tenant = IntakeGate.passedTenant(req.raw) ?? authenticate(req.headers);
     if (tenant !== undefined) {
       req.intakeTenant = tenant;
       return done();

@@ -44,6 +44,16 @@ export interface PageRecord {
   readonly versionValue?: string;
   /** false: remember the version without appending (reports older than the connector's `start`). */
   readonly append?: boolean;
+  /**
+   * A removal record (inventory snapshots): appended only while the versions hash holds exactly
+   * `versionValue` (as stored, with its stamp) for `versionField`, which is then forgotten in the same step.
+   */
+  readonly removal?: boolean;
+  /**
+   * The device the record is about (an inventory's computer): when the versions hash held an older
+   * version of it, the page's outcome names it in `advanced` (the missed-webhook check).
+   */
+  readonly device?: { readonly serial?: string; readonly udid?: string; readonly reportMs?: number };
   /** The stream key it goes to, when not the configured stream (`stream_per_service`); it must share the stream's hash tag in a Redis Cluster. */
   readonly stream?: string;
   /**
@@ -72,10 +82,27 @@ export interface PageCommit {
    * and duplicates (those the script finds plus `dropped`, the ones the source already dropped).
    */
   readonly tally?: { readonly name: string; readonly received: number; readonly dropped: number };
+  /** The ids the page appends, by the closed window they fall in, counted in the same step (page-scripts.ts). */
+  readonly windows?: WindowTallyCommit;
+}
+
+/** The window tallies of a page, as keys: each group's ids go to its id set and are counted in the counts hash. */
+export interface WindowTallyCommit {
+  readonly countsKey: string;
+  readonly idsTtlSeconds: number;
+  /** Set with the page (where counting began, again, for an organization). */
+  readonly setField?: { readonly field: string; readonly value: string };
+  readonly groups: readonly { readonly idsKey: string; readonly field: string; readonly ids: readonly string[] }[];
 }
 
 export type PageOutcome =
-  | { readonly outcome: 'ok'; readonly appended: number; readonly duplicates: number }
+  | {
+      readonly outcome: 'ok';
+      readonly appended: number;
+      readonly duplicates: number;
+      /** The version fields of records with a `device` whose stored version was older, each with that version (absent for a page re-sent). */
+      readonly advanced?: readonly (readonly [field: string, previous: string])[];
+    }
   | { readonly outcome: 'lease_lost' }
   | { readonly outcome: 'stale'; readonly seq: number };
 

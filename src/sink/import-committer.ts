@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.ts';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { ImportConflictError } from '../errors.ts';
@@ -34,7 +34,7 @@ export interface ImportBatch {
 }
 
 export interface ImportCommitterOptions {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly stream: string;
   readonly rejectedStream: string;
   /** The rejected stream's approximate cap (XADD MAXLEN ~); 0 or unset: none. */
@@ -119,6 +119,6 @@ export class ImportCommitter {
     if (outcome === 'stale') throw new ImportConflictError(o.fileName, expected, Number(lines));
     // Committed on the primary ('ok', or 'done' for a batch ioredis sent again): counted.
     o.onCommitted(batch, Number(duplicates));
-    await withTimeout(this.#replicas.wait(), timeoutMs, `Redis did not answer WAIT within ${timeoutMs} ms.`);
+    await withTimeout(this.#replicas.wait(o.stream), timeoutMs, `Redis did not answer WAIT within ${timeoutMs} ms.`);
   }
 }

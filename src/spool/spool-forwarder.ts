@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { OrchardError, SinkUnavailableError } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { RedisStreamSink } from '../sink/redis-stream-sink.ts';
-import type { StreamRecord } from '../stream/stream-record.ts';
+import type { DeviceSighting, StreamRecord } from '../stream/stream-record.ts';
 import { decodeEntry } from './spool-codec.ts';
 import type { SpoolBatch, SpoolStore } from './spool-store.ts';
 import { SpooledIds } from './spooled-ids.ts';
@@ -41,6 +41,11 @@ export interface SpoolForwarderOptions {
   readonly probeTimeoutMs?: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
+  /**
+   * A drained event's device sighting (the missed-webhook check, docs/completeness.md): the spool keeps
+   * the stream fields only, so a check-in's computer is read again from its payload.
+   */
+  readonly sightingOf?: (record: StreamRecord) => DeviceSighting | undefined;
 }
 
 const progressEveryMs = 5000;
@@ -230,7 +235,8 @@ export class SpoolForwarder {
       if (entry.dedupWindowSeconds !== window || events.length + entry.records.length > this.#eventsPerCall) send();
       window = entry.dedupWindowSeconds;
       for (const record of entry.records) {
-        events.push(record);
+        const device = this.#o.sightingOf?.(record);
+        events.push(device ? { ...record, device } : record);
         keys.push(SpooledIds.key(record.source, record.id));
       }
     }

@@ -7,7 +7,7 @@ import { DataDirError, OrchardError, SinkUnavailableError, SpoolUnavailableError
 import type { Metrics } from '../metrics.ts';
 import type { AppendResult, EventSink, SinkHealth } from '../sink/event-sink.ts';
 import type { RedisStreamSink } from '../sink/redis-stream-sink.ts';
-import type { RejectedRecord, StreamRecord } from '../stream/stream-record.ts';
+import type { DeviceSighting, RejectedRecord, StreamRecord } from '../stream/stream-record.ts';
 import { decodeEntry, encodeEvents, encodeRejected } from './spool-codec.ts';
 import { SpoolForwarder, type RedisGate, type RedisHealth } from './spool-forwarder.ts';
 import { SpoolStore } from './spool-store.ts';
@@ -39,13 +39,18 @@ export interface SpoolingSinkOptions {
   readonly logger?: Logger;
   /** Called once the spool is closed (releases its lock). */
   readonly onClosed?: () => void;
+  /** A drained event's device sighting, read again from its payload (spool-forwarder.ts). */
+  readonly sightingOf?: (record: StreamRecord) => DeviceSighting | undefined;
 }
 
 /**
  * The spooling sink in front of `direct`, as the configuration describes it: the spool in
  * `<data_dir>/spool`, locked to this process, recovered (its records indexed) before anything listens.
  */
-export async function spoolingSinkFromConfig(config: Config, deps: { direct: RedisStreamSink; redis: RedisHealth; metrics?: Metrics; logger?: Logger }): Promise<SpoolingSink> {
+export async function spoolingSinkFromConfig(
+  config: Config,
+  deps: { direct: RedisStreamSink; redis: RedisHealth; metrics?: Metrics; logger?: Logger; sightingOf?: SpoolingSinkOptions['sightingOf'] },
+): Promise<SpoolingSink> {
   ensureDataDir(config.dataDir);
   const dir = join(config.dataDir, 'spool');
   let release: (() => void) | undefined;
@@ -106,7 +111,8 @@ export class SpoolingSink implements EventSink {
 
   constructor(options: SpoolingSinkOptions) {
     this.#o = options;
-    this.forwarder = new SpoolForwarder({ store: options.store, direct: options.direct, redis: options.redis, gate: this.#gate, ids: options.ids, metrics: options.metrics, logger: options.logger });
+    const { store, direct, redis, ids, metrics, logger, sightingOf } = options;
+    this.forwarder = new SpoolForwarder({ store, direct, redis, gate: this.#gate, ids, metrics, logger, sightingOf });
   }
 
   /** Appends go to Redis first (else straight to the spool). */

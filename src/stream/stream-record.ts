@@ -16,7 +16,26 @@ export interface StreamRecord {
   readonly payload: string | Buffer;
   /** JSON object of indicators (keys only when non-empty). */
   readonly indicators: string;
+  /**
+   * Not a stream field: the device a Jamf Pro check-in or inventory webhook was sent for, and when; the
+   * push sink remembers it per tenant (the inventory's missed-webhook check, docs/completeness.md).
+   */
+  readonly device?: DeviceSighting;
 }
+
+/** A device seen by a webhook: its serial number and UDID (either may be absent) at an event time. */
+export interface DeviceSighting {
+  readonly serial?: string;
+  readonly udid?: string;
+  readonly atMs: number;
+}
+
+/**
+ * The `type`s of the inventories' own records (jamf_pro.inventory, jamf_pro.mobile_devices): besides
+ * `computer` or `mobile_device`, a `snapshot` marker at the end of each scan, and a `removed` record per
+ * device gone (not seen in two whole scans). docs/completeness.md describes their payloads.
+ */
+export const inventoryRecordTypes = { snapshot: 'snapshot', removed: 'removed' } as const;
 
 export interface RejectedRecord {
   /** JSON: `{"code": …, "message": …, "details": […]}`. */

@@ -74,3 +74,16 @@ test('what serve would need is checked too: the TLS files it names, and redis-se
   const withUrl = await validate([], { REDIS_URL: 'redis://127.0.0.1:6390', PATH: dir });
   assert.equal(withUrl.code, 0, withUrl.err);
 });
+
+test('Redis Cluster and Sentinel settings: the Redis named in the summary (no password), a stream without a hash tag refused', async () => {
+  const cluster = await validate([], { ORCHARD_REDIS_CLUSTER_NODES: 'redis-a:6379,redis-b:6379', ORCHARD_STREAM: '{orchard}:events', ORCHARD_REDIS_PASSWORD: 'cluster-pass-secret', ORCHARD_WEBHOOK_SECRETS: 's'.repeat(20) });
+  assert.equal(cluster.code, 0, cluster.err);
+  assert.match(cluster.out, /Redis at cluster:\/\/redis-a:6379,redis-b:6379\./);
+  const sentinel = await validate([], { ORCHARD_REDIS_SENTINELS: 's1:26379,s2:26379,s3:26379', ORCHARD_REDIS_SENTINEL_NAME: 'orchard', ORCHARD_WEBHOOK_SECRETS: 's'.repeat(20) });
+  assert.equal(sentinel.code, 0, sentinel.err);
+  assert.match(sentinel.out, /Redis at sentinel:\/\/s1:26379,s2:26379,s3:26379\/orchard\./);
+  const untagged = await validate([], { ORCHARD_REDIS_CLUSTER_NODES: 'redis-a:6379', ORCHARD_WEBHOOK_SECRETS: 's'.repeat(20) });
+  assert.equal(untagged.code, 2);
+  assert.match(untagged.err, /ORCHARD_STREAM \(stream\) is "orchard:events", which has no hash tag.*ORCHARD_STREAM=\{orchard\}:events/);
+  assert.doesNotMatch(cluster.out + cluster.err, /cluster-pass-secret/);
+});

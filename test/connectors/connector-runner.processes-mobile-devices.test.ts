@@ -17,7 +17,9 @@ test('SIGKILL at random points of a mobile devices pull: after restarts the stre
   const { stream, state, keys, env } = pullEnvironment(t, shared, mock, { type: 'jamf_pro.mobile_devices', page_size: 40, interval: '1h' });
   const killsMidRun = await killAtRandomUntilDone(t, env, state, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const entries = await readStream(shared.redis, stream);
+  assert.equal(entries.filter((e) => e.fields.type === 'snapshot').length, 1, 'the scan\'s snapshot marker, once');
+  const ids = entries.filter((e) => e.fields.type === 'mobile_device').map((e) => e.fields.id!);
   const expected = mock.mobileDevices().map((d) => `${d.mobileDeviceId as string}:${(d.general as { lastInventoryUpdateDate: string }).lastInventoryUpdateDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());

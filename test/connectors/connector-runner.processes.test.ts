@@ -19,7 +19,9 @@ test('SIGKILL at random points of a long pull: after restarts the stream holds e
   const { stream, state, keys, env } = pullEnvironment(t, shared, mock, { page_size: 40, interval: '1h' });
   const killsMidRun = await killAtRandomUntilDone(t, env, state, random);
   assert.ok(killsMidRun.length >= 2, 'the kills landed in the middle of the run');
-  const ids = (await readStream(shared.redis, stream)).map((e) => e.fields.id!);
+  const entries = await readStream(shared.redis, stream);
+  assert.equal(entries.filter((e) => e.fields.type === 'snapshot').length, 1, 'the scan\'s snapshot marker, once');
+  const ids = entries.filter((e) => e.fields.type === 'computer').map((e) => e.fields.id!);
   const expected = mock.computers().map((c) => `${c.id as string}:${(c.general as { reportDate: string }).reportDate}`);
   assert.equal(ids.length, expected.length, `${ids.length - new Set(ids).size} duplicate(s)`);
   assert.deepEqual(ids.sort(), expected.sort());

@@ -45,7 +45,9 @@ test('the first run starts at once; the next one an interval after the previous 
   }
   assert.ok(mock.maxConcurrentRequests <= 2, 'one page fetched ahead at most: runs do not overlap');
   const metrics = await h.metrics.registry.metrics();
-  assert.match(metrics, /orchard_connector_events_total\{connector="inv",result="appended"\} 30\n/);
+  // Each computer once, and each finished scan's snapshot marker.
+  const scans = Number(/orchard_connector_runs_total\{connector="inv",outcome="success"\} (\d+)/.exec(metrics)?.[1]);
+  assert.match(metrics, new RegExp(`orchard_connector_events_total\\{connector="inv",result="appended"\\} ${30 + scans}\n`));
   assert.match(metrics, /orchard_connector_events_total\{connector="inv",result="duplicate"\} [1-9]\d*\n/);
   assert.match(metrics, /orchard_connector_runs_total\{connector="inv",outcome="success"\} [3-9]\n/);
   assert.match(metrics, /orchard_connector_requests_total\{connector="inv",status="200"\} \d+\n/);
@@ -61,13 +63,13 @@ test('changing start in the configuration resets the checkpoint on the next star
   t.after(() => first.stop());
   await first.waitForRuns(1);
   await first.stop();
-  assert.equal((await first.ids()).length, 20);
+  assert.equal((await first.ids('computer')).length, 20);
   // Same start: the connector waits for its interval. New start: it reloads at once.
   const second = await startConnector(shared.server, entry(mock, { start: '2000-01-01T00:00:00Z' }), { stream });
   t.after(() => second.stop());
   await second.waitForRuns(1);
   assert.ok(second.logs().some((l) => l.msg === "The connector's start changed in the configuration: its checkpoint is reset."));
-  assert.equal((await second.ids()).length, 40, 'the whole fleet again, once');
+  assert.equal((await second.ids('computer')).length, 40, 'the whole fleet again, once');
   const stored = await new ConnectorStateStore(shared.redis, stream).read('inv');
   assert.equal(stored.checkpoint?.start, '2000-01-01T00:00:00Z');
 });
@@ -81,10 +83,10 @@ test('a replica that lost its lease writes nothing and stands by', async (t) => 
   // Another replica took the lease (this one was paused past its expiry, say).
   await shared.redis.set(keys.lease, 'other-host:1 token', 'PX', 60_000);
   const s = await h.waitFor((x) => x.state === 'standby', 'standby');
-  const written = (await h.ids()).length;
+  const written = (await h.ids('computer')).length;
   const seq = (await new ConnectorStateStore(shared.redis, h.stream).read('inv')).seq;
   await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await h.ids()).length, written, 'nothing written after the lease was lost');
+  assert.equal((await h.ids('computer')).length, written, 'nothing written after the lease was lost');
   assert.equal((await new ConnectorStateStore(shared.redis, h.stream).read('inv')).seq, seq);
   assert.equal(s.leaseHeld, false);
   assert.ok(h.logs().some((l) => /lease/.test(String(l.msg))));
@@ -105,15 +107,15 @@ test('shutdown in the middle of a run finishes the page being written, keeps the
   assert.equal(s.lastRun?.outcome, 'interrupted');
   const stored = await new ConnectorStateStore(shared.redis, h.stream).read('inv');
   assert.equal(stored.checkpoint?.runOpen, true);
-  assert.equal((await h.ids()).length, stored.versions);
-  assert.equal((await h.ids()).length, (stored.checkpoint?.cursor as { page: number }).page * 10);
+  assert.equal((await h.ids('computer')).length, stored.versions);
+  assert.equal((await h.ids('computer')).length, (stored.checkpoint?.cursor as { page: number }).page * 10);
   assert.equal(await shared.redis.exists(keys.lease), 0);
   assert.ok(h.logs().some((l) => l.msg === 'Run interrupted by shutdown; the checkpoint keeps its progress.'));
   // The next start goes on from there at once and ends with the whole fleet, once.
   const again = await startConnector(shared.server, entry(mock, { page_size: 10 }), { stream: h.stream });
   t.after(() => again.stop());
   await again.waitForRuns(1);
-  const ids = await again.ids();
+  const ids = await again.ids('computer');
   assert.equal(ids.length, 1000);
   assert.equal(new Set(ids).size, 1000);
 });
@@ -138,7 +140,7 @@ test('an operator reset that lands between two page writes of a run is honoured,
   t.after(() => h.stop());
   await h.waitFor((s) => s.lastRun?.outcome === 'success', 'a successful run');
   assert.equal(outcomes[1], 'stale', 'the write after the reset is fenced out');
-  const computers = new Set((await h.ids()).map((id) => id.split(':')[0]));
+  const computers = new Set((await h.ids('computer')).map((id) => id.split(':')[0]));
   assert.equal(computers.size, 50, 'every computer is in the stream: no page was skipped');
 });
 
@@ -149,7 +151,7 @@ test('`orchard checkpoint reset` from another client during a multi-page run is 
   await h.waitFor((s) => (s.lastRun?.pages ?? 0) >= 3, 'three pages');
   await new ConnectorStateStore(shared.redis, h.stream).reset(h.config.connectors[0]!);
   await h.waitFor((s) => s.lastRun?.outcome === 'success', 'a successful run', 30_000);
-  const computers = new Set((await h.ids()).map((id) => id.split(':')[0]));
+  const computers = new Set((await h.ids('computer')).map((id) => id.split(':')[0]));
   assert.equal(computers.size, 200, 'every computer is in the stream: the checkpoint never moved past a page that was not written');
 });
 
@@ -165,7 +167,7 @@ test('Redis unavailable during a run: the run fails as retryable (shared.redis) 
   own.resume();
   const s = await h.waitFor((x) => x.lastRun?.outcome === 'success', 'a successful run', 30_000);
   assert.equal(s.lastError, null);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 300);
   assert.equal(new Set(ids).size, 300);
 });
@@ -179,7 +181,7 @@ test('a checkpoint reset while the connector waits for its next run starts the r
   await h.state.reset(h.config.connectors[0]!);
   // The waiting connector reads its checkpoint every 2 s; the interval is an hour.
   const s = await h.waitForRuns(2, 30_000);
-  assert.equal(s.lastRun?.appended, 25, 'the whole fleet again after a reset');
+  assert.equal(s.lastRun?.appended, 26, 'the whole fleet again after a reset, and the scan\'s snapshot marker');
   // /status reads the checkpoint again as the run ends, but gives up after a second (a slow Redis must
   // not hold the run up): on a loaded machine the versions it shows may come with the next read.
   await h.waitFor((x) => x.checkpoint?.versions === 25, 'the status to show the 25 versions remembered again');

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createRedis, waitUntilReady } from '../../src/redis/create-redis.ts';
@@ -22,7 +22,7 @@ export function entryFields(id: string, payload: unknown = { n: id }): string[] 
 }
 
 /** Appends entries with event ids `<prefix><from>` … `<prefix><from + count - 1>`; returns their entry ids. */
-export async function produce(redis: Redis, stream: string, count: number, options: { from?: number; prefix?: string } = {}): Promise<string[]> {
+export async function produce(redis: RedisClient, stream: string, count: number, options: { from?: number; prefix?: string } = {}): Promise<string[]> {
   const from = options.from ?? 0;
   const prefix = options.prefix ?? 'e';
   const ids: string[] = [];
@@ -48,17 +48,17 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
 
 /** Connections made the way Orchard makes them (no offline queue, reconnect forever), closed by closeAll(). */
 export class Connections {
-  readonly made: Redis[] = [];
+  readonly made: RedisClient[] = [];
 
   constructor(readonly url: () => string) {}
 
-  make = (): Redis => {
+  make = (): RedisClient => {
     const redis = createRedis(this.url(), quietLogger);
     this.made.push(redis);
     return redis;
   };
 
-  async ready(): Promise<Redis> {
+  async ready(): Promise<RedisClient> {
     const redis = this.make();
     if (!(await waitUntilReady(redis, 5000))) throw new Error('Redis connection not ready');
     return redis;
@@ -82,7 +82,7 @@ export function capturingLogger(): { logger: Logger; lines: Record<string, unkno
 }
 
 /** XPENDING summary count of a group. */
-export async function pendingCount(redis: Redis, stream: string, group: string): Promise<number> {
+export async function pendingCount(redis: RedisClient, stream: string, group: string): Promise<number> {
   const summary = (await redis.call('XPENDING', stream, group)) as [number, ...unknown[]];
   return Number(summary[0]);
 }

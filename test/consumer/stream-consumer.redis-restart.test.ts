@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { after, test } from 'node:test';
 import { StreamConsumer } from '../../src/consumer/index.ts';
 import { waitUntilReady } from '../../src/redis/create-redis.ts';
@@ -17,7 +17,7 @@ after(() => connections.closeAll());
  * lost reply may append an entry twice: the consumer then sees that event id twice, which
  * at-least-once allows.)
  */
-async function produceThroughRestart(producer: Redis, server: TestRedis, stream: string, total: number, killAt: number): Promise<Set<string>> {
+async function produceThroughRestart(producer: RedisClient, server: TestRedis, stream: string, total: number, killAt: number): Promise<Set<string>> {
   const produced = new Set<string>();
   let outage: Promise<void> | undefined;
   for (let n = 0; n < total; n++) {

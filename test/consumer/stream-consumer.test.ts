@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 /** A consumer on Orchard-style connections, stopped after the test. */
-async function consumer(options: Omit<ConstructorParameters<typeof StreamConsumer>[0], 'redis' | 'createBlockingConnection'> & { createBlockingConnection?: () => import('ioredis').Redis }): Promise<StreamConsumer> {
+async function consumer(options: Omit<ConstructorParameters<typeof StreamConsumer>[0], 'redis' | 'createBlockingConnection'> & { createBlockingConnection?: () => import('../../src/redis/redis-client.ts').RedisClient }): Promise<StreamConsumer> {
   const c = new StreamConsumer({ redis: await connections.ready(), createBlockingConnection: connections.make, logger: quietLogger, ...options });
   consumers.push(c);
   await c.start();

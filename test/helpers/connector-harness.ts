@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { stringify } from 'yaml';
 import type { Config } from '../../src/config/config-types.ts';
 import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
@@ -10,10 +10,11 @@ import { createSource, loadOrchardConfig } from '../../src/sources/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
+import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import type { PageSink } from '../../src/sink/event-sink.ts';
 import type { RedisPageSink } from '../../src/sink/redis-page-sink.ts';
 import { sinksFromConfig } from '../../src/sink/redis-stream-sink.ts';
-import type { TestRedis } from './redis-server.ts';
+import { testStreamKey, type RedisUnderTest } from './redis-topologies.ts';
 import { captureLogs, readStream, waitForReady } from './test-app.ts';
 
 /** A configuration with the given connector entries, loaded the way a user's file is. */
@@ -31,7 +32,7 @@ export function configWithConnectors(entries: Record<string, unknown>[], env: Re
 export interface ConnectorHarness {
   readonly config: Config;
   readonly runner: ConnectorRunner;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The page sink the runner writes through (before any wrapSink). */
   readonly sink: RedisPageSink;
   /** The connector's checkpoint, lease and versions. */
@@ -43,28 +44,30 @@ export interface ConnectorHarness {
   /** Resolves once the runner has ended `runs` runs in total (any outcome), or rejects after timeoutMs. */
   waitForRuns(runs: number, timeoutMs?: number): Promise<ConnectorStatus>;
   waitFor(predicate: (s: ConnectorStatus) => boolean, what: string, timeoutMs?: number): Promise<ConnectorStatus>;
-  ids(): Promise<string[]>;
+  /** The ids in the stream, in order; with `type`, only of the entries of that type (an inventory's `computer`s, without its snapshot markers). */
+  ids(type?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 /** One connector's runner on a real Redis, with its own stream keys; started at once. */
 export async function startConnector(
-  server: TestRedis,
+  server: RedisUnderTest,
   entry: Record<string, unknown>,
-  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisPageSink, state: ConnectorStateStore) => PageSink } = {},
+  options: { stream?: string; leaseTtlMs?: number; retryBaseDelayMs?: number; wrapSink?: (sink: RedisPageSink, state: ConnectorStateStore) => PageSink; env?: Record<string, string> } = {},
 ): Promise<ConnectorHarness> {
-  const stream = options.stream ?? `c${Math.random().toString(36).slice(2, 10)}:events`;
+  const stream = options.stream ?? testStreamKey(server, `c${Math.random().toString(36).slice(2, 10)}`);
   const config = configWithConnectors([entry], {
-    REDIS_URL: server.url,
+    ...server.env,
     ORCHARD_STREAM: stream,
     ORCHARD_REJECTED_STREAM: `${stream}:rejected`,
     ORCHARD_CONNECTOR_LEASE_TTL_MS: String(options.leaseTtlMs ?? 5000),
     LOG_LEVEL: 'debug',
+    ...options.env,
   });
   const { destination, lines } = captureLogs();
   const logger = createLogger({ level: 'debug', secretHeader: config.webhookHeader, destination });
   const metrics = new Metrics({ defaultMetrics: false });
-  const redis = createRedis(config.redisUrl!, logger, metrics);
+  const redis = createRedis(redisTargetFrom(config)!, logger, metrics);
   await waitForReady(redis);
   const sink = sinksFromConfig(config, redis, { metrics, logger }).pages;
   const state = new ConnectorStateStore(redis, stream);
@@ -77,6 +80,8 @@ export async function startConnector(
     deprecations,
     sink: options.wrapSink ? options.wrapSink(sink, state) : sink,
     state,
+    windows: state.windows(),
+    webhookTenants: [config.webhookTenant, ...(config.webhookTenantSecrets ?? []).map((t) => t.tenant)],
     leaseTtlMs: config.connectorLeaseTtlMs,
     holder: 'test',
     logger,
@@ -108,7 +113,7 @@ export async function startConnector(
     status: () => runner.status(),
     waitFor,
     waitForRuns: (runs, timeoutMs) => waitFor((s) => s.totals.runs >= runs && s.lastRun?.outcome !== 'running', `${runs} run(s)`, timeoutMs),
-    ids: async () => (await readStream(reader, stream)).map((e) => e.fields.id!),
+    ids: async (type) => (await readStream(reader, stream)).filter((e) => type === undefined || e.fields.type === type).map((e) => e.fields.id!),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -49,6 +49,11 @@ export class TestRedis {
     }
   }
 
+  /** The settings that point Orchard at this server. */
+  get env(): Record<string, string> {
+    return { REDIS_URL: this.url };
+  }
+
   get url(): string {
     return this.options.password ? `redis://:${encodeURIComponent(this.options.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }

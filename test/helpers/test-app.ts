@@ -1,18 +1,21 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import type { Config } from '../../src/config/config-types.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
+import { redisTargetFrom } from '../../src/redis/redis-target.ts';
 import { buildServer } from '../../src/server/build-server.ts';
 import type { Lifecycle } from '../../src/server/routes/operations-routes.ts';
 import { webhookAuthFromConfig, type WebhookAuth } from '../../src/server/webhook-authenticator.ts';
 import { sinksFromConfig, type RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
+import { sightingOfRecord } from '../../src/sources/jamf-pro-webhooks/webhook-record.ts';
 import { spoolingSinkFromConfig, type SpoolingSink } from '../../src/spool/spooling-sink.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { after, before } from 'node:test';
 import { TestRedis, type TestRedisOptions } from './redis-server.ts';
+import { testStreamKey, type RedisUnderTest } from './redis-topologies.ts';
 
 export const testSecret = 'test-secret-0123456789abcdef';
 
@@ -26,7 +29,7 @@ export interface TestApp {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   /** Orchard's own connection. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** Every log line written, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Every log line written, as text. */
@@ -46,7 +49,7 @@ export function captureLogs(): { destination: Writable; lines: string[] } {
   return { destination, lines };
 }
 
-export async function waitForReady(redis: Redis): Promise<void> {
+export async function waitForReady(redis: RedisClient): Promise<void> {
   for (let i = 0; i < 200 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 25));
   if (redis.status !== 'ready') throw new Error(`Redis did not become ready (${redis.status})`);
 }
@@ -56,12 +59,13 @@ export async function waitForReady(redis: Redis): Promise<void> {
  * can share one redis-server. `env` holds settings as a user would give them. The routes write to
  * Redis alone unless `env` sets ORCHARD_SPOOL=on explicitly (then also give it an ORCHARD_DATA_DIR).
  */
-export async function buildTestApp(server: TestRedis, env: Record<string, string> = {}, auth?: WebhookAuth): Promise<TestApp> {
+export async function buildTestApp(server: RedisUnderTest, env: Record<string, string> = {}, auth?: WebhookAuth): Promise<TestApp> {
   const unique = `t${Math.random().toString(36).slice(2, 10)}`;
+  const stream = testStreamKey(server, unique);
   const config = loadOrchardConfig({
-    REDIS_URL: server.url,
-    ORCHARD_STREAM: `${unique}:events`,
-    ORCHARD_REJECTED_STREAM: `${unique}:rejected`,
+    ...server.env,
+    ORCHARD_STREAM: stream,
+    ORCHARD_REJECTED_STREAM: stream.replace(/events$/, 'rejected'),
     ORCHARD_WEBHOOK_SECRETS: testSecret,
     LOG_LEVEL: 'debug',
     ...env,
@@ -69,10 +73,10 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
   const { destination, lines } = captureLogs();
   const logger = createLogger({ level: config.logLevel, secretHeader: config.webhookHeader, destination });
   const metrics = new Metrics({ defaultMetrics: false });
-  const redis = createRedis(config.redisUrl!, logger, metrics);
+  const redis = createRedis(redisTargetFrom(config)!, logger, metrics);
   await waitForReady(redis);
   const sink = sinksFromConfig(config, redis, { metrics, logger }).events;
-  const spooling = env.ORCHARD_SPOOL === 'on' ? await spoolingSinkFromConfig(config, { direct: sink, redis, metrics, logger }) : undefined;
+  const spooling = env.ORCHARD_SPOOL === 'on' ? await spoolingSinkFromConfig(config, { direct: sink, redis, metrics, logger, sightingOf: sightingOfRecord }) : undefined;
   spooling?.start();
   const lifecycle: Lifecycle = { accepting: true, startedAtMs: Date.now() };
   const resolvedAuth = auth ?? webhookAuthFromConfig(config)!;
@@ -101,7 +105,7 @@ export async function buildTestApp(server: TestRedis, env: Record<string, string
 }
 
 /** Stream entries as objects of strings. */
-export async function readStream(redis: Redis, key: string): Promise<{ entry: string; fields: Record<string, string> }[]> {
+export async function readStream(redis: RedisClient, key: string): Promise<{ entry: string; fields: Record<string, string> }[]> {
   const rows = await redis.xrange(key, '-', '+');
   return rows.map(([entry, flat]) => {
     const fields: Record<string, string> = {};

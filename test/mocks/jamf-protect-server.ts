@@ -1040,6 +1040,9 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
   }
 
   /** Store alerts (any order). Throws on a uuid already stored or a bad created time. */
+  /** Alerts `pageInfo.total` counts beyond those the listing returns (counted, not yet listable). Default 0. */
+  unlisted = 0;
+
   addAlerts(alerts: readonly MockAlert[]): void {
     const batch = new Set<string>();
     for (const a of alerts) {
@@ -1233,6 +1236,7 @@ export class MockJamfProtect extends MockVendorServer<MockJamfProtectRequest> {
     }
     const end = offset + page.length;
     let next = end < total ? encodeNext(end, hash) : null;
+    total += this.unlisted;
     if (next !== null && this.#pagingQuirk === 'repeat' && input.next != null) next = input.next;
     if (next !== null && this.#pagingQuirk === 'ignore') next = encodeNext(end, hash, ++this.#tokenCounter);
     return { items: page.map((a) => this.#alertObject(a)), pageInfo: { next, total } };

@@ -15,8 +15,8 @@ async function start(t: TestContext, options?: MockJumpCloudOptions): Promise<Mo
   return mock;
 }
 
-function post(mock: MockJumpCloud, body: unknown, headers: Record<string, string> = { 'x-api-key': KEY }): Promise<Response> {
-  return fetch(`${mock.url}/insights/directory/v1/events`, {
+function post(mock: MockJumpCloud, body: unknown, headers: Record<string, string> = { 'x-api-key': KEY }, path = '/insights/directory/v1/events'): Promise<Response> {
+  return fetch(`${mock.url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -256,6 +256,28 @@ test('events: late events are stored at once but returned only after visibleAfte
   assert.equal(after.count, 4);
   assert.equal(after.events[0]!.id, late[0]!.id, 'the late event has the oldest timestamp');
   assert.equal(mock.visibleEvents().length, 4);
+});
+
+test('events/count: the events a query matches, late ones included, with the same filters and bounds; the same errors', async (t) => {
+  const mock = await start(t);
+  const count = async (body: Record<string, unknown>, headers?: Record<string, string>) => {
+    const res = await post(mock, body, headers, '/insights/directory/v1/events/count');
+    return { status: res.status, body: (await res.json()) as { count?: number; message?: string } };
+  };
+  const generated = mock.generateEvents(50, { fromMs: Date.UTC(2024, 3, 1, 10), toMs: Date.UTC(2024, 3, 1, 11), seed: 4 });
+  mock.addEvents([{ service: 'sso', timestamp: '2024-04-01T10:30:00Z' }], { visibleAfterMs: 3_600_000 });
+  const seen: unknown[] = [];
+  mock.onCount((query) => seen.push(query.start_time));
+  const window = { start_time: '2024-04-01T10:00:00Z', end_time: '2024-04-01T11:00:00Z' };
+  assert.deepEqual(await count({ ...window, service: ['all'] }), { status: 200, body: { count: 51 } }, 'the late event is counted, though not listed yet');
+  assert.equal((await page(mock, { ...window, service: ['all'], limit: 1000, sort: 'ASC' })).count, 50);
+  const sso = generated.filter((e) => e.service === 'sso').length;
+  assert.deepEqual((await count({ ...window, service: ['sso'] })).body, { count: sso + 1 });
+  assert.deepEqual((await count({ start_time: '2024-04-01T10:30:00Z', end_time: '2024-04-01T10:30:00.001Z', service: ['sso'] })).body, { count: 1 + generated.filter((e) => e.service === 'sso' && e.timestamp.startsWith('2024-04-01T10:30:00.000')).length }, 'start inclusive, end exclusive');
+  assert.equal((await count({ ...window, service: ['all'] }, { 'x-api-key': 'wrong' })).status, 401);
+  assert.deepEqual(await count({ start_time: window.end_time, end_time: window.start_time, service: ['all'] }), { status: 400, body: { message: 'start_time must be before end_time' } });
+  assert.deepEqual(seen, [window.start_time, window.start_time, '2024-04-01T10:30:00Z', window.end_time], 'onCount hears each count request that reaches the data');
+  assert.equal(mock.requests.filter((r) => r.route === 'count').length, 5);
 });
 
 test('events: the service filter selects services; "all" selects every one', async (t) => {

@@ -1,5 +1,7 @@
 /**
- * A mock of JumpCloud's Directory Insights events API (`POST /insights/directory/v1/events`) and its
+ * A mock of JumpCloud's Directory Insights events API (`POST /insights/directory/v1/events`, and
+ * `POST /insights/directory/v1/events/count` with the same body, answered `{"count": N}`, counting the
+ * late events its listing still hides: TheJumpCloud/jcapi-powershell Get-JcSdkEventCount.md) and its
  * v1 system users API (`GET /api/systemusers`) on a real `node:http` server, for the JumpCloud pull
  * connectors' integration tests, `npm run demo` and the benchmarks.
  *
@@ -161,7 +163,7 @@ export interface MockJumpCloudFault {
   delayMs?: number;
 }
 
-export type MockJumpCloudRoute = 'events' | 'systemusers' | 'token' | 'organizations' | 'other';
+export type MockJumpCloudRoute = 'events' | 'count' | 'systemusers' | 'token' | 'organizations' | 'other';
 
 export interface MockJumpCloudRequest {
   route: MockJumpCloudRoute;
@@ -183,6 +185,8 @@ export interface MockJumpCloudRequest {
 }
 
 const EVENTS_PATH = '/insights/directory/v1/events';
+/** The count of a query's events (TheJumpCloud/jcapi-powershell, Get-JcSdkEventCount.md): the events body, answered `{"count": N}`. */
+const COUNT_PATH = '/insights/directory/v1/events/count';
 const USERS_PATH = '/api/systemusers';
 const TOKEN_PATH = '/oauth2/token';
 const ORGANIZATIONS_PATH = '/api/organizations';
@@ -193,7 +197,7 @@ const MAX_EVENTS_LIMIT = 10_000;
 const DEFAULT_EVENTS_LIMIT = 1000;
 const MAX_USERS_LIMIT = 100;
 const DEFAULT_USERS_LIMIT = 10;
-const ROUTES: Record<string, MockJumpCloudRoute> = { [EVENTS_PATH]: 'events', [USERS_PATH]: 'systemusers', [TOKEN_PATH]: 'token', [ORGANIZATIONS_PATH]: 'organizations' };
+const ROUTES: Record<string, MockJumpCloudRoute> = { [EVENTS_PATH]: 'events', [COUNT_PATH]: 'count', [USERS_PATH]: 'systemusers', [TOKEN_PATH]: 'token', [ORGANIZATIONS_PATH]: 'organizations' };
 type FaultRoute = Exclude<MockJumpCloudRoute, 'other'>;
 const NS_PER_MS = 1_000_000n;
 const SLAB_BYTES = 1 << 20;
@@ -645,7 +649,9 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
   readonly #userClockRng: Rng;
   #userClockMs = USERS_BASE_MS;
   #nextUserIndex = 0;
-  readonly #faults: Record<FaultRoute, MockJumpCloudFault[]> = { events: [], systemusers: [], token: [], organizations: [] };
+  readonly #faults: Record<FaultRoute, MockJumpCloudFault[]> = { events: [], count: [], systemusers: [], token: [], organizations: [] };
+  /** Told of each count request before it is answered (a test reveals late events then). */
+  #countListeners: ((query: { start_time: unknown; end_time: unknown; service: unknown }) => void)[] = [];
   readonly #now: () => number;
   readonly #services: Set<string>;
   readonly #serviceAccount: MockServiceAccount | undefined;
@@ -730,6 +736,11 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
   forbidOrganization(id: string, forbidden = true): void {
     this.org(id);
     this.#orgs!.get(id)!.forbidden = forbidden;
+  }
+
+  /** Calls `listener` with the body of each count request, before it is answered. */
+  onCount(listener: (query: { start_time: unknown; end_time: unknown; service: unknown }) => void): void {
+    this.#countListeners.push(listener);
   }
 
   /** Highest number of events and systemusers requests in flight at the same time. */
@@ -1031,7 +1042,7 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
         req.resume();
         return this.send(res, entry, 404, message('Not Found'));
       }
-      const method = route === 'events' || route === 'token' ? 'POST' : 'GET';
+      const method = route === 'events' || route === 'count' || route === 'token' ? 'POST' : 'GET';
       if (req.method !== method) {
         req.resume();
         return this.send(res, entry, 405, message('Method Not Allowed'), { allow: method });
@@ -1074,6 +1085,9 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
         if (route === 'events') {
           const [body, pageHeaders] = target.#eventsPage(raw);
           this.send(res, entry, 200, body, pageHeaders);
+        } else if (route === 'count') {
+          for (const listener of this.#countListeners) listener(entry.body as { start_time: unknown; end_time: unknown; service: unknown });
+          this.send(res, entry, 200, JSON.stringify({ count: target.#eventsCount(raw) }));
         } else {
           this.send(res, entry, 200, target.#usersPage(url.searchParams));
         }
@@ -1160,8 +1174,8 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
     return null;
   }
 
-  /** Throws BadRequest with the JSON body to answer. */
-  #eventsPage(raw: string): [Buffer, Record<string, string>] {
+  /** The query of an events (or count) request. Throws BadRequest with the JSON body to answer. */
+  #eventQuery(raw: string) {
     const bad = (text: string) => new BadRequest(message(text));
     let q: unknown;
     try {
@@ -1215,6 +1229,29 @@ export class MockJumpCloud extends MockVendorServer<MockJumpCloudRequest> {
 
     const [startMs, startSub] = splitNs(startNs);
     const [endMs, endSub] = splitNs(endNs);
+    return { all, services, startMs, startSub, endMs, endSub, limit, descending, after, sa };
+  }
+
+  /**
+   * `POST /insights/directory/v1/events/count`: the events the query matches, late ones included (the
+   * count sees what the index holds, the listing what it returns now: "late beyond the overlap").
+   */
+  #eventsCount(raw: string): number {
+    const { all, services, startMs, startSub, endMs, endSub } = this.#eventQuery(raw);
+    let n = 0;
+    for (let i = lowerBound(this.#events, startMs, ''); i < this.#events.length; i++) {
+      const e = this.#events[i]!;
+      if (e.ms > endMs) break;
+      if (!all && !services.has(e.service)) continue;
+      if ((e.ms === startMs && e.sub < startSub) || (e.ms === endMs && e.sub >= endSub)) continue;
+      n += 1;
+    }
+    return n;
+  }
+
+  /** Throws BadRequest with the JSON body to answer. */
+  #eventsPage(raw: string): [Buffer, Record<string, string>] {
+    const { all, services, startMs, startSub, endMs, endSub, limit, descending, after, sa } = this.#eventQuery(raw);
     const events = this.#events;
     const now = this.#now();
     const page: StoredEvent[] = [];

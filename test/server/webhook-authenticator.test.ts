@@ -94,4 +94,23 @@ describe('pushed events carry the tenant of their secret', () => {
     assert.equal(logs.statusCode, 202, logs.body);
     assert.equal(await tenantOf(logs.json().results[0].id), 'acme');
   });
+
+  test('on a listening server, where the intake gate checks the secret and the route takes its tenant from the gate', async () => {
+    const url = await ctx.t.app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const post = async (secret: string, name: string) => {
+        const res = await fetch(`${url}/jamf-pro-events`, { method: 'POST', headers: headers(secret), body: new Uint8Array(fixtureBytes(`jamf_pro/webhook-templates-camelcase/${name}.json`)) });
+        return { status: res.status, body: (await res.json()) as { id: string } };
+      };
+      const asGlobex = await post(globex, 'ComputerPolicyFinished');
+      assert.equal(asGlobex.status, 202);
+      assert.equal(await tenantOf(asGlobex.body.id), 'globex');
+      const asAcme = await post(acme, 'ComputerPushCapabilityChanged');
+      assert.equal(asAcme.status, 202);
+      assert.equal(await tenantOf(asAcme.body.id), 'acme');
+      assert.equal((await post('wrong-secret-0123456789', 'ComputerAdded')).status, 401);
+    } finally {
+      ctx.t.app.server.closeAllConnections();
+    }
+  });
 });

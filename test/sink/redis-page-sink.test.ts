@@ -190,3 +190,66 @@ test('pruning with a prefix forgets only that prefix\'s stale versions', async (
   assert.equal(await state.pruneVersions('inv', 3, 'org[1]:'), 1);
   assert.deepEqual(Object.keys(await shared.redis.hgetall(keys.versions)).sort(), ['org[1]:u2', 'org[2]:u1']);
 });
+
+test('a computer whose version is stored already goes to Redis as its version alone (not its report); the page lands as if sent whole', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  const big = (id: string, version: string): PageRecord => {
+    const c = computer(id, version);
+    return { ...c, record: { ...c.record, payload: `{"id":"${id}","report":"${'x'.repeat(50_000)}"}` } };
+  };
+  const first = await sink.appendPage([big('1', 'a'), big('2', 'a'), big('3', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}', stamp: 1 });
+  assert.deepEqual(first, { outcome: 'ok', appended: 3, duplicates: 0 });
+  const inputBytes = async () => Number(/total_net_input_bytes:(\d+)/.exec(await shared.redis.info('stats'))![1]);
+  const before = await inputBytes();
+  // 1 unchanged (sent as its version), 3 changed and 4 new (sent whole).
+  const second = await sink.appendPage([big('1', 'a'), big('3', 'b'), big('4', 'a')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}', stamp: 2 });
+  const sent = (await inputBytes()) - before;
+  assert.deepEqual(second, { outcome: 'ok', appended: 2, duplicates: 1 });
+  assert.ok(sent > 100_000 && sent < 150_000, `two reports of 50 KB sent, not three: ${sent} bytes`);
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['1:a', '2:a', '3:a', '3:b', '4:a']);
+  assert.deepEqual(await shared.redis.hgetall(keys.versions), { '1': 'a|2', '2': 'a|1', '3': 'b|2', '4': 'a|2' }, 'the unchanged one carries the new scan stamp');
+  // One computer twice in a page is sent whole both times: it may change within the page.
+  const twice = await sink.appendPage([big('2', 'a'), big('2', 'b')], { keys, leaseToken: 'me', expectedSeq: 2, writer: 'w3', checkpoint: '{}', stamp: 3 });
+  assert.deepEqual(twice, { outcome: 'ok', appended: 1, duplicates: 1 });
+  assert.equal(await shared.redis.hget(keys.versions, '2'), 'b|3');
+});
+
+test('a stored version that changed between the read and the write (not by this writer) makes the page stale, with nothing written', async () => {
+  const { stream, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  await shared.redis.hset(keys.versions, '1', 'a|1');
+  // A connection whose HMGET is followed, before the page script runs, by a change of the stored version.
+  const meddling = new Proxy(shared.redis, {
+    get(target, name) {
+      if (name === 'hmget') return async (...args: Parameters<typeof target.hmget>) => {
+        const read = await target.hmget(...args);
+        await target.hset(keys.versions, '1', 'z|1');
+        return read;
+      };
+      const value = Reflect.get(target, name, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const sink = new RedisPageSink({ redis: meddling, stream, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
+  const result = await sink.appendPage([computer('2', 'a'), computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}', stamp: 2 });
+  assert.deepEqual(result, { outcome: 'stale', seq: 0 });
+  assert.equal(await shared.redis.exists(stream, keys.checkpoint), 0, 'neither the new computer nor the checkpoint was written');
+  assert.deepEqual(await shared.redis.hgetall(keys.versions), { '1': 'z|1' });
+});
+
+test('the record of a computer whose version is stored already is never read (an inventory builds it only when read)', async () => {
+  const { stream, sink, keys } = setup();
+  await shared.redis.set(keys.lease, 'me');
+  await sink.appendPage([computer('1', 'a')], { keys, leaseToken: 'me', expectedSeq: 0, writer: 'w1', checkpoint: '{}' });
+  const unreadable: PageRecord = {
+    get record(): never {
+      throw new Error('read the record of an unchanged computer');
+    },
+    versionField: '1',
+    versionValue: 'a',
+  };
+  const result = await sink.appendPage([unreadable, computer('2', 'a')], { keys, leaseToken: 'me', expectedSeq: 1, writer: 'w2', checkpoint: '{}' });
+  assert.deepEqual(result, { outcome: 'ok', appended: 1, duplicates: 1 });
+  assert.deepEqual((await readStream(shared.redis, stream)).map((e) => e.fields.id), ['1:a', '2:a']);
+});

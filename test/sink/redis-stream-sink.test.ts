@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/redis-client.ts';
 import { createLogger } from '../../src/logger.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
-import { hashTagOf } from '../../src/redis/keyspace.ts';
+import { hashTagOf, Keyspace } from '../../src/redis/keyspace.ts';
 import { appendScript } from '../../src/redis/scripts/append-script.ts';
 import { RedisStreamSink } from '../../src/sink/redis-stream-sink.ts';
 import { recordFields, type StreamRecord } from '../../src/stream/stream-record.ts';
@@ -11,7 +12,7 @@ import { TestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, waitForReady } from '../helpers/test-app.ts';
 
 let server: TestRedis;
-let redis: Redis;
+let redis: RedisClient;
 before(async () => {
   server = await TestRedis.start();
   redis = createRedis(server.url, createLogger({ level: 'warn', secretHeader: 'x', destination: captureLogs().destination }));
@@ -75,7 +76,7 @@ describe('RedisStreamSink', () => {
     const stream = `nonce-${Date.now()}`;
     const dedupKey = `${hashTagOf(stream)}:dedup:jamf_pro.events:same`;
     const r = { ...record(), id: 'same' };
-    const args = (nonce: string) => [2, stream, dedupKey, 60, nonce, ...recordFields.map((f) => r[f])];
+    const args = (nonce: string) => [2, stream, dedupKey, 60, nonce, 1, ...recordFields.map((f) => r[f]), ''];
     const first = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
     const resent = (await redis.eval(appendScript.text, ...(args('aaaa') as [number, ...string[]]))) as [string, number];
     const other = (await redis.eval(appendScript.text, ...(args('bbbb') as [number, ...string[]]))) as [string, number];
@@ -91,5 +92,47 @@ describe('RedisStreamSink', () => {
     const r = record();
     await redis.set(sink.dedupKey(r.source, r.id), '1-0', 'EX', 60);
     assert.deepEqual(await sink.append(r), { id: r.id, entry: '1-0', duplicate: true });
+  });
+
+  test('a turn of 40 appends goes to Redis in script calls of at most 16 records, each answered with its own entry', async () => {
+    const stream = `chunks-${Date.now()}`;
+    const metrics = new Metrics({ defaultMetrics: false });
+    const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${stream}:r`, dedupWindowSeconds: 60, appendTimeoutMs: 5000, metrics });
+    const records = Array.from({ length: 40 }, () => record());
+    const results = await Promise.all(records.map((r) => sink.append(r)));
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^orchard_append_batch_size_count 3$/m, 'three calls: 16, 16 and 8');
+    assert.match(text, /^orchard_append_batch_size_bucket\{le="8"\} 1$/m);
+    assert.match(text, /^orchard_append_batch_size_bucket\{le="16"\} 3$/m);
+    const rows = await redis.xrange(stream, '-', '+');
+    assert.deepEqual(rows.map(([entry]) => entry), results.map((r) => r.entry), 'in order, each answer its own entry');
+    assert.deepEqual(rows.map(([, fields]) => fields[fields.indexOf('id') + 1]), records.map((r) => r.id));
+  });
+});
+
+describe('device sightings (the missed-webhook check)', () => {
+  test('a record with a device leaves its serial and udid in its tenant\'s device hash, in the append\'s step; the later time wins; a duplicate leaves nothing', async () => {
+    const stream = `{s${Date.now()}}:events`;
+    const sink = new RedisStreamSink({ redis, stream, rejectedStream: `${stream}:r`, dedupWindowSeconds: 60, appendTimeoutMs: 1000 });
+    const keyspace = new Keyspace(stream);
+    const acme = keyspace.webhookDevices('acme');
+    const other = keyspace.webhookDevices('other');
+    assert.notEqual(acme, other);
+    assert.ok(acme.startsWith(hashTagOf(stream)), 'it shares the stream\'s hash slot');
+    const results = await Promise.all([
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'C02X', udid: 'U-1', atMs: 2000 } }),
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'C02X', atMs: 1000 } }),
+      sink.append({ ...record(), tenant: 'other', device: { udid: 'U-9', atMs: 5000 } }),
+      sink.append({ ...record(), tenant: 'acme' }),
+      sink.append({ ...record(), tenant: 'acme', device: { serial: 'bad|serial', udid: 'U-2', atMs: 3000 } }),
+    ]);
+    assert.ok(results.every((r) => !r.duplicate));
+    assert.deepEqual(await redis.hgetall(acme), { 'serial:C02X': '2000', 'udid:U-1': '2000', 'udid:U-2': '3000' }, 'one batch, two tenants; a serial holding the separator is left out');
+    assert.deepEqual(await redis.hgetall(other), { 'udid:U-9': '5000' });
+    const again = { ...record(), tenant: 'acme', device: { serial: 'C02Y', atMs: 9000 } };
+    await sink.append(again);
+    await sink.append({ ...again, device: { serial: 'C02Z', atMs: 9000 } });
+    assert.equal(await redis.hget(acme, 'serial:C02Z'), null, 'a duplicate appends nothing and sights nothing');
+    assert.equal(await redis.xlen(stream), 6);
   });
 });

@@ -7,6 +7,8 @@ import { addIntakeHooks, rawBody, rejectIntake, unsupportedMediaType, type Intak
 
 export interface JamfProWebhookRouteOptions extends Omit<IntakeOptions, 'source'> {
   readonly path: string;
+  /** The tenant of its records (webhook_tenant). Default ''. */
+  readonly tenant?: string;
   readonly validator: WebhookValidator;
 }
 
@@ -50,7 +52,8 @@ export async function jamfProWebhookRoute(scope: FastifyInstance, options: JamfP
       throw err;
     }
 
-    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs, req.intakeTenant));
+    // The tenant of the secret that was accepted (webhook_tenant_secrets), else the route's (webhook_tenant).
+    const result = await sink.append(webhookRecord(raw, body, webhook, receivedMs, req.intakeTenant || (options.tenant ?? '')));
     if (result.duplicate) {
       duplicates.inc();
       return reply.code(200).send(result.spooled ? { id: result.id, duplicate: true, spooled: true } : { id: result.id, entry: result.entry, duplicate: true });

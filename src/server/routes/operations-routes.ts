@@ -7,6 +7,8 @@ export interface Lifecycle {
   /** False once shutdown started (and before start-up finished). */
   accepting: boolean;
   readonly startedAtMs: number;
+  /** Set when the Redis reached cannot take appends whatever is retried (a Cluster node through REDIS_URL): /readyz says why. */
+  redisRefused?: string;
 }
 
 export interface OperationsRoutesOptions {
@@ -29,6 +31,7 @@ export async function operationsRoutes(scope: FastifyInstance, options: Operatio
 
   scope.get('/readyz', { config: noRateLimit }, async (_req, reply) => {
     if (!lifecycle.accepting) return reply.code(503).send({ status: 'not_ready', reason: 'shutting down' });
+    if (lifecycle.redisRefused) return reply.code(503).send({ status: 'not_ready', reason: lifecycle.redisRefused });
     try {
       // Ready, also when degraded: with Redis away the local spool still takes every event durably.
       const health = await sink.ping(readyTimeoutMs);

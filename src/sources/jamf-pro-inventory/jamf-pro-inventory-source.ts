@@ -1,11 +1,12 @@
 import type { ConnectorConfig } from '../../config/config-types.ts';
+import { parseDurationMs } from '../../config/duration.ts';
 import { ConfigInvalidError } from '../../errors.ts';
 import type { PageRecord } from '../../sink/event-sink.ts';
 import type { VendorAttempt } from '../http/vendor-http-client.ts';
 import { atLeast } from '../jamf-pro/jamf-pro-api.ts';
 import { JamfProScanSource, type ItemContext } from '../jamf-pro/jamf-pro-scan-source.ts';
 import { inventoryPathOf, inventoryVersionOf, inventoryVersionSince, newestInventoryVersion, sectionsProblem, type InventoryApiVersion } from './api-versions.ts';
-import { computerIdOf, computerRecord } from './inventory-record.ts';
+import { computerIdOf, computerRecord, inventorySource } from './inventory-record.ts';
 import type { InventorySettings } from './settings.ts';
 
 /** The path Orchard asked for before it chose versions; kept for the base_url check's list. */
@@ -17,6 +18,7 @@ export const inventoryPath = inventoryPathOf(1);
  * what is appended to the computers whose report changed.
  */
 export class JamfProInventorySource extends JamfProScanSource<InventorySettings> {
+  protected readonly streamSource = inventorySource;
   protected readonly noun = 'computers';
   protected readonly reading = 'computer inventory';
   /** The version the server's answers showed it offers, newest first found this run. */
@@ -70,7 +72,13 @@ export class JamfProInventorySource extends JamfProScanSource<InventorySettings>
   }
 
   protected record(item: Record<string, unknown>, context: ItemContext): PageRecord | undefined {
-    return computerRecord(item, context);
+    return computerRecord(item, context, this.missedWebhookToleranceMs !== undefined);
+  }
+
+  /** missed_webhook_tolerance; undefined when off. */
+  get missedWebhookToleranceMs(): number | undefined {
+    const setting = this.config.settings.missed_webhook_tolerance ?? '10m';
+    return setting === 'off' ? undefined : parseDurationMs(setting);
   }
 
   /** The next computers-inventory version after a deprecated one (at most the newest Orchard knows). */

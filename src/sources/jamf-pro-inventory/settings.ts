@@ -35,6 +35,13 @@ export const inventorySettingsSchema = {
       default: 100,
       description: 'Computers per request (page-size). Jamf Pro answers at most 2000 a page whatever is asked; Orchard pages on by what it answers.',
     },
+    missed_webhook_tolerance: {
+      type: 'string',
+      pattern: '^([0-9]{1,9}(ms|s|m|h|d)|off)$',
+      default: '10m',
+      description:
+        "Missed webhooks: a computer whose report date advanced between two scans by more than this past the last ComputerCheckIn or ComputerInventoryCompleted webhook the webhook route took for it (by serial or udid) counts as a likely missed webhook. Compared only when the connector's tenant is the webhook route's (ORCHARD_WEBHOOK_TENANT). off: not compared.",
+    },
     api_version: {
       enum: [1, 2, 3, 4],
       description: 'Pin the computers-inventory version (GET /api/v<N>/computers-inventory). Unset: the newest the server offers, chosen at the start of every run (v4 from Jamf Pro 11.30, else v3, falling back on a 404).',

@@ -1,7 +1,7 @@
 import { atLeast } from '../jamf-pro/jamf-pro-api.ts';
 import { JamfProScanSource, type ItemContext } from '../jamf-pro/jamf-pro-scan-source.ts';
 import type { PageRecord } from '../../sink/event-sink.ts';
-import { mobileDeviceIdOf, mobileDeviceRecord } from './mobile-device-record.ts';
+import { mobileDeviceIdOf, mobileDeviceRecord, mobileDevicesSource } from './mobile-device-record.ts';
 import type { MobileDevicesSettings } from './settings.ts';
 
 /**
@@ -18,6 +18,7 @@ const exceptionHandlingSince = [11, 29, 0] as const;
 
 /** Jamf Pro mobile devices (`type: jamf_pro.mobile_devices`): iPhones, iPads, Apple TVs, read the way the inventory reads computers. */
 export class JamfProMobileDevicesSource extends JamfProScanSource<MobileDevicesSettings> {
+  protected readonly streamSource = mobileDevicesSource;
   protected readonly noun = 'mobile devices';
   protected readonly reading = 'mobile devices';
   #lenient = true;

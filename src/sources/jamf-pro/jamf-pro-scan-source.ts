@@ -5,6 +5,7 @@ import type { PageRecord } from '../../sink/event-sink.ts';
 import type { VendorAttempt, VendorResponse } from '../http/vendor-http-client.ts';
 import { JamfProApi, type JamfProCredentials } from './jamf-pro-api.ts';
 import { startOfScan, stepScan, type ScanCursor } from './scan-cursor.ts';
+import { scanEnd } from './snapshot-records.ts';
 
 // A Jamf Pro inventory (computers, mobile devices): every run scans the whole list, sorted by id, a
 // page at a time (scan-cursor.ts), and makes a record of each item; the versions hash, written with
@@ -34,6 +35,8 @@ export abstract class JamfProScanSource<S extends ScanSettings> implements PullS
     this.api = new JamfProApi(config, options);
   }
 
+  /** The `source` of its records. */
+  protected abstract readonly streamSource: string;
   /** What the items are, plural ("computers"). */
   protected abstract readonly noun: string;
   /** What reading them is called ("computer inventory"). */
@@ -77,7 +80,9 @@ export abstract class JamfProScanSource<S extends ScanSettings> implements PullS
   }
 
   async fetchPage(cursor: ScanCursor | undefined, context: RunContext): Promise<Page<ScanCursor>> {
-    const at = cursor ?? startOfScan(1);
+    const from = cursor ?? startOfScan(1);
+    // A scan starts when its first page is asked for (its snapshot marker's start).
+    const at = from.page === 0 && from.lastId === null && !from.startedAt ? { ...from, startedAt: new Date(context.receivedMs).toISOString() } : from;
     const pageSize = at.pageSize ?? this.config.settings.page_size;
     const { path, response } = await this.requestPage(at.page, pageSize, context.signal, context.newRun !== false);
     const body = response.json<{ totalCount?: unknown; results?: unknown }>();
@@ -101,8 +106,10 @@ export abstract class JamfProScanSource<S extends ScanSettings> implements PullS
     const skipped = step.discarded ? 0 : ids.filter((id) => id === undefined).length;
     const warnings = [...step.warnings];
     if (skipped > 0) warnings.push(`GET ${path} page ${at.page} held ${skipped} item(s) that are not ${this.noun} records with an id; they were skipped.`);
-    // An item not seen in two whole scans is gone (one a page shift hid once is seen in the next scan).
-    return { records, cursor: step.next, more: step.more, received: step.discarded ? 0 : items.length, warnings, versionStamp: at.scan, ...(step.more ? {} : { pruneBelowStamp: at.scan - 1 }) };
+    const page = { records, cursor: step.next, more: step.more, received: step.discarded ? 0 : items.length, warnings, versionStamp: at.scan };
+    if (!step.end) return page;
+    const { connector, tenant } = itemContext;
+    return { ...page, scanEnd: scanEnd({ source: this.streamSource, connector, tenant, scan: at.scan, startedAt: at.startedAt ?? null, endedMs: context.receivedMs, ...step.end }) };
   }
 
   async checkAccess(signal: AbortSignal): Promise<string> {

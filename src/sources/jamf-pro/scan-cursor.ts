@@ -32,6 +32,8 @@ export interface ScanCursor {
   readonly seen?: number;
   /** Times this scan went back because totalCount fell. */
   readonly rereads?: number;
+  /** When the scan's first page was asked for (its snapshot marker's start); absent in checkpoints written before Orchard kept it. */
+  readonly startedAt?: string;
 }
 
 export interface PageAnswer {
@@ -47,6 +49,8 @@ export interface ScanStep {
   readonly more: boolean;
   /** The page was set aside unread: devices moved, and it is read again from an earlier page. */
   readonly discarded: boolean;
+  /** At the end of a scan: the items it read, and the totalCount Jamf Pro gave last. */
+  readonly end?: { readonly seen: number; readonly totalCount: number };
   readonly warnings: readonly string[];
 }
 
@@ -109,7 +113,7 @@ export function stepScan(at: ScanCursor, pageSize: number, answer: PageAnswer, w
     if (seen < totalCount) {
       warnings.push(`GET ${where.path}: the scan read ${seen} ${where.noun}, Jamf Pro counts ${totalCount}: ${totalCount - seen} moved between pages while the scan was under way (a removal and an enrolment at once); the next scan reads them.`);
     }
-    return { keep, next: startOfScan(at.scan + 1), more: false, discarded: false, warnings };
+    return { keep, next: startOfScan(at.scan + 1), more: false, discarded: false, warnings, end: { seen, totalCount } };
   }
   let size = pageSize;
   let page = at.page + 1;
@@ -122,6 +126,16 @@ export function stepScan(at: ScanCursor, pageSize: number, answer: PageAnswer, w
     reread = page * size < consumed;
     warnings.push(`GET ${where.path}: asked for ${pageSize} ${where.noun} a page, Jamf Pro answered ${n} of ${totalCount}; paging on by ${n}.`);
   }
-  const next: ScanCursor = { scan: at.scan, page, lastId, pageSize: size, totalCount, seen, ...(reread ? { reread } : {}), ...(at.rereads ? { rereads: at.rereads } : {}) };
+  const next: ScanCursor = {
+    scan: at.scan,
+    page,
+    lastId,
+    pageSize: size,
+    totalCount,
+    seen,
+    ...(reread ? { reread } : {}),
+    ...(at.rereads ? { rereads: at.rereads } : {}),
+    ...(at.startedAt ? { startedAt: at.startedAt } : {}),
+  };
   return { keep, next, more: true, discarded: false, warnings };
 }

@@ -45,7 +45,15 @@ export interface JamfProtectCursor {
   /** Newest `updated` (follow_updates; else `created`) of the alerts read by finished runs; null before the first run ends. */
   readonly newest: string | null;
   /** The run under way: the time it asks after, its next page token, the newest time it read. */
-  readonly run: { readonly after: string; readonly next: string | null; readonly newest: string | null; readonly restarts?: number } | null;
+  readonly run: {
+    readonly after: string;
+    readonly next: string | null;
+    readonly newest: string | null;
+    readonly restarts?: number;
+    /** Alerts the run's pages held so far, and the run read again because they were fewer than `pageInfo.total`. */
+    readonly read?: number;
+    readonly recounted?: boolean;
+  } | null;
 }
 
 interface AlertItem {
@@ -198,9 +206,22 @@ export class JamfProtectAlertsSource implements PullSource<JamfProtectCursor> {
       dedupWindowSeconds: this.#dedupWindowSeconds,
       ...(uuids.length > 0 ? { fingerprint: `${uuids.length} ${uuids[0]} ${uuids.at(-1)}` } : {}),
     };
-    if (more) return { ...page, records, cursor: { newest: at.newest, run: { ...run, next: answer.next, newest } }, more: true, next: `${run.restarts ?? 0} ${answer.next}` };
+    const read = (run.read ?? 0) + answer.items.length;
+    if (more) return { ...page, records, cursor: { newest: at.newest, run: { ...run, next: answer.next, newest, read } }, more: true, next: `${run.restarts ?? 0}${run.recounted ? ' again' : ''} ${answer.next}` };
+    // The run against Jamf Protect's count (pageInfo.total, where it gives one): fewer read is read
+    // again once from the run's start (what was appended is dropped as a duplicate), then reported.
+    const short = answer.total !== undefined && read < answer.total;
+    if (short && !run.recounted) {
+      warnings.push(`listAlerts counted ${answer.total} alert(s) after ${run.after}, the run read ${read}: reading the run again from its start (alerts already appended are dropped as duplicates).`);
+      // Without its fingerprint: the run's first page, read again next, may well be this one.
+      const { fingerprint: _same, ...unmarked } = page;
+      return { ...unmarked, records, cursor: { newest: at.newest, run: { after: run.after, next: null, newest, restarts: run.restarts, recounted: true } }, more: true, next: `recount ${run.after}` };
+    }
+    if (short) warnings.push(`listAlerts counted ${answer.total} alert(s) after ${run.after}, the run read ${read} even after reading it again: reported as short (completeness).`);
+    const counted =
+      answer.total === undefined ? {} : { counted: { start: run.after, end: new Date(context.receivedMs).toISOString(), expected: answer.total, got: read, result: short ? ('short' as const) : run.recounted ? ('repaired' as const) : ('verified' as const) } };
     const finished = [at.newest, newest].filter((t): t is string => t !== null).sort().pop() ?? null;
-    return { ...page, records, cursor: { newest: finished, run: null }, more: false };
+    return { ...page, ...counted, records, cursor: { newest: finished, run: null }, more: false };
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { ConnectorConfig } from '../../config/config-types.ts';
 import { formatDurationMs, parseDurationMs } from '../../config/duration.ts';
-import type { Page, PullSource, RunContext } from '../../connectors/pull-source.ts';
+import type { Page, PageWindows, PullSource, RunContext, WindowCounting, WindowRef } from '../../connectors/pull-source.ts';
+import type { PageRecord } from '../../sink/event-sink.ts';
 import { VendorResponseError } from '../../errors.ts';
 import { Keyspace } from '../../redis/keyspace.ts';
 import { firstHeader, type VendorResponse } from '../http/vendor-http-client.ts';
@@ -31,6 +32,12 @@ import { directoryInsightsServices, type DirectoryInsightsSettings } from './set
 
 export { directoryInsightsSource } from './events-page.ts';
 export const eventsPath = '/insights/directory/v1/events';
+/**
+ * The count of the events a query matches, with the same body (TheJumpCloud/jcapi-powershell,
+ * SDKs/PowerShell/JumpCloud.SDK.DirectoryInsights/docs/exports/Get-JcSdkEventCount.md: POST
+ * /insights/directory/v1/events/count, an EventQuery body; answered `{"count": N}`).
+ */
+export const countPath = '/insights/directory/v1/events/count';
 const firstRunLookBackMs = 24 * 60 * 60 * 1000;
 
 export interface DirectoryInsightsCursor {
@@ -42,6 +49,13 @@ export interface DirectoryInsightsCursor {
   readonly seen: readonly string[];
   /** Ids seen in the open window at or after `window.end − overlap`: `seen` once the window is done. */
   readonly nextSeen: readonly string[];
+  /**
+   * Completeness: events from this time on have all been counted in their windows of `countedWindow`
+   * (docs/completeness.md). Absent while counting is off (verify_after: off), and in checkpoints
+   * written before Orchard counted; a new verify_window starts counting again.
+   */
+  readonly countedSince?: string;
+  readonly countedWindow?: string;
 }
 
 export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCursor>, OrgPager<DirectoryInsightsCursor> {
@@ -56,6 +70,9 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
   readonly #now: () => number;
   /** Services not in JumpCloud's published list: said once, on the first page. */
   #unknownServices: readonly string[];
+  /** verify_after, undefined when off (no window counting). */
+  readonly #verifyAfterMs: number | undefined;
+  readonly #windowMs: number;
 
   constructor(config: ConnectorConfig<DirectoryInsightsSettings>, connection: JumpCloudConnection, options: { stream?: string; now?: () => number } = {}) {
     this.#config = config;
@@ -67,6 +84,96 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
     this.#connection = connection;
     this.#client = connection.client(config.baseUrl);
     this.#unknownServices = this.#services.filter((s) => !(directoryInsightsServices as readonly string[]).includes(s));
+    this.#verifyAfterMs = this.#settings.verify_after === 'off' ? undefined : (parseDurationMs(this.#settings.verify_after ?? '15m') ?? 900_000);
+    this.#windowMs = parseDurationMs(this.#settings.verify_window ?? '1h') ?? 3_600_000;
+  }
+
+  /** The window counting of the connector's own organization (a connector without org_ids). */
+  get windows(): WindowCounting | undefined {
+    return this.windowCounting(() => this.#ownOrg);
+  }
+
+  /** The service groups windows are counted by: `all` when the connector reads every service, else each service. */
+  get #serviceGroups(): string[] {
+    return this.#services.includes('all') ? ['all'] : this.#services;
+  }
+
+  /** The window counting, with the organization scope of an organization id ('' for the connector's own). Undefined with verify_after: off. */
+  windowCounting(scopeOf: (org: string) => OrgScope): WindowCounting | undefined {
+    if (this.#verifyAfterMs === undefined) return undefined;
+    const services = (window: WindowRef) => (window.service === 'all' ? this.#services : [window.service]);
+    return {
+      windowMs: this.#windowMs,
+      settleMs: this.#lagMs + Math.max(this.#verifyAfterMs, this.#overlapMs),
+      services: this.#serviceGroups,
+      passedBefore: (cursor) => {
+        const until = (cursor as DirectoryInsightsCursor | undefined)?.until;
+        return typeof until === 'string' ? Date.parse(until) - this.#overlapMs : undefined;
+      },
+      count: async (window, signal) => {
+        const body = JSON.stringify({ service: services(window), start_time: window.start, end_time: window.end });
+        const answer = (await this.#client.request({ method: 'POST', path: countPath, body }, scopeOf(window.org).id, signal)).json<{ count?: unknown }>();
+        const count = answer !== null && typeof answer === 'object' ? answer.count : undefined;
+        if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+          throw new VendorResponseError(this.#config.name, 'the answer has no count: the Directory Insights API may have changed.', { method: 'POST', path: countPath });
+        }
+        return count;
+      },
+      pages: (window, signal) => this.#windowPages(scopeOf(window.org), window, services(window), signal),
+    };
+  }
+
+  /** A closed window read again, page after page, every event made a record (the stream's id set tells which it holds). */
+  async *#windowPages(org: OrgScope, window: WindowRef, services: readonly string[], signal: AbortSignal): AsyncGenerator<readonly PageRecord[]> {
+    const limit = this.#settings.limit ?? 10_000;
+    let searchAfter: unknown[] | null = null;
+    for (;;) {
+      const body = { service: services, start_time: window.start, end_time: window.end, limit, sort: 'ASC', ...(searchAfter ? { search_after: searchAfter } : {}) };
+      const response = await this.#query(body, org.id, signal);
+      const page = readEventsPage({ ...this.#pageInput(org, response.body, Date.now()), seen: [], nextSeen: [], boundaryMs: Number.POSITIVE_INFINITY });
+      if (!page.array) throw this.#notAnArray();
+      yield page.records;
+      const resultCount = Number(firstHeader(response.headers['x-result-count']) ?? page.received);
+      if (!(page.received > 0 && resultCount === Number(firstHeader(response.headers['x-limit']) ?? limit))) return;
+      const next = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? page.lastKey;
+      if (!next || JSON.stringify(next) === JSON.stringify(searchAfter)) return;
+      searchAfter = next;
+    }
+  }
+
+  /** What every events page is read with, but the cursor's ids. */
+  #pageInput(org: OrgScope, text: string, receivedMs: number): Omit<EventsPageInput, 'seen' | 'nextSeen' | 'boundaryMs'> {
+    return {
+      text,
+      receivedMs,
+      tenant: org.tenant,
+      connector: this.#config.name,
+      serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
+    };
+  }
+
+  /** A page's records by the window and service group they are counted in (records of a service not configured are not). */
+  #windowTallies(org: OrgScope, records: readonly PageRecord[], countedFrom: string | undefined): PageWindows | undefined {
+    if (this.#verifyAfterMs === undefined) return undefined;
+    const all = this.#services.includes('all');
+    const windowMs = this.#windowMs;
+    // service group → window start (ms) → ids: one string built per window, not per event (the pull's hot path).
+    const byService = new Map<string, Map<number, string[]>>();
+    for (const { record } of records) {
+      const service = all ? 'all' : record.type.slice(0, record.type.indexOf('/'));
+      if (!all && !this.#services.includes(service)) continue;
+      const ms = Date.parse(record.time);
+      const start = ms - (((ms % windowMs) + windowMs) % windowMs);
+      let windows = byService.get(service);
+      if (!windows) byService.set(service, (windows = new Map()));
+      let ids = windows.get(start);
+      if (!ids) windows.set(start, (ids = []));
+      ids.push(record.id);
+    }
+    const orgId = org.id ?? '';
+    const groups = [...byService].flatMap(([service, windows]) => [...windows].map(([start, ids]) => ({ org: orgId, service, start: new Date(start).toISOString(), end: new Date(start + windowMs).toISOString(), ids })));
+    if (groups.length === 0 && countedFrom === undefined) return undefined;
+    return { ...(countedFrom === undefined ? {} : { countedFrom: { org: orgId, at: countedFrom } }), groups };
   }
 
   get requests(): number {
@@ -129,16 +236,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       org.id,
       context.signal,
     );
-    const input: EventsPageInput = {
-      text: response.body,
-      seen: at.seen,
-      nextSeen: at.nextSeen,
-      boundaryMs: Date.parse(window.end) - this.#overlapMs,
-      receivedMs: context.receivedMs,
-      tenant: org.tenant,
-      connector: this.#config.name,
-      serviceStreamPrefix: this.#settings.stream_per_service ? new Keyspace(this.#stream).jumpCloudServicePrefix : undefined,
-    };
+    const input: EventsPageInput = { ...this.#pageInput(org, response.body, context.receivedMs), seen: at.seen, nextSeen: at.nextSeen, boundaryMs: Date.parse(window.end) - this.#overlapMs };
     const page = readEventsPage(input);
     if (!page.array) {
       if (!page.json) response.json(); // The vendor client's error for a body that is not JSON, with an excerpt.
@@ -156,10 +254,20 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       this.#unknownServices = [];
     }
     if (skipped > 0) warnings.push(`POST ${eventsPath} answered ${skipped} item(s) that are not event objects; they were skipped.`);
-    const found = fingerprint === undefined ? {} : { fingerprint };
+    // Counting is complete from where the new events of the window it began with begin: the last
+    // window's end (the overlap before it was appended before), or the start of the very first window.
+    // Off (verify_after: off), it is forgotten, so that it begins again when turned on; a new
+    // verify_window begins it again too.
+    const countedWindow = formatDurationMs(this.#windowMs);
+    const startsCounting = this.#verifyAfterMs !== undefined && (at.countedSince === undefined || at.countedWindow !== countedWindow);
+    // Begun in the middle of a window (an upgrade, a changed setting), counting is complete from that window's end only.
+    const countedSince = this.#verifyAfterMs === undefined ? undefined : startsCounting ? (at.window ? at.window.end : (at.until ?? window.start)) : at.countedSince;
+    const counted = countedSince === undefined ? {} : { countedSince, countedWindow };
+    const tallies = this.#windowTallies(org, records, startsCounting ? countedSince : undefined);
+    const found = { ...(fingerprint === undefined ? {} : { fingerprint }), ...(tallies ? { windows: tallies } : {}) };
     if (!more) {
       // The window is done: its end is where the next one starts counting from.
-      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [] };
+      const next: DirectoryInsightsCursor = { until: window.end, window: null, seen: nextSeen, nextSeen: [], ...counted };
       return { records, cursor: next, more: false, received, duplicates, warnings, ...found };
     }
     const searchAfter = parseSearchAfter(firstHeader(response.headers['x-search_after'])) ?? lastKey;
@@ -173,6 +281,7 @@ export class DirectoryInsightsSource implements PullSource<DirectoryInsightsCurs
       window: { ...window, searchAfter },
       seen: pastSeen ? [] : at.seen,
       nextSeen,
+      ...counted,
     };
     return { records, cursor: next, more: true, received, duplicates, warnings, next: JSON.stringify(searchAfter), ...found };
   }

@@ -69,6 +69,19 @@ export const directoryInsightsSettingsSchema = {
       default: '10m',
       description: 'Each run re-reads this much before the checkpoint to catch late-indexed events (re-read events are dropped as duplicates).',
     },
+    verify_after: {
+      type: 'string',
+      pattern: '^([0-9]{1,9}(ms|s|m|h|d)|off)$',
+      default: '15m',
+      description:
+        "Completeness: once a window's end is lag plus this long ago (at least lag plus overlap), Orchard asks JumpCloud for the window's count (POST /insights/directory/v1/events/count, same services, per organization), compares it with what it appended, and re-pulls a window that is short. off: no counting.",
+    },
+    verify_window: {
+      type: 'string',
+      pattern: '^[0-9]{1,9}(ms|s|m|h|d)$',
+      default: '1h',
+      description: 'Completeness: the length of the windows counted and verified (aligned in UTC; from 1m to 1d).',
+    },
     stream_per_service: {
       type: 'boolean',
       default: false,

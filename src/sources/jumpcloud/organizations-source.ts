@@ -1,4 +1,4 @@
-import type { Page, PullSource, RunContext, Tally } from '../../connectors/pull-source.ts';
+import type { Page, PullSource, RunContext, Tally, WindowCounting } from '../../connectors/pull-source.ts';
 import { VendorHttpError } from '../../errors.ts';
 import type { JumpCloudConnection } from './jumpcloud-connection.ts';
 import { listOrganizations, type Organization } from './organizations-list.ts';
@@ -32,6 +32,8 @@ export interface OrgPager<C> {
   /** One cheap request about the organization, for `orchard test`: a phrase such as `3 users`. */
   checkOrgAccess(org: OrgScope, signal: AbortSignal): Promise<string>;
   describeOrgCursor(cursor: C | undefined): Record<string, unknown>;
+  /** The vendor's window counts, asked for the organization an id names (Directory Insights). */
+  windowCounting?(scopeOf: (org: string) => OrgScope): WindowCounting | undefined;
   readonly requests: number;
   close(): Promise<void>;
 }
@@ -74,10 +76,16 @@ function isOrgFailure(err: unknown): err is VendorHttpError {
 export class OrganizationsSource<C> implements PullSource<OrgsCursor<C>> {
   readonly #pager: OrgPager<C>;
   readonly #o: OrganizationsSourceOptions;
+  /** The organizations' names the last page's cursor knew (their tenant when tenants has none). */
+  #names = new Map<string, string | null>();
+  readonly windows: WindowCounting | undefined;
 
   constructor(pager: OrgPager<C>, options: OrganizationsSourceOptions) {
     this.#pager = pager;
     this.#o = options;
+    const counting = pager.windowCounting?.((id) => this.#scope(id, this.#names.get(id) ?? null));
+    // Each organization's own cursor says how far the runs have read it.
+    this.windows = counting && { ...counting, passedBefore: (cursor, org) => counting.passedBefore(isOrgsCursor(cursor) ? cursor.orgs[org]?.cursor : undefined, org) };
   }
 
   get requests(): number {
@@ -128,6 +136,7 @@ export class OrganizationsSource<C> implements PullSource<OrgsCursor<C>> {
       cursor = undefined;
     }
     let orgs: Readonly<Record<string, OrgState<C>>> = cursor?.orgs ?? {};
+    this.#names = new Map(Object.entries(orgs).map(([id, state]) => [id, state.name]));
     let run = cursor?.run ?? null;
     if (!run) {
       const started = await this.#startRun(orgs, context.signal);

@@ -43,12 +43,14 @@ test('the first run loads a fleet larger than ten pages, every computer once, as
   const { mock, h } = await setup(t, { computers: 1234 }, { page_size: 100 });
   const s = await h.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
-  const entries = await readStream(h.redis, h.stream);
+  const all = await readStream(h.redis, h.stream);
+  const entries = all.filter((e) => e.fields.type === 'computer');
   assert.deepEqual(entries.map((e) => e.fields.id).sort(), expectedIds(mock).sort());
+  assert.equal(all.length, entries.length + 1, 'and the scan\'s snapshot marker');
   const validateEntry = createAjv().compile(readSchema('stream-entry.schema.json'));
-  for (const e of entries) assert.ok(validateEntry(e.fields), JSON.stringify(validateEntry.errors));
+  for (const e of all) assert.ok(validateEntry(e.fields), JSON.stringify(validateEntry.errors));
   const validateIndicators = createAjv().compile(readSchema('indicators.schema.json'));
-  assert.ok(entries.every((e) => validateIndicators(JSON.parse(e.fields.indicators!))));
+  assert.ok(all.every((e) => validateIndicators(JSON.parse(e.fields.indicators!))));
   const first = entries[0]!.fields;
   const computer = mock.computers().find((c) => first.id!.startsWith(`${c.id as string}:`))!;
   assert.equal(first.v, '1');
@@ -74,7 +76,7 @@ test('the first run loads a fleet larger than ten pages, every computer once, as
   assert.ok(mock.maxConcurrentRequests <= 5);
   // Statistics: in /status and in one log line.
   assert.equal(s.lastRun?.received, 1234);
-  assert.equal(s.lastRun?.appended, 1234);
+  assert.equal(s.lastRun?.appended, 1235, 'every computer, and the snapshot marker');
   assert.equal(s.lastRun?.duplicates, 0);
   assert.equal(s.lastRun?.pages, 13);
   assert.ok((s.lastRun?.requests ?? 0) >= 14, 'token + 13 pages');
@@ -89,18 +91,18 @@ test('the first run loads a fleet larger than ten pages, every computer once, as
 test('later runs append exactly the computers whose report changed, and new computers', async (t) => {
   const { mock, h } = await setup(t, { computers: 300 }, { page_size: 50, interval: '200ms' });
   await h.waitForRuns(1);
-  assert.equal((await h.ids()).length, 300);
+  assert.equal((await h.ids('computer')).length, 300);
   const touched = ['7', '150', '299'];
   const newDates = mock.touch(touched);
   const added = mock.addComputers(2);
   const runs = h.status().totals.runs;
   const s = await h.waitForRuns(runs + 2);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 305);
   assert.equal(new Set(ids).size, 305);
   for (const [i, id] of touched.entries()) assert.ok(ids.includes(`${id}:${newDates[i]}`));
   for (const id of added) assert.ok(ids.some((x) => x.startsWith(`${id}:`)));
-  assert.equal(s.lastRun?.appended, 0, 'an unchanged fleet appends nothing');
+  assert.equal(s.lastRun?.appended, 1, 'an unchanged fleet appends only its snapshot marker');
   assert.equal(s.lastRun?.duplicates, 302);
   assert.equal(s.checkpoint?.versions, 302);
 });
@@ -114,8 +116,8 @@ test('computers deleted from Jamf Pro are forgotten after two scans: the state s
   const keys = h.state.keys('acme-jamf');
   assert.equal(await h.redis.hlen(keys.versions), 97);
   assert.equal(await h.redis.hexists(keys.versions, '20'), 0);
-  assert.ok(h.logs().some((l) => l.msg === 'Forgot the versions of objects the vendor no longer lists.' && l.pruned === 3));
-  assert.equal((await h.ids()).length, 100, 'nothing appended again');
+  assert.deepEqual((await h.ids('removed')).map((id) => id.split(':')[1]).sort(), ['10', '20', '30'], 'one removal record each, with the step that forgot it');
+  assert.equal((await h.ids('computer')).length, 100, 'nothing appended again');
 });
 
 test('a report date written with 2 or 3 fraction digits is the same report (dates compared as dates)', async (t) => {
@@ -133,17 +135,17 @@ test('a report date written with 2 or 3 fraction digits is the same report (date
 test('without GENERAL, or without a report date, every computer is still read once (stable paging by id)', async (t) => {
   const { mock, h } = await setup(t, { computers: 230, withoutReportDate: [3, 100, 229] }, { page_size: 25, sections: ['HARDWARE'], interval: '200ms' });
   await h.waitForRuns(2);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 230);
   assert.ok(ids.every((id) => /^\d+:sha256:[0-9a-f]{32}$/.test(id)));
   assert.deepEqual([...new Set(ids.map((id) => id.split(':')[0]))].sort(), mock.computers().map((c) => c.id as string).sort());
-  assert.equal(h.status().lastRun?.appended, 0, 'unchanged content is not appended again');
+  assert.equal(h.status().lastRun?.appended, 1, 'unchanged content is not appended again (only the snapshot marker)');
 });
 
 test('computers without a report date are read completely with GENERAL on', async (t) => {
   const { mock, h } = await setup(t, { computers: 120, withoutReportDate: [1, 60, 120] }, { page_size: 10 });
   await h.waitForRuns(1);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 120);
   assert.ok(ids.includes('60:sha256:' + ids.find((x) => x.startsWith('60:'))!.split(':sha256:')[1]));
   assert.equal(mock.requests.filter((r) => r.route === 'inventory').length, 12);
@@ -164,7 +166,7 @@ test('a token that expires in the middle of a run is refreshed once and the run 
   assert.ok(expired);
   assert.equal(mock.requests.filter((r) => r.route === 'token').length, 2);
   assert.ok(mock.requests.some((r) => r.route === 'inventory' && r.status === 401));
-  assert.deepEqual((await h.ids()).sort(), expectedIds(mock).sort());
+  assert.deepEqual((await h.ids('computer')).sort(), expectedIds(mock).sort());
 });
 
 test('429 with Retry-After and a burst of 5xx and resets are retried; nothing is lost or doubled', async (t) => {
@@ -180,7 +182,7 @@ test('429 with Retry-After and a burst of 5xx and resets are retried; nothing is
   assert.deepEqual(statuses.slice(0, 5), [429, 500, 500, 503, 0]);
   const retryGap = mock.requests.filter((r) => r.route === 'inventory')[1]!.at - mock.requests.filter((r) => r.route === 'inventory')[0]!.at;
   assert.ok(retryGap >= 900, `Retry-After: 1 honoured (waited ${retryGap} ms)`);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 400);
   assert.deepEqual(ids.sort(), expectedIds(mock).sort());
 });
@@ -199,7 +201,7 @@ test('a request that runs out of attempts fails the run, which is retried from i
   assert.equal(s.totals.runs, 2);
   assert.equal(s.lastError, null);
   assert.ok(h.logs().some((l) => l.msg === 'Run failed; retrying after a backoff.' && (l.diagnosis as { category: string }).category === 'vendor'));
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.deepEqual(ids.sort(), expectedIds(mock).sort());
   const pages = mock.requests.filter((r) => r.route === 'inventory' && r.status === 200).map((r) => r.query.page?.[0]);
   assert.equal(pages.length, new Set(pages).size, `no page read successfully is read again: ${pages.join(',')}`);
@@ -214,7 +216,7 @@ test('wrong credentials park the connector with a credentials diagnosis that nam
   assert.equal(s.lastError?.diagnosis.retryable, false);
   assert.ok(!JSON.stringify(s).includes('wrong-secret-value'));
   assert.ok(!JSON.stringify(h.logs()).includes('wrong-secret-value'));
-  assert.equal((await h.ids()).length, 0);
+  assert.equal((await h.ids('computer')).length, 0);
   assert.equal((await h.state.read('acme-jamf')).seq, 0);
 });
 
@@ -237,6 +239,6 @@ test('start: reports older than start are remembered but not appended; newer one
   const { mock, h } = await setup(t, { computers: 100 }, { start: cut });
   await h.waitForRuns(1);
   const expected = mock.computers().filter((c) => Date.parse((c.general as { reportDate: string }).reportDate) >= Date.parse(cut));
-  assert.equal((await h.ids()).length, expected.length);
+  assert.equal((await h.ids('computer')).length, expected.length);
   assert.equal(h.status().checkpoint?.versions, 100);
 });

@@ -41,7 +41,7 @@ test('a Jamf Pro 11.30 where v1 is gone: the run reads v4, asked once per run, a
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
   assert.deepEqual([...new Set(inventory(mock).map((r) => r.apiVersion))], [4]);
   assert.equal(mock.requests.filter((r) => r.route === 'version').length, 1);
-  assert.deepEqual((await h.ids()).sort(), expectedIds(mock).sort());
+  assert.deepEqual((await h.ids('computer')).sort(), expectedIds(mock).sort());
   assert.equal(s.checkpoint?.path, '/api/v4/computers-inventory');
 });
 
@@ -53,7 +53,7 @@ test('an older Jamf Pro (11.29, no v4), and one whose version endpoint is gone: 
   const s = await h2.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
   assert.deepEqual(inventory(bare).map((r) => `${r.apiVersion}:${r.status}`).slice(0, 3), ['4:404', '3:404', '2:200']);
-  assert.equal((await h2.ids()).length, 20);
+  assert.equal((await h2.ids('computer')).length, 20);
 });
 
 test('a checkpoint written by the v1 path carries over: a run on v3 appends nothing for unchanged computers', async (t) => {
@@ -70,9 +70,9 @@ test('a checkpoint written by the v1 path carries over: a run on v3 appends noth
   t.after(() => second.stop());
   const s = await second.waitFor((x) => x.totals.runs >= 1 && x.lastRun?.outcome === 'success', 'a run on v3');
   assert.equal(inventory(mock).at(-1)?.apiVersion, 3);
-  assert.equal(s.lastRun?.appended, 1, 'only the computer that reported again');
+  assert.equal(s.lastRun?.appended, 2, 'only the computer that reported again, and the snapshot marker');
   assert.equal(s.lastRun?.duplicates, 149);
-  const ids = await second.ids();
+  const ids = await second.ids('computer');
   assert.equal(ids.length, 151);
   assert.deepEqual([...new Set(ids)].length, 151);
 });
@@ -101,7 +101,7 @@ test('a clamp below page_size on a fleet of thousands: every computer once, pagi
   const { mock, h } = await setup(t, { computers: 3100, clampPageSize: 150 }, { page_size: 1000 });
   const s = await h.waitForRuns(1, 60_000);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(ids.length, 3100);
   assert.deepEqual(ids.sort(), expectedIds(mock).sort());
   assert.equal(inventory(mock).length, 21, 'one page of 150 at page-size 1000, then 20 more of 150');
@@ -121,7 +121,7 @@ test('computers removed in the middle of a scan: none of the others is skipped i
   const s = await h.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
   assert.ok(removed);
-  const ids = await h.ids();
+  const ids = await h.ids('computer');
   assert.equal(new Set(ids).size, ids.length, 'nothing twice');
   for (const id of expectedIds(mock)) assert.ok(ids.includes(id), `${id} was read in the scan`);
   assert.ok(h.logs().some((l) => /totalCount fell from 600 to 597 during the scan/.test(String(l.msg))));
@@ -134,7 +134,7 @@ test('a server that answers the same page twice fails the run with a paging diag
   assert.equal(s.lastError?.diagnosis.category, 'response');
   assert.match(s.lastError!.diagnosis.cause, /page 1 holds only computers already read on earlier pages .* the run stopped rather than loop or skip items/);
   assert.equal(inventory(mock).length, 2);
-  assert.equal((await h.ids()).length, 100, 'the first page was written; the checkpoint is there to go on from');
+  assert.equal((await h.ids('computer')).length, 100, 'the first page was written; the checkpoint is there to go on from');
 });
 
 test('Deprecation headers: a metric per connector and path, a warning in /status, one log line per run naming the date and the path to move to', async (t) => {

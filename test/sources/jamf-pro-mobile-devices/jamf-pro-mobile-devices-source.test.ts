@@ -28,10 +28,13 @@ test('the first run reads every mobile device once, as stream contract v1 record
   const { mock, h } = await setup(t, { mobileDevices: 260 }, { page_size: 50 });
   const s = await h.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
-  const entries = await readStream(h.redis, h.stream);
+  const all = await readStream(h.redis, h.stream);
+  const entries = all.filter((e) => e.fields.type === 'mobile_device');
   assert.deepEqual(entries.map((e) => e.fields.id).sort(), expectedIds(mock).sort());
+  assert.equal(all.at(-1)!.fields.type, 'snapshot', 'the scan ends with its snapshot marker');
+  assert.equal(JSON.parse(all.at(-1)!.fields.payload!).count, 260);
   const validate = createAjv().compile(readSchema('stream-entry.schema.json'));
-  for (const e of entries) assert.ok(validate(e.fields), JSON.stringify(validate.errors));
+  for (const e of all) assert.ok(validate(e.fields), JSON.stringify(validate.errors));
   const iphone = entries.find((e) => JSON.parse(e.fields.payload!).deviceType === 'iOS')!.fields;
   const device = mock.mobileDevices().find((d) => d.mobileDeviceId === JSON.parse(iphone.payload!).mobileDeviceId)!;
   const general = device.general as Record<string, string>;
@@ -64,11 +67,14 @@ test('later runs append exactly the devices that reported again; removed ones ar
   mock.removeMobileDevices(['10']);
   const runs = h.status().totals.runs;
   const s = await h.waitForRuns(runs + 3);
-  const ids = await h.ids();
+  const ids = await h.ids('mobile_device');
   assert.equal(ids.length, 92);
   assert.ok(ids.includes(`3:${touched[0]}`) && ids.includes(`77:${touched[1]}`));
-  assert.equal(s.lastRun?.appended, 0);
+  assert.equal(s.lastRun?.appended, 1, 'an unchanged fleet appends only its snapshot marker');
   assert.equal(await h.redis.hexists(h.state.keys('acme-mobile').versions, '10'), 0);
+  const removed = await h.ids('removed');
+  assert.equal(removed.length, 1, 'one removal record, for the device gone');
+  assert.match(removed[0]!, /^removed:10:\d+$/);
   assert.ok(pages(mock).every((r) => r.query['exception-handling'] === undefined));
 });
 
@@ -76,7 +82,7 @@ test('a clamp below page_size: every device once', async (t) => {
   const { mock, h } = await setup(t, { mobileDevices: 700, clampPageSize: 90 }, { page_size: 400 });
   const s = await h.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
-  assert.deepEqual((await h.ids()).sort(), expectedIds(mock).sort());
+  assert.deepEqual((await h.ids('mobile_device')).sort(), expectedIds(mock).sort());
 });
 
 test('wrong credentials park the connector with a credentials diagnosis, and the secret appears nowhere', async (t) => {

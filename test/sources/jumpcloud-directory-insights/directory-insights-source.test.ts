@@ -354,7 +354,8 @@ test('a Service Account: a token from token_url (Basic, form, scope api), sent a
   t.after(() => mock.close());
   const now = Date.now();
   mock.generateEvents(120, { fromMs: now - 60 * minute, toMs: now - 5 * minute, seed: 31 });
-  const h = await startConnector(server, saEntry(mock, account.secrets[0]!, { limit: 30, interval: '1s' }));
+  // verify_after: off, so that the expired token is met by the next run's pages, not by a window's count.
+  const h = await startConnector(server, saEntry(mock, account.secrets[0]!, { limit: 30, interval: '1s', verify_after: 'off' }));
   t.after(() => h.stop());
   const s = await h.waitForRuns(1);
   assert.equal(s.lastRun?.outcome, 'success', JSON.stringify(s.lastError));
