@@ -34,27 +34,39 @@ async function setup(t: TestContext, computers: number, extra: Record<string, un
   const h = await startConnector(server, entry, { stream, env });
   t.after(() => h.stop());
   await h.waitForRuns(1);
+  // The connector stops while a test changes the reports and posts the check-ins (with interval 300ms a
+  // scan could otherwise run between the two, and take the check-ins still to come for missed ones),
+  // then starts again on the same stream and checkpoint: its next scan is the one after the baseline.
+  const paused = async (change: () => Promise<void>) => {
+    await h.stop();
+    await change();
+    const again = await startConnector(server, entry, { stream, env });
+    t.after(() => again.stop());
+    return again;
+  };
   const post = async (payload: string) => {
     const answer = await app.app.inject({ method: 'POST', url: '/jamf-pro-events', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, payload });
     assert.equal(answer.statusCode, 202, answer.body);
   };
-  return { app, mock, h, stream, post };
+  return { app, mock, h, stream, post, paused };
 }
 
 interface Missed { scan: number; count: number; computers: { id: string; serial: string; lastWebhookAt: string | null }[] }
 const missedOf = (s: unknown) => (s as { missedWebhooks?: { lastScan: Missed | null } }).missedWebhooks?.lastScan ?? null;
 
 test('computers whose report advanced past their last check-in webhook are reported, and only they', async (t) => {
-  const { app, mock, h, stream, post } = await setup(t, 12);
-  assert.equal(missedOf(h.status())?.count, 0, 'the first scan is only the baseline');
+  const { app, mock, h: first, stream, post, paused } = await setup(t, 12);
+  assert.equal(missedOf(first.status())?.count, 0, 'the first scan is only the baseline');
   // Every computer reports again; the webhook route takes a check-in for all but three.
   const computers = mock.computers();
-  const touched = mock.touch(computers.map((c) => c.id as string));
   const withheld = new Set([computers[1]!.id, computers[5]!.id, computers[10]!.id] as string[]);
-  for (const [i, c] of computers.entries()) {
-    if (withheld.has(c.id as string)) continue;
-    await post(checkIn(c, Date.parse(touched[i]!)));
-  }
+  const h = await paused(async () => {
+    const touched = mock.touch(computers.map((c) => c.id as string));
+    for (const [i, c] of computers.entries()) {
+      if (withheld.has(c.id as string)) continue;
+      await post(checkIn(c, Date.parse(touched[i]!)));
+    }
+  });
   const s = await h.waitFor((st) => (missedOf(st)?.count ?? 0) > 0, 'a scan that saw the reports advance');
   const missed = missedOf(s)!;
   assert.equal(missed.count, 3);
@@ -79,11 +91,14 @@ test('computers whose report advanced past their last check-in webhook are repor
 });
 
 test('a check-in later than the report, within the tolerance, is not a missed webhook; an old one is', async (t) => {
-  const { mock, h, post } = await setup(t, 4, { missed_webhook_tolerance: '10m' });
+  const { mock, post, paused } = await setup(t, 4, { missed_webhook_tolerance: '10m' });
   const computers = mock.computers();
-  const touched = mock.touch(computers.map((c) => c.id as string)).map((d) => Date.parse(d));
-  const at = [touched[0]! - 5 * 60_000, touched[1]! + 60_000, touched[2]! - 11 * 60_000, touched[3]! - 60 * 60_000];
-  for (const [i, c] of computers.entries()) await post(checkIn(c, at[i]!));
+  let at: number[] = [];
+  const h = await paused(async () => {
+    const touched = mock.touch(computers.map((c) => c.id as string)).map((d) => Date.parse(d));
+    at = [touched[0]! - 5 * 60_000, touched[1]! + 60_000, touched[2]! - 11 * 60_000, touched[3]! - 60 * 60_000];
+    for (const [i, c] of computers.entries()) await post(checkIn(c, at[i]!));
+  });
   const s = await h.waitFor((st) => (missedOf(st)?.count ?? 0) > 0, 'a scan that saw the reports advance');
   const missed = missedOf(s)!;
   assert.deepEqual(missed.computers.map((c) => c.id).sort(), [computers[2]!.id, computers[3]!.id].sort() as string[]);
@@ -92,10 +107,12 @@ test('a check-in later than the report, within the tolerance, is not a missed we
 
 test('an MSP\'s tenant secret links its webhooks to the inventory of that tenant', async (t) => {
   const acmeSecret = 'acme-secret-0123456789abcdef';
-  const { app, mock, h, stream, post } = await setup(t, 3, {}, { ORCHARD_WEBHOOK_TENANT_SECRETS: `acme=${acmeSecret}` }, acmeSecret);
+  const { app, mock, stream, post, paused } = await setup(t, 3, {}, { ORCHARD_WEBHOOK_TENANT_SECRETS: `acme=${acmeSecret}` }, acmeSecret);
   const computers = mock.computers();
-  const touched = mock.touch(computers.map((c) => c.id as string));
-  await post(checkIn(computers[0]!, Date.parse(touched[0]!)));
+  const h = await paused(async () => {
+    const touched = mock.touch(computers.map((c) => c.id as string));
+    await post(checkIn(computers[0]!, Date.parse(touched[0]!)));
+  });
   const s = await h.waitFor((st) => (missedOf(st)?.count ?? 0) > 0, 'a scan that saw the reports advance');
   assert.deepEqual(missedOf(s)!.computers.map((c) => c.id).sort(), [computers[1]!.id, computers[2]!.id].sort() as string[]);
   const hooks = (await readStream(app.redis, stream)).filter((e) => e.fields.source === 'jamf_pro.events');
