@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -9,6 +9,7 @@ import { commandLine, isAlive } from '../src/process-info.ts';
 import { freePort } from './helpers/free-port.ts';
 import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';
+import { TcpProxy } from './helpers/tcp-proxy.ts';
 import { readStream } from './helpers/test-app.ts';
 import { fixtureBytes } from './helpers/fixtures.ts';
 
@@ -17,6 +18,15 @@ const checkIn = fixtureBytes('jamf_pro/webhook-templates-camelcase/ComputerCheck
 /** Posts the ComputerCheckIn sample with a header secret. */
 const postCheckIn = (url: string, secret: string) =>
   request(`${url}/jamf-pro-events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-orchard-secret': secret }, body: checkIn });
+
+/** Polls `check` every 20 ms until it holds; fails naming `what` after 30 s. */
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 /** SIGTERM, and the exit code that follows. */
 async function terminate(proc: OrchardProcess): Promise<number | null> {
@@ -91,7 +101,7 @@ describe('with REDIS_URL unset', () => {
   after(() => rmSync(dataDir, { recursive: true, force: true }));
 
   test('starts its own redis-server with AOF, generates a 0600 secret, prints the Jamf Pro JSON, stops Redis on exit; data and secret survive a restart', async (t) => {
-    const env = { ORCHARD_DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' };
+    const env = { ORCHARD_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
     const first = await startOrchardProcess(env);
     t.after(() => killOrchard(first));
 
@@ -124,7 +134,7 @@ describe('with REDIS_URL unset', () => {
   });
 
   test('a redis-server left behind by a killed Orchard is stopped and its data kept', async (t) => {
-    const env = { ORCHARD_DATA_DIR: dataDir, PORT: String(await freePort()), HOST: '127.0.0.1' };
+    const env = { ORCHARD_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1' };
     const first = await startOrchardProcess(env);
     t.after(() => killOrchard(first));
     const orphan = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
@@ -144,26 +154,30 @@ describe('graceful shutdown', () => {
   test('SIGTERM: the in-flight request is finished and acknowledged, new ones are refused, exit 0', async (t) => {
     const redis = await TestRedis.start();
     t.after(() => redis.stop());
+    // Orchard reaches Redis through a proxy that holds the webhook's append back: the request is
+    // then surely in flight (its append at Redis's door) when the signal comes, however slow the machine.
+    const proxy = await TcpProxy.start(redis.port);
+    t.after(() => proxy.close());
     const proc = await startOrchardProcess({
-      REDIS_URL: redis.url,
-      PORT: String(await freePort()),
+      REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+      PORT: '0',
       HOST: '127.0.0.1',
       ORCHARD_WEBHOOK_SECRETS: 'shutdown-secret-0123456789',
-      ORCHARD_APPEND_TIMEOUT_MS: '8000',
+      ORCHARD_APPEND_TIMEOUT_MS: '30000',
     });
     t.after(() => killOrchard(proc));
 
-    redis.pause();
+    const appendHeld = proxy.holdFrom('ComputerCheckIn');
     const inFlight = request(`${proc.url}/jamf-pro-events`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-orchard-secret': 'shutdown-secret-0123456789' },
       body: checkIn,
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await appendHeld;
     proc.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    await assert.rejects(request(`${proc.url}/healthz`), 'the listener is closed to new connections');
-    redis.resume();
+    await until(() => proc.stdout.some((l) => l.includes('Shutting down: finishing in-flight requests.')), 'the shutdown to begin');
+    await until(() => request(`${proc.url}/healthz`).then((r) => (r.body.dump(), false), () => true), 'the listener to refuse new connections');
+    proxy.release();
 
     const res = await inFlight;
     assert.equal(res.statusCode, 202);
@@ -186,7 +200,7 @@ describe('listeners', () => {
     t.after(() => redis.stop());
     const proc = await startOrchardProcess({
       REDIS_URL: redis.url,
-      PORT: String(await freePort()),
+      PORT: '0',
       HOST: '127.0.0.1',
       ORCHARD_ADMIN_PORT: String(await freePort()),
       ORCHARD_WEBHOOK_SECRETS: 'tls-secret-0123456789ab',
@@ -239,9 +253,9 @@ describe('robustness', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orchard-two-'));
     t.after(() => rmSync(dataDir, { recursive: true, force: true }));
     const env = { ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', ORCHARD_WEBHOOK_SECRETS: 'two-secret-0123456789abcd' };
-    const first = await startOrchardProcess({ ...env, PORT: String(await freePort()) });
+    const first = await startOrchardProcess({ ...env, PORT: '0' });
     t.after(() => killOrchard(first));
-    const second = runOrchard({ ...env, PORT: String(await freePort()) });
+    const second = runOrchard({ ...env, PORT: '0' });
     assert.equal((await second.exited).code, 1);
     assert.match(second.stderr.join('\n'), new RegExp(`Another Orchard \\(pid ${first.child.pid}\\) is using ORCHARD_DATA_DIR`));
     const res = await postCheckIn(first.url, 'two-secret-0123456789abcd');
@@ -254,7 +268,7 @@ describe('robustness', () => {
     const base = mkdtempSync(join(tmpdir(), 'orchard-deep-'));
     t.after(() => rmSync(base, { recursive: true, force: true }));
     const dataDir = join(base, 'a'.repeat(90));
-    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'deep-secret-0123456789abc' });
+    const proc = await startOrchardProcess({ ORCHARD_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', ORCHARD_WEBHOOK_SECRETS: 'deep-secret-0123456789abc' });
     t.after(() => killOrchard(proc));
     const pid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     // redis-server titles itself with what it listens on: host:port for TCP, unixsocket:<path> otherwise.
@@ -273,7 +287,7 @@ describe('robustness', () => {
   test('a client trickling its body is answered 408 in Orchard\'s error format after request_timeout_ms', async (t) => {
     const redis = await TestRedis.start();
     t.after(() => redis.stop());
-    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'slow-secret-0123456789abc', ORCHARD_REQUEST_TIMEOUT_MS: '1500' });
+    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: '0', ORCHARD_WEBHOOK_SECRETS: 'slow-secret-0123456789abc', ORCHARD_REQUEST_TIMEOUT_MS: '1500' });
     t.after(() => killOrchard(proc));
     const { response } = trickle(proc.url, 'slow-secret-0123456789abc');
     const text = await response;
@@ -289,7 +303,7 @@ describe('robustness', () => {
     const proc = await startOrchardProcess({
       ORCHARD_DATA_DIR: dataDir,
       HOST: '127.0.0.1',
-      PORT: String(await freePort()),
+      PORT: '0',
       ORCHARD_WEBHOOK_SECRETS: secret,
       ORCHARD_REQUEST_TIMEOUT_MS: String(timeouts.requestMs),
       ORCHARD_SHUTDOWN_TIMEOUT_MS: String(timeouts.shutdownMs),
@@ -298,6 +312,7 @@ describe('robustness', () => {
     const redisPid = Number(readFileSync(join(dataDir, 'redis', 'redis.pid'), 'utf8'));
     const { socket } = trickle(proc.url, secret);
     t.after(() => socket.destroy());
+    await new Promise((r) => socket.once('connect', r));
     await new Promise((r) => setTimeout(r, 400));
     return { proc, redisPid };
   }
@@ -312,29 +327,44 @@ describe('robustness', () => {
   test('a second signal exits at once and still stops the embedded Redis', async (t) => {
     const { proc, redisPid } = await embeddedWithSlowClient(t, { requestMs: 30000, shutdownMs: 40000 });
     proc.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
+    // Two signals sent close together may reach the process as one: the second waits for the first's log line.
+    await until(() => proc.stdout.some((l) => l.includes('"Signal received."')), 'the first signal to be handled');
     proc.child.kill('SIGINT');
     assert.equal((await proc.exited).code, 130);
     for (let i = 0; i < 50 && isAlive(redisPid); i++) await new Promise((r) => setTimeout(r, 100));
     assert.ok(!isAlive(redisPid), 'the embedded redis-server stopped');
   });
 
-  test('a signal while start-up waits for Redis ends it at once, before listening', async () => {
-    const proc = runOrchard({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'early-secret-0123456789ab' });
-    await new Promise((r) => setTimeout(r, 1500));
-    const started = Date.now();
+  test('a signal while start-up waits for Redis ends it at once, before listening', async (t) => {
+    // A "Redis" that accepts connections and never answers: Orchard's start-up waits for it (up to
+    // 5 s, then it would listen anyway). Its first connection says that the wait has begun.
+    const sockets: import('node:net').Socket[] = [];
+    let connected!: () => void;
+    const firstConnection = new Promise<void>((resolve) => (connected = resolve));
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => {});
+      connected();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    });
+    const proc = runOrchard({ REDIS_URL: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`, HOST: '127.0.0.1', PORT: '0', ORCHARD_WEBHOOK_SECRETS: 'early-secret-0123456789ab' });
+    t.after(() => killOrchard(proc));
+    await firstConnection;
     proc.child.kill('SIGTERM');
     const { code } = await proc.exited;
     assert.equal(code, 143);
-    assert.ok(Date.now() - started < 3000);
     assert.match(proc.stderr.join('\n'), /Start-up was interrupted by a signal/);
-    assert.ok(!proc.stdout.some((l) => l.includes('Orchard is listening.')));
+    assert.ok(!proc.stdout.some((l) => l.includes('Orchard is listening.')), 'it ended before its wait for Redis was over');
   });
 
   test('unknown ORCHARD_* variables are named in a warning, with the likely setting', async (t) => {
     const redis = await TestRedis.start();
     t.after(() => redis.stop());
-    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: String(await freePort()), ORCHARD_WEBHOOK_SECRETS: 'typo-secret-0123456789abc', ORCHARD_WEBHOOK_SECRET: 'x' });
+    const proc = await startOrchardProcess({ REDIS_URL: redis.url, HOST: '127.0.0.1', PORT: '0', ORCHARD_WEBHOOK_SECRETS: 'typo-secret-0123456789abc', ORCHARD_WEBHOOK_SECRET: 'x' });
     t.after(() => killOrchard(proc));
     assert.ok(proc.stdout.some((l) => l.includes('ORCHARD_WEBHOOK_SECRET is not an Orchard setting and is ignored (did you mean ORCHARD_WEBHOOK_SECRETS?)')));
   });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { freePort } from './helpers/free-port.ts';
 import { fixtureBytes } from './helpers/fixtures.ts';
 import { killOrchard, runOrchard, startOrchardProcess } from './helpers/orchard-process.ts';
 import { TestRedis } from './helpers/redis-server.ts';
@@ -21,7 +20,7 @@ test('a canary secret appears in no log line, error body, metric, /status or str
   const proc = await startOrchardProcess({
     REDIS_URL: redis.url,
     ORCHARD_DATA_DIR: dataDir,
-    PORT: String(await freePort()),
+    PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'trace',
     ORCHARD_WEBHOOK_SECRETS: `${canary},second-${canary}`,

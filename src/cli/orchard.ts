@@ -1,28 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { closestName } from '../config/closest-name.ts';
 import { ConfigInvalidError, OrchardError } from '../errors.ts';
-import { loadOrchardConfig } from '../sources/index.ts';
-import { createLogger } from '../logger.ts';
-import { checkpointCommand, type CommandIo } from './checkpoint-command.ts';
+import type { CommandIo } from './checkpoint-command.ts';
 import { commandHelp, commandText, isCommand, overviewText, versionText, type CommandName } from './command-usage.ts';
-import { testCommand } from './test-command.ts';
-import { verifyCommand } from './verify-command.ts';
-import { jamfWebhooksCommand } from './jamf-webhooks-command.ts';
-import { consumeCommand, waitingWriter } from './consume-command.ts';
-import { importCommand, parseImportArgs } from './import-command.ts';
-import { withCliRedis } from './cli-redis.ts';
-import { createRedis } from '../redis/create-redis.ts';
-import { secretCommand } from './secret-command.ts';
-import { serveCommand } from './serve-command.ts';
-import { topCommand } from './top-command.ts';
-import { validateCommand } from './validate-command.ts';
 
 const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
-
-/** CLI commands log only warnings, to stderr, so their output stays readable. */
-function cliLogger(config: ReturnType<typeof loadOrchardConfig>) {
-  return createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : 'warn', secretHeader: config.webhookHeader, destination: process.stderr });
-}
 
 /** A usage error: the problem, the command's usage line and where its options are described; exit code 2. */
 function usageError(command: CommandName, problem: string): number {
@@ -63,6 +45,10 @@ function stopSignal(alsoTerm = false): AbortSignal {
 }
 
 async function run(command: CommandName, args: string[]): Promise<number> {
+  if (command === 'help') return help(args);
+  // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
+  const { loadOrchardConfig, cliLogger, createRedis, checkpointCommand, withCliRedis, consumeCommand, waitingWriter, importCommand, parseImportArgs, jamfWebhooksCommand, secretCommand, serveCommand, testCommand, topCommand, validateCommand, verifyCommand } =
+    await import('./commands.ts');
   switch (command) {
     case 'serve': {
       const parsed = parseCommandArgs(command, args, { config: { type: 'string' } }, 0);
@@ -136,14 +122,16 @@ async function run(command: CommandName, args: string[]): Promise<number> {
       if (!parsed) return 2;
       return await topCommand({ url: parsed.values.url as string | undefined, interval: parsed.values.interval as string | undefined }, io, () => loadOrchardConfig());
     }
-    case 'help': {
-      const topic = args[0];
-      if (topic === undefined || topic.startsWith('-')) io.out(`${overviewText()}\n`);
-      else if (isCommand(topic)) io.out(`${commandText(topic)}\n`);
-      else return unknownCommand(topic);
-      return 0;
-    }
   }
+}
+
+/** `orchard help [command]`. */
+function help(args: string[]): number {
+  const topic = args[0];
+  if (topic === undefined || topic.startsWith('-')) io.out(`${overviewText()}\n`);
+  else if (isCommand(topic)) io.out(`${commandText(topic)}\n`);
+  else return unknownCommand(topic);
+  return 0;
 }
 
 function unknownCommand(name: string): number {

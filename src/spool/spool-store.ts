@@ -228,10 +228,19 @@ export class SpoolStore {
       await writer.close();
     }
     if (tail?.writer) return tail;
-    const seq = ++this.#lastSeq;
+    // lastSeq moves on only once the file exists: while it is made, a drain that empties the segment
+    // list points the cursor at lastSeq + 1, this very segment. (Moved on before, the cursor went one
+    // past it: a crash then made the next start delete the segment as drained, with every event in it
+    // already answered 202.)
+    const seq = this.#lastSeq + 1;
     const path = segmentPath(this.dir, seq);
-    const writer = await open(path, 'wx+', 0o600);
-    await syncDir(this.dir);
+    let writer: FileHandle;
+    try {
+      writer = await open(path, 'wx+', 0o600);
+      await syncDir(this.dir);
+    } finally {
+      this.#lastSeq = seq;
+    }
     tail = { seq, path, end: 0, writer };
     this.#segments.push(tail);
     return tail;

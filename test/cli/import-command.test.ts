@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Redis } from 'ioredis';
@@ -17,15 +17,17 @@ import { formatTime, recordFields } from '../../src/stream/stream-record.ts';
 import { logRecord } from '../../src/sources/jamf-pro-logs/log-records.ts';
 import { complianceReporterCorpus } from '../helpers/compliance-reporter-corpus.ts';
 import { fixtureBytes } from '../helpers/fixtures.ts';
-import { runOrchard, type OrchardProcess } from '../helpers/orchard-process.ts';
+import { killOrchard, runOrchard, type OrchardProcess } from '../helpers/orchard-process.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitForReady } from '../helpers/test-app.ts';
 
 let server: TestRedis;
 let redis: Redis;
 let dir: string;
 let bigFile: string;
-const bigLines = 200_000;
+// Big enough for many batches (500 lines each) on both sides of where the tests stop the import.
+const bigLines = 50_000;
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
@@ -479,17 +481,6 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     assert.deepEqual([progress.lines, progress.appended, progress.done, progress.started], ['1500', '1500', '1', '2026-01-01T00:00:00.000Z']);
   });
 
-  async function waitForProgress(key: string, atLeast: number, proc: OrchardProcess): Promise<number> {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const lines = Number((await redis.hget(key, 'lines')) ?? 0);
-      if (lines >= atLeast) return lines;
-      if (proc.child.exitCode !== null) throw new Error(`the import ended before line ${atLeast}: ${proc.stderr.join('\n')}`);
-      if (Date.now() > deadline) throw new Error('no progress');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   async function assertWholeFileOnce(s: Streams): Promise<void> {
     const got = await entries(s.stream);
     assert.equal(got.length, bigLines);
@@ -498,16 +489,30 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     }
   }
 
-  test(`SIGKILL in the middle of a ${bigLines}-line import, then the same command: every line exactly once, in order`, async () => {
+  /**
+   * Runs `orchard import` on the big file through a proxy that holds back its traffic to Redis from
+   * the batch holding line `line` + 1 on: the import is then surely in the middle of the file,
+   * waiting for that batch's answer, whatever the machine's speed.
+   */
+  async function importHeldAt(t: TestContext, s: Streams, line: number) {
+    const proxy = await TcpProxy.start(server.port);
+    t.after(() => proxy.close());
+    const held = proxy.holdFrom(`user${line}@example.com`);
+    const proc = runOrchard(envFor(s, { REDIS_URL: `redis://127.0.0.1:${proxy.port}` }), ['import', bigFile]);
+    t.after(() => killOrchard(proc));
+    await Promise.race([held, proc.exited.then(() => Promise.reject(new Error(`the import ended before line ${line + 1}: ${proc.stderr.join('\n')}`)))]);
+    return { proc, proxy };
+  }
+
+  test(`SIGKILL in the middle of a ${bigLines}-line import, then the same command: every line exactly once, in order`, async (t) => {
     const s = freshStreams();
     const key = progressKey(s, readFileSync(bigFile));
-    const proc = runOrchard(envFor(s), ['import', bigFile]);
-    await waitForProgress(key, 20_000, proc);
+    const { proc } = await importHeldAt(t, s, 25_000);
     proc.child.kill('SIGKILL');
     await proc.exited;
     const progress = await redis.hgetall(key);
     const committed = Number(progress.lines);
-    assert.ok(committed < bigLines, `killed before the end (${committed} lines)`);
+    assert.ok(committed > 0 && committed <= 25_000, `killed in the middle, with nothing from the held batch on committed (${committed} lines)`);
     assert.equal(progress.done, undefined);
     assert.equal(await redis.xlen(s.stream), committed, 'the stream holds exactly the committed lines');
     assert.equal(Number(progress.appended), committed);
@@ -517,12 +522,13 @@ describe('orchard import: exactly once across crashes and interruptions', () => 
     await assertWholeFileOnce(s);
   });
 
-  test('SIGINT: the batch in flight is finished, the summary so far printed, exit 130; the same command then completes', async () => {
+  test('SIGINT: the batch in flight is finished, the summary so far printed, exit 130; the same command then completes', async (t) => {
     const s = freshStreams();
     const key = progressKey(s, readFileSync(bigFile));
-    const proc = runOrchard(envFor(s), ['import', bigFile]);
-    await waitForProgress(key, 10_000, proc);
+    const { proc, proxy } = await importHeldAt(t, s, 25_000);
     proc.child.kill('SIGINT');
+    // The batch in flight reaches Redis after the signal: the import finishes it, then stops.
+    proxy.release();
     const r = await finished(proc);
     assert.equal(r.code, 130, r.err);
     assert.match(r.out, /interrupted; run the same command again to resume/);

@@ -325,15 +325,16 @@ describe('StreamConsumer', () => {
       try {
         await produce(ctx.redis, stream, 1);
         await until('the first entry', () => handled.length === 1);
+        // Freeze while the next blocking read waits at Redis (not while it is on its way there).
+        await until('a blocking read waiting at Redis', async () => /\bflags=b\b.*\bcmd=xreadgroup\b/.test(String(await ctx.redis.call('CLIENT', 'LIST'))));
         frozen = new Set(sockets);
-        await new Promise((r) => setTimeout(r, 50));
         // Redis serves this entry to the read in flight; the reply never arrives.
         await produce(ctx.redis, stream, 1, { from: 1 });
-        await until('the entry served to the lost read', () => handled.length === 2, 5000);
+        await until('the entry served to the lost read', () => handled.length === 2);
         assert.deepEqual(handled, ['e0', 'e1']);
         assert.ok(made >= 2, `a new blocking connection was made (${made})`);
         await produce(ctx.redis, stream, 1, { from: 2 });
-        await until('reading on the new connection', () => handled.length === 3, 5000);
+        await until('reading on the new connection', () => handled.length === 3);
         assert.equal(await pendingCount(ctx.redis, stream, 'g'), 0);
       } finally {
         await c.stop();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { isCommand } from '../../src/cli/command-usage.ts';
 import { configSchemaFor } from '../../src/config/load-config.ts';
 import { createAjv } from '../../src/schema/ajv.ts';
 import { sourceDescriptors } from '../../src/sources/index.ts';
@@ -116,7 +117,7 @@ test('the docs and the compose file give the same commands, in the same order', 
   assert.deepEqual(block, header);
   assert.ok(page.replace(/\s+/g, ' ').includes(`admin port ${orchard.environment!.ORCHARD_ADMIN_PORT}`), 'the docs name the admin port the compose file sets');
   // `orchard secret`, which the steps end with, is a command of the CLI.
-  assert.match(read('src/cli/orchard.ts'), /^ {2}secret /m);
+  assert.ok(isCommand('secret'));
 });
 
 const caddyInstalled = spawnSync('caddy', ['version'], { stdio: 'ignore' }).status === 0;

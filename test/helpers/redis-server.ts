@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { after, before } from 'node:test';
 import { spawnRedisServer } from '../../src/redis/spawn-redis-server.ts';
-import { freePort } from './free-port.ts';
+import { freePort, isAddressInUse } from './free-port.ts';
 
 export interface TestRedisOptions {
   /** Append-only persistence (fsync everysec) in the server's own directory. Off by default. */
@@ -35,9 +35,18 @@ export class TestRedis {
   ) {}
 
   static async start(options: TestRedisOptions = {}): Promise<TestRedis> {
-    const server = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'orchard-redis-')), options);
-    await server.restart();
-    return server;
+    // Another test file running in parallel may take the chosen port before redis-server binds it:
+    // then another port, a few times.
+    for (let attempt = 1; ; attempt++) {
+      const server = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'orchard-redis-')), options);
+      try {
+        await server.restart();
+        return server;
+      } catch (err) {
+        rmSync(server.dir, { recursive: true, force: true });
+        if (attempt >= 5 || !(isAddressInUse(err) || /exited during start/.test(String(err)))) throw err;
+      }
+    }
   }
 
   /** The settings that point Orchard at this server. */

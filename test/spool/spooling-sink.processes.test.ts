@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Pool } from 'undici';
 import { sha256 } from '../../src/sha256.ts';
-import { freePort } from '../helpers/free-port.ts';
 import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 import { readStream } from '../helpers/test-app.ts';
@@ -78,7 +77,7 @@ async function environment(t: TestContext) {
   t.after(() => redis.stop());
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-spool-kill-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env = async () => ({ REDIS_URL: redis.url, ORCHARD_DATA_DIR: dataDir, ORCHARD_WEBHOOK_SECRETS: secret, ORCHARD_RATE_LIMIT_PER_MINUTE: '0', HOST: '127.0.0.1', PORT: String(await freePort()) });
+  const env = async () => ({ REDIS_URL: redis.url, ORCHARD_DATA_DIR: dataDir, ORCHARD_WEBHOOK_SECRETS: secret, ORCHARD_RATE_LIMIT_PER_MINUTE: '0', HOST: '127.0.0.1', PORT: '0' });
   return { redis, dataDir, env };
 }
 

@@ -9,8 +9,8 @@ import { changeManagementSource, complianceReporterSource, literalPattern, logLi
 import { schemaErrorDetails, type SchemaErrorDetail } from '../../schema/schema-errors.ts';
 
 // Jamf Pro Log Stream lines (access log → Panther Jamfpro.Login, change management) and Jamf Compliance
-// Reporter events (Panther Jamfpro.ComplianceReporter) to stream records. Pure: no I/O after the schemas
-// are read and compiled at module load.
+// Reporter events (Panther Jamfpro.ComplianceReporter) to stream records. Pure: no I/O but reading each schema
+// once, at its first use.
 //
 //   [JSSACCESSLOG] 2026-09-23T19:52:07,254 - username=Unknown, status=Failed token creation, ipAddress=81.2.69.142, entryPoint=Universal API (OAuth)
 //   [CHANGEMANAGEMENT] 2026-09-23T19:56:24,039 [INFO ] [Tomcat-380 ] [file   ] - [jane@example.com (ID: -1)] [READ] [Computer] [2026-09-23T19:56:24.039+0000]
@@ -68,7 +68,7 @@ export interface LogRecordInput {
   receivedMs: number;
 }
 
-// --- schemas, compiled once -------------------------------------------------------------------
+// --- schemas, compiled once, at their first use (not at every start of Orchard) -------------
 
 interface Compiled {
   readonly validate: ValidateFunction;
@@ -76,14 +76,19 @@ interface Compiled {
   readonly name: string;
 }
 
-const ajv = createAjv();
-function compile(path: string, name: string): Compiled {
-  const schema = readSchema(path);
-  return { validate: ajv.compile(schema), extractor: new IndicatorExtractor(schema), name };
+let ajv: ReturnType<typeof createAjv> | undefined;
+function compiledOnce(path: string, name: string): () => Compiled {
+  let compiled: Compiled | undefined;
+  return () => {
+    if (compiled) return compiled;
+    const schema = readSchema(path);
+    ajv ??= createAjv();
+    return (compiled = { validate: ajv.compile(schema), extractor: new IndicatorExtractor(schema), name });
+  };
 }
-const login = compile('jamf-pro-logs/login.schema.json', 'Jamfpro.Login');
-const changeManagement = compile('jamf-pro-logs/change-management.schema.json', 'change-management');
-const complianceReporter = compile('jamf-pro-logs/compliance-reporter.schema.json', 'Jamfpro.ComplianceReporter');
+const login = compiledOnce('jamf-pro-logs/login.schema.json', 'Jamfpro.Login');
+const changeManagement = compiledOnce('jamf-pro-logs/change-management.schema.json', 'change-management');
+const complianceReporter = compiledOnce('jamf-pro-logs/compliance-reporter.schema.json', 'Jamfpro.ComplianceReporter');
 
 // --- time -------------------------------------------------------------------------------------
 
@@ -313,11 +318,11 @@ function lineRecord(common: Common, rawLine: string, wrapped: boolean, wrapperTi
   let source: string;
   if (line.startsWith(accessPrefix)) {
     parsed = parseAccessLine(line);
-    compiled = login;
+    compiled = login();
     source = loginSource;
   } else if (line.startsWith(changePrefix)) {
     parsed = parseChangeManagementLine(line);
-    compiled = changeManagement;
+    compiled = changeManagement();
     source = changeManagementSource;
   } else {
     return fail(
@@ -348,7 +353,7 @@ function unixSecondsToMs(value: number | string): number {
 }
 
 function complianceReporterRecord(common: Common, event: Record<string, unknown>): LogRecordResult {
-  const invalid = validated(complianceReporter, event, 'Compliance Reporter event');
+  const invalid = validated(complianceReporter(), event, 'Compliance Reporter event');
   if (invalid) return invalid;
   const nul = nulPath(event, '');
   if (nul !== undefined) return fail(logErrorCodes.invalid, `Compliance Reporter event: ${nul} contains a NUL character`, [{ path: nul, message: 'must not contain a NUL character' }]);
@@ -373,7 +378,7 @@ function complianceReporterRecord(common: Common, event: Record<string, unknown>
   }
   return {
     ok: true,
-    record: record(common, complianceReporterSource, header.event_name, timeMs, common.input.text, complianceReporter.extractor.extract(event)),
+    record: record(common, complianceReporterSource, header.event_name, timeMs, common.input.text, complianceReporter().extractor.extract(event)),
   };
 }
 

@@ -18,30 +18,43 @@ interface CompiledEvent {
   readonly extractor: IndicatorExtractor;
 }
 
-/** Validates webhook bodies against schemas/jamf-pro-webhooks/, chosen by `webhook.webhookEvent`. */
+/**
+ * Validates webhook bodies against schemas/jamf-pro-webhooks/, chosen by `webhook.webhookEvent`.
+ * Each event's schema is compiled when its first webhook comes: compiling all of them took a third of
+ * the CPU of Orchard's start, for events most installations never receive.
+ */
 export class WebhookValidator {
+  readonly #ajv = createAjv();
+  readonly #schemas: ReadonlyMap<string, Record<string, unknown>>;
   readonly #events = new Map<string, CompiledEvent>();
   readonly #envelope: CompiledEvent;
 
   constructor() {
-    const ajv = createAjv();
-    const schemas = readSchemaFolder('jamf-pro-webhooks');
-    const compile = (schema: Record<string, unknown>): CompiledEvent => ({
-      validate: ajv.compile(schema),
-      extractor: new IndicatorExtractor(schema),
-    });
-    this.#envelope = compile(schemas.get('envelope')!);
-    for (const [name, schema] of schemas) if (name !== 'envelope') this.#events.set(name, compile(schema));
+    this.#schemas = readSchemaFolder('jamf-pro-webhooks');
+    this.#envelope = this.#compile(this.#schemas.get('envelope')!);
   }
 
   get knownEvents(): string[] {
-    return [...this.#events.keys()];
+    return [...this.#schemas.keys()].filter((name) => name !== 'envelope');
+  }
+
+  #compile(schema: Record<string, unknown>): CompiledEvent {
+    return { validate: this.#ajv.compile(schema), extractor: new IndicatorExtractor(schema) };
+  }
+
+  /** The compiled schema of a known event (compiled at its first use), or undefined. */
+  #event(name: unknown): CompiledEvent | undefined {
+    if (typeof name !== 'string' || name === 'envelope') return undefined;
+    let compiled = this.#events.get(name);
+    const schema = compiled ? undefined : this.#schemas.get(name);
+    if (schema) this.#events.set(name, (compiled = this.#compile(schema)));
+    return compiled;
   }
 
   /** Returns what the route needs, or throws SchemaViolationError naming the failing paths. */
   validate(body: unknown): ValidatedWebhook {
     // A known event's schema includes the envelope: one validation for the common case.
-    const compiled = this.#events.get(webhookEventOf(body) as string);
+    const compiled = this.#event(webhookEventOf(body));
     if (compiled) {
       if (!compiled.validate(body)) {
         const details = schemaErrorDetails(compiled.validate.errors);

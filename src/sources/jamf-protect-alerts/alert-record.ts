@@ -11,9 +11,13 @@ import { schemaErrorDetails, type SchemaErrorDetail } from '../../schema/schema-
 
 export const protectSource = 'jamf_protect.alerts';
 
-const schema = readSchema('jamf-protect/alert.schema.json');
-const validate: ValidateFunction = createAjv().compile(schema);
-const extractor = new IndicatorExtractor(schema);
+// Compiled at the first alert, not at every start of Orchard.
+let compiled: { readonly validate: ValidateFunction; readonly extractor: IndicatorExtractor } | undefined;
+function alertSchema() {
+  if (compiled) return compiled;
+  const schema = readSchema('jamf-protect/alert.schema.json');
+  return (compiled = { validate: createAjv().compile(schema), extractor: new IndicatorExtractor(schema) });
+}
 
 export type AlertCheck = { readonly ok: true; readonly uuid: string } | { readonly ok: false; readonly details: SchemaErrorDetail[] };
 
@@ -22,6 +26,7 @@ export type AlertCheck = { readonly ok: true; readonly uuid: string } | { readon
  * alert's `input` object itself rather than the pushed envelope; `asPushed` gives the envelope form.
  */
 export function checkAlert(document: unknown): AlertCheck {
+  const { validate } = alertSchema();
   if (!validate(document)) return { ok: false, details: schemaErrorDetails(validate.errors) };
   const uuid = (document as { input: { match: { uuid: string } } }).input.match.uuid;
   return { ok: true, uuid };
@@ -81,6 +86,6 @@ export function alertRecord(input: AlertRecordInput): StreamRecord {
     time: formatTime(timeMs),
     received: formatTime(input.receivedMs),
     payload: input.payload,
-    indicators: JSON.stringify(extractor.extract(input.document)),
+    indicators: JSON.stringify(alertSchema().extractor.extract(input.document)),
   };
 }
