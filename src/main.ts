@@ -24,11 +24,12 @@ import { headerAuthenticationJson, loadOrCreateWebhookSecret } from './server/we
 import { sinksFromConfig } from './sink/redis-stream-sink.ts';
 import { spoolingSinkFromConfig, type SpoolingSink } from './spool/spooling-sink.ts';
 import { ConnectorManager } from './connectors/connector-manager.ts';
-import { readGroupLag, type GroupLag } from './consumer/group-lag.ts';
+import { readGroupLag } from './consumer/group-lag.ts';
 import { StreamTrimmer, type TrimResult } from './consumer/stream-trimmer.ts';
 import { defaultDeadLetterStream } from './redis/keyspace.ts';
 import { redisFiguresReader } from './redis/redis-figures.ts';
 import { withTimeout } from './redis/with-timeout.ts';
+import { recentResult } from './recent-result.ts';
 import { createSource, loadOrchardConfig, sourceDescriptors } from './sources/index.ts';
 import { sightingOfRecord } from './sources/jamf-pro-webhooks/webhook-record.ts';
 
@@ -196,22 +197,12 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
         })
       : undefined;
   // Consumer groups as /status and /metrics show them, read at most once a second.
-  let groupsRead: { at: number; groups: Promise<GroupLag[]> } | undefined;
-  const readGroups = () => {
-    if (!groupsRead || Date.now() - groupsRead.at > 1000) groupsRead = { at: Date.now(), groups: withTimeout(readGroupLag(redis, config.stream), 2000, 'Redis did not answer XINFO GROUPS in time.') };
-    return groupsRead.groups;
-  };
+  const readGroups = recentResult(1000, () => withTimeout(readGroupLag(redis, config.stream), 2000, 'Redis did not answer XINFO GROUPS in time.'));
   metrics.readGroupsWith(readGroups);
   metrics.readRedisWith(redisFiguresReader(redis, [config.stream, config.rejectedStream, defaultDeadLetterStream(config.stream)]));
   // /status may be asked by anyone who can reach the listener: the stream's figures cost Redis an
   // XLEN and an XINFO GROUPS, so they are read at most once a second and shared by concurrent askers.
-  let streamFigures: { at: number; value: Promise<Awaited<ReturnType<typeof readStreamStatus>>> } | undefined;
-  const streamStatus = () => {
-    const now = Date.now();
-    if (!streamFigures || now - streamFigures.at >= 1000) streamFigures = { at: now, value: readStreamStatus() };
-    return streamFigures.value;
-  };
-  const readStreamStatus = async () => {
+  const streamStatus = recentResult(1000, async () => {
     const retention = {
       maxLen: config.streamMaxLen ?? null,
       maxAge: config.streamMaxAge ?? null,
@@ -224,7 +215,7 @@ export async function startOrchard(options: StartOptions = {}): Promise<RunningO
     } catch (err) {
       return { retention, error: (err as Error).message };
     }
-  };
+  });
   const status = async () => {
     const spool = spooling?.status() ?? { enabled: false };
     const pulled = connectors?.status();

@@ -1,5 +1,6 @@
 import type { RedisFigures } from '../metrics.ts';
 import { isCluster, SlotRoutedCommand, type RedisClient } from './redis-client.ts';
+import { recentResult } from '../recent-result.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** `maxmemory` and `used_memory` from the text of INFO memory (https://redis.io/docs/latest/commands/info/). */
@@ -22,7 +23,6 @@ export function memoryFromInfo(info: string): { usedMemoryBytes?: number; maxMem
 export function redisFiguresReader(redis: RedisClient, streams: readonly string[], options: { cacheMs?: number; timeoutMs?: number } = {}): () => Promise<RedisFigures> {
   const cacheMs = options.cacheMs ?? 1000;
   const timeoutMs = options.timeoutMs ?? 2000;
-  let last: { at: number; figures: Promise<RedisFigures> } | undefined;
   const readEach = async (): Promise<RedisFigures> => {
     const info = redis.sendCommand(new SlotRoutedCommand('info', ['memory'], streams[0]!, { replyEncoding: 'utf8' })) as Promise<string>;
     const lengths = await Promise.all(streams.map(async (stream) => ({ stream, length: Number(await redis.xlen(stream)) })));
@@ -43,8 +43,5 @@ export function redisFiguresReader(redis: RedisClient, streams: readonly string[
     const [infoErr, info] = replies[streams.length] ?? [new Error('no reply')];
     return { streams: lengths, ...(infoErr ? {} : memoryFromInfo(String(info))) };
   };
-  return () => {
-    if (!last || Date.now() - last.at > cacheMs) last = { at: Date.now(), figures: withTimeout(read(), timeoutMs, 'Redis did not answer XLEN and INFO memory in time.') };
-    return last.figures;
-  };
+  return recentResult(cacheMs, () => withTimeout(read(), timeoutMs, 'Redis did not answer XLEN and INFO memory in time.'));
 }
