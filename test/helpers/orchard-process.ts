@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -41,7 +44,12 @@ export function runOrchard(env: Record<string, string>, args: string[] = ['serve
 
 /** Starts Orchard and waits until it listens; fails with its output when it exits first. */
 export async function startOrchardProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<OrchardProcess & { url: string }> {
+  // Without a data directory of its own, Orchard would use the checkout's ./data: its spool and lock
+  // would collide with another test file's Orchard running beside it. A fresh one, removed at exit.
+  let ownDataDir: string | undefined;
+  if (env.ORCHARD_DATA_DIR === undefined) env = { ...env, ORCHARD_DATA_DIR: (ownDataDir = mkdtempSync(join(tmpdir(), 'orchard-process-'))) };
   const proc = runOrchard(env);
+  if (ownDataDir) void proc.exited.then(() => rmSync(ownDataDir!, { recursive: true, force: true }));
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.exited.then(() => (exited = true));
