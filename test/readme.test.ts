@@ -85,19 +85,20 @@ test('the checks themselves catch a missing file, a missing anchor and a missing
   assert.deepEqual([...anchorsOf('# A\n## A\n```\n# not a heading\n```')], ['a', 'a-1']);
 });
 
+/** Every node of a Graphviz source is in the SVG drawn from it (at least `minNodes` of them). */
+function assertDrawnFrom(source: string, minNodes: number): void {
+  const drawing = source.replace(/\.dot$/, '.svg');
+  const nodes = [...readPage(source).matchAll(/^\s*(\w+)\s+\[label=/gm)].map((m) => m[1]!);
+  assert.ok(nodes.length >= minNodes, `no nodes found in ${source}`);
+  const svg = readPage(drawing);
+  for (const node of nodes) assert.ok(svg.includes(`<title>${node}</title>`), `${drawing} lacks ${node}: run dot -Tsvg ${source} -o ${drawing}`);
+}
+
 test('the data-flow picture is drawn from its source: every node of docs/data-flow.dot is in docs/data-flow.svg', () => {
-  const dot = readPage('docs/data-flow.dot');
-  const svg = readPage('docs/data-flow.svg');
-  const nodes = [...dot.matchAll(/^\s*(\w+)\s+\[label=/gm)].map((m) => m[1]!);
-  assert.ok(nodes.length >= 8, 'no nodes found in docs/data-flow.dot');
-  for (const node of nodes) assert.ok(svg.includes(`<title>${node}</title>`), `docs/data-flow.svg lacks ${node}: run dot -Tsvg docs/data-flow.dot -o docs/data-flow.svg`);
+  assertDrawnFrom('docs/data-flow.dot', 8);
   assert.match(readme, /\]\(docs\/data-flow\.svg\)/);
 });
 
 test('the production topology picture is drawn from its source: every node of docs/production-topology.dot is in its SVG', () => {
-  const dot = readPage('docs/production-topology.dot');
-  const svg = readPage('docs/production-topology.svg');
-  const nodes = [...dot.matchAll(/^\s*(\w+)\s+\[label=/gm)].map((m) => m[1]!);
-  assert.ok(nodes.length >= 5, 'no nodes found in docs/production-topology.dot');
-  for (const node of nodes) assert.ok(svg.includes(`<title>${node}</title>`), `docs/production-topology.svg lacks ${node}: run dot -Tsvg docs/production-topology.dot -o docs/production-topology.svg`);
+  assertDrawnFrom('docs/production-topology.dot', 5);
 });

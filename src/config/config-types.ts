@@ -1,5 +1,6 @@
 // The shape of Orchard's configuration once loaded (load-config.ts): one validated, frozen object whose
 // keys mirror the file keys in camelCase, and the connector entries with their type's settings.
+import type { RedisSettings } from '../redis/redis-target.ts';
 
 export type WebhookAuthMode = 'header' | 'basic' | 'none';
 
@@ -24,20 +25,7 @@ export interface ConnectorConfig<S = Readonly<Record<string, unknown>>> {
 }
 
 /** The validated, frozen configuration. Keys mirror the file keys in camelCase. */
-export interface Config {
-  readonly redisUrl: string | undefined;
-  /** Password of the data nodes (Sentinel, Cluster, or a REDIS_URL without one). */
-  readonly redisPassword: string | undefined;
-  /** Redis through Sentinel: the sentinels (`host:port`) and the primary's name. */
-  readonly redisSentinels: readonly string[] | undefined;
-  readonly redisSentinelName: string | undefined;
-  readonly redisSentinelPassword: string | undefined;
-  /** Redis Cluster: seed nodes (`host:port`). */
-  readonly redisClusterNodes: readonly string[] | undefined;
-  /** TLS to the data nodes found through Sentinel or the Cluster; to the sentinels; the CA file to trust. */
-  readonly redisTls: boolean;
-  readonly redisSentinelTls: boolean;
-  readonly redisTlsCaFile: string | undefined;
+export interface Config extends RedisSettings {
   readonly dataDir: string;
   readonly redisAppendfsync: 'always' | 'everysec';
   readonly host: string;

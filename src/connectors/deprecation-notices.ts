@@ -2,13 +2,19 @@
 // Deprecation or Sunset headers), kept so the removal is seen before it bites: in /status and
 // `orchard test` as a warning, and once per run in the log, naming the date and the path to move to.
 
-/** What one answer's headers said (src/sources/http/deprecation-headers.ts); structurally the same here, below the sources. */
+/** What one answer's Deprecation, Sunset and Link headers said (read by src/sources/http/deprecation-headers.ts). */
 export interface DeprecationSeen {
+  /** The Deprecation header as sent (`@1688169599`, `true`, a date), when present. */
   readonly deprecation?: string;
+  /** When the path was or will be deprecated (epoch ms), when the header carries a date. */
   readonly deprecatedAtMs?: number;
+  /** The Sunset header as sent, when present. */
   readonly sunset?: string;
+  /** When the path stops answering (epoch ms), when the header carries a date. */
   readonly sunsetAtMs?: number;
+  /** A Link with rel="successor-version": where to move. */
   readonly successor?: string;
+  /** A Link with rel="deprecation" or rel="sunset": the vendor's explanation. */
   readonly documentation?: string;
 }
 

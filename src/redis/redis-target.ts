@@ -47,11 +47,15 @@ export type RedisTarget = string | RedisEndpoint | UrlTarget | SentinelTarget | 
 /** The settings the target is built from (Config has them: redis_url, redis_sentinels, …). */
 export interface RedisSettings {
   readonly redisUrl: string | undefined;
+  /** Password of the data nodes (Sentinel, Cluster, or a REDIS_URL without one). */
   readonly redisPassword: string | undefined;
+  /** Redis through Sentinel: the sentinels (`host:port`) and the primary's name. */
   readonly redisSentinels: readonly string[] | undefined;
   readonly redisSentinelName: string | undefined;
   readonly redisSentinelPassword: string | undefined;
+  /** Redis Cluster: seed nodes (`host:port`). */
   readonly redisClusterNodes: readonly string[] | undefined;
+  /** TLS to the data nodes found through Sentinel or the Cluster; to the sentinels; the CA file to trust. */
   readonly redisTls: boolean;
   readonly redisSentinelTls: boolean;
   readonly redisTlsCaFile: string | undefined;

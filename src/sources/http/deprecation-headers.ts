@@ -5,21 +5,10 @@
 // Jamf Pro's sending of them is not documented (its OpenAPI schema marks deprecated operations with
 // `x-deprecation-date` instead), so every form is read leniently, and a header that cannot be read
 // still counts as a notice without a date.
+import type { DeprecationSeen } from '../../connectors/deprecation-notices.ts';
 
-export interface DeprecationHeaders {
-  /** The Deprecation header as sent (`@1688169599`, `true`, a date), when present. */
-  readonly deprecation?: string;
-  /** When the path was or will be deprecated (epoch ms), when the header carries a date. */
-  readonly deprecatedAtMs?: number;
-  /** The Sunset header as sent, when present. */
-  readonly sunset?: string;
-  /** When the path stops answering (epoch ms), when the header carries a date. */
-  readonly sunsetAtMs?: number;
-  /** A Link with rel="successor-version": where to move. */
-  readonly successor?: string;
-  /** A Link with rel="deprecation" or rel="sunset": the vendor's explanation. */
-  readonly documentation?: string;
-}
+/** What one answer's headers said: the shape the pull engine keeps (connectors/deprecation-notices.ts). */
+export type DeprecationHeaders = DeprecationSeen;
 
 type Headers = Record<string, string | string[] | undefined>;
 
