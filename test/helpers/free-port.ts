@@ -33,14 +33,18 @@ function canListen(port: number): Promise<boolean> {
 
 /**
  * A TCP port free on 127.0.0.1 at the time of asking, chosen at random outside the ephemeral range
- * (so that no outgoing connection takes it before the server that asked for it binds it).
+ * (so that no outgoing connection takes it before the server that asked for it binds it). With
+ * `alsoFreeAt`, the port that far above it must be free and outside the range too: a Redis Cluster
+ * node also listens on its port + 10000 (the cluster bus), and fails to start when that is taken.
  */
-export async function freePort(): Promise<number> {
+export async function freePort(options: { alsoFreeAt?: number } = {}): Promise<number> {
+  const offset = options.alsoFreeAt ?? 0;
+  const top = highest - offset;
   for (let attempt = 0; attempt < 100; attempt++) {
-    const port = lowest + Math.floor(Math.random() * (highest - lowest + 1));
-    if (await canListen(port)) return port;
+    const port = lowest + Math.floor(Math.random() * (top - lowest + 1));
+    if ((await canListen(port)) && (offset === 0 || (await canListen(port + offset)))) return port;
   }
-  throw new Error(`freePort: no free port found between ${lowest} and ${highest}`);
+  throw new Error(`freePort: no free port found between ${lowest} and ${top}`);
 }
 
 /** Whether an error says the port was taken (redis-server's "Address already in use", EADDRINUSE). */

@@ -151,7 +151,7 @@ export class ClusterTopology {
     const tls = options.tls ? makeTestCertificate(dir) : undefined;
     const nodes: TopologyNode[] = [];
     for (let i = 0; i < 6; i++) {
-      const port = await freePort();
+      const port = await freePort({ alsoFreeAt: 10_000 }); // the cluster bus port
       const nodeDir = mkdtempSync(join(dir, `n${i}-`));
       const extra = ['--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no'];
       nodes.push(new TopologyNode(port, nodeDir, dataArgs(port, nodeDir, options.password, extra, tls), options.password, tls));

@@ -207,7 +207,7 @@ test('REDIS_URL naming a Cluster node: start-up is refused naming ORCHARD_REDIS_
 });
 
 test('REDIS_URL naming a Cluster node that was away at start: once it answers, /readyz says not ready, naming ORCHARD_REDIS_CLUSTER_NODES', async (t) => {
-  const port = await freePort();
+  const port = await freePort({ alsoFreeAt: 10_000 }); // the cluster bus port
   const dataDir = mkdtempSync(join(tmpdir(), 'orchard-cluster-late-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
   // Nothing listens yet: Orchard waits, then listens anyway (its spool takes webhooks meanwhile).
