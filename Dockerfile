@@ -47,8 +47,8 @@ RUN groupadd --system --gid 10001 orchard \
  && chown 10001:10001 /data \
  && chmod 0700 /data
 WORKDIR /app
-# Owned by root and not writable by the service user. dist/schema/read-schema.js finds the schemas at
-# ../../schemas/, so dist/ and schemas/ sit side by side as in the repository.
+# Owned by root and not writable by the service user. The code finds package.json and schemas/ by
+# walking up from dist/ (src/package-root.ts), so they sit above it as in the repository.
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /app/bin/ bin/

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { packageJsonUrl } from './package-root.ts';
 
 /** True when a process with that pid exists. */
 export function isAlive(pid: number): boolean {
@@ -19,10 +20,10 @@ export function commandLine(pid: number): string | undefined {
   }
 }
 
-/** Orchard's version, from the package.json beside src/ and dist/ (both one folder below it). */
+/** Orchard's version, from its package.json. */
 export function orchardVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { Agent, request } from 'undici';
 import { freePort } from './helpers/free-port.ts';
 import { useTestRedis } from './helpers/redis-server.ts';
+import { packageRoot } from '../src/package-root.ts';
 
 // `orchard serve` whose log reader has stalled: its stdout is a pipe nobody reads. Memory stays
 // bounded, the lines that cannot be written are counted, and SIGTERM still ends the process.
@@ -20,7 +21,7 @@ function rssBytes(pid: number): number {
 test('a log reader that never reads: RSS stays within 100 MB of idle, dropped lines are counted, SIGTERM ends Orchard', async (t) => {
   const port = await freePort();
   const child = spawn(process.execPath, ['bin/orchard.js', 'serve'], {
-    cwd: fileURLToPath(new URL('../', import.meta.url)),
+    cwd: fileURLToPath(packageRoot),
     env: { PATH: process.env.PATH, REDIS_URL: shared.server.url, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'debug', ORCHARD_STREAM: `stall${port}:events`, ORCHARD_WEBHOOK_SECRETS: 'stalled-reader-secret-0123456789', ORCHARD_DATA_DIR: `/tmp/orchard-stall-${port}`, ORCHARD_LOG_BUFFER_BYTES: '65536' },
     stdio: ['ignore', 'pipe', 'ignore'],
   });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { packageRoot } from '../src/package-root.ts';
 import {
   anchorsOf,
   existsInRepository,
@@ -15,7 +16,7 @@ import {
 const readme = readPage('README.md');
 
 test('the README gives the test command that .ci/run runs', () => {
-  const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
+  const ci = readFileSync(new URL('.ci/run', packageRoot), 'utf8');
   assert.match(ci, /^npm test$/m);
   assert.match(readme, /^npm test$/m);
   assert.match(readme, /^npm ci$/m);

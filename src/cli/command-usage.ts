@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { packageJsonUrl } from '../package-root.ts';
 
 // What `orchard --help`, `orchard <command> --help` and `orchard --version` print: one entry per
 // command, its usage line, what it does and its options, as common CLIs (git, vector) show them.
@@ -186,8 +187,8 @@ export function commandText(name: CommandName): string {
   return `Usage: orchard ${help.usage}\n\n${help.summary}${help.details ? `\n\n${help.details}` : ''}`;
 }
 
-/** `orchard 0.1.0`: the name and version from package.json (two folders up, from src/cli and dist/cli alike). */
+/** `orchard 0.1.0`: the name and version from package.json. */
 export function versionText(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  const pkg = JSON.parse(readFileSync(packageJsonUrl, 'utf8')) as { name: string; version: string };
   return `${pkg.name} ${pkg.version}`;
 }

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { packageRoot } from '../package-root.ts';
 
 /** The repository's `schemas/` folder: JSON Schemas are data, shipped beside the code. */
-export const schemasDir = new URL('../../schemas/', import.meta.url);
+export const schemasDir = new URL('schemas/', packageRoot);
 
 export function readSchema(relativePath: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(relativePath, schemasDir), 'utf8')) as Record<string, unknown>;

@@ -21,6 +21,7 @@ import { killOrchard, runOrchard, type OrchardProcess } from '../helpers/orchard
 import { TestRedis } from '../helpers/redis-server.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitForReady } from '../helpers/test-app.ts';
+import { packageRoot } from '../../src/package-root.ts';
 
 let server: TestRedis;
 let redis: Redis;
@@ -243,7 +244,7 @@ describe('orchard import: every line lands once, with the right source, type and
     const run = () =>
       new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
         const child = spawn(process.execPath, ['bin/orchard.js', 'import', '-'], {
-          cwd: fileURLToPath(new URL('../../', import.meta.url)),
+          cwd: fileURLToPath(packageRoot),
           env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TMPDIR: tmp, ...envFor(s) },
           stdio: ['pipe', 'pipe', 'pipe'],
         });

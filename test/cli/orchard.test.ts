@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { commandHelp } from '../../src/cli/command-usage.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
+import { packageRoot } from '../../src/package-root.ts';
 
 // The CLI's surface as a user meets it: `node bin/orchard.js …` in a child process (dist/, built by
 // npm ci / npm test), with only PATH and HOME from this environment.
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-cli-surface-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as { name: string; version: string };
 
 async function orchard(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string; dataDir: string }> {
   const dataDir = join(dir, `data-${Math.random().toString(36).slice(2)}`);

@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import { configSchemaFor } from '../../src/config/load-config.ts';
 import { settingsEnd, settingsStart, withSettingsTable } from '../../src/config/settings-table.ts';
 import { sourceDescriptors } from '../../src/sources/index.ts';
+import { packageRoot } from '../../src/package-root.ts';
 
 const configSchema = configSchemaFor(sourceDescriptors);
-const page = readFileSync(new URL('../../docs/settings.md', import.meta.url), 'utf8');
+const page = readFileSync(new URL('docs/settings.md', packageRoot), 'utf8');
 
 test('docs/settings.md documents every setting exactly as the config schema defines it', () => {
   assert.equal(page, withSettingsTable(page, configSchema), 'docs/settings.md settings table is stale: run npm run settings');

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { packageRoot } from '../../src/package-root.ts';
 
-export const fixturesDir = new URL('../fixtures/', import.meta.url);
+export const fixturesDir = new URL('test/fixtures/', packageRoot);
 
 /** The raw bytes of a fixture file: webhook bodies are sent exactly as Jamf Pro would send them. */
 export function fixtureBytes(path: string): Buffer {

@@ -4,8 +4,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/package-root.ts';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repoRoot = fileURLToPath(packageRoot);
 
 /** Folders that hold build output, dependencies or run-time data, never documentation's citations. */
 const notInRepository = new Set(['node_modules', 'dist', 'data', '.git', '.bench', 'coverage']);

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { GENERATED_EVENT_TYPES, MockJamfProtect, parseAwsDateTime, type MockAlert, type MockJamfProtectOptions } from './jamf-protect-server.ts';
+import { fixturesDir } from '../helpers/fixtures.ts';
 
 const CLIENT_ID = 'orchard-test-protect-client';
 const PASSWORD = 'orchard-test-protect-password';
-const FIXTURE_LINES = readFileSync(new URL('../fixtures/jamf_protect/alerts/test-jamf-protect-alerts-sample-logs.log', import.meta.url), 'utf8')
+const FIXTURE_LINES = readFileSync(new URL('jamf_protect/alerts/test-jamf-protect-alerts-sample-logs.log', fixturesDir), 'utf8')
   .split('\n')
   .filter((l) => l.trim() !== '');
 const BASE_MS = Date.UTC(2026, 10, 22, 10, 0, 0, 123);

@@ -3,9 +3,10 @@ import { readFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MockJumpCloud, parseRfc3339Nanos, type JumpCloudEvent, type MockJumpCloudOptions } from './jumpcloud-server.ts';
+import { fixturesDir } from '../helpers/fixtures.ts';
 
 const KEY = 'orchard-test-jumpcloud-key';
-const FIXTURES = new URL('../fixtures/jumpcloud/events/', import.meta.url);
+const FIXTURES = new URL('jumpcloud/events/', fixturesDir);
 const FIXTURE_MESSAGE = (JSON.parse(readFileSync(new URL('test-events.json', FIXTURES), 'utf8')) as { events: Array<{ message: string }> }).events[0]!.message;
 const MDM_MESSAGE = readFileSync(new URL('test-events.newer-version.mdm_command_result.InstallProfile.message.json', FIXTURES), 'utf8').trim();
 

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { createAjv } from '../../../src/schema/ajv.ts';
 import { readSchema } from '../../../src/schema/read-schema.ts';
 import { maxLinesPerRequest } from '../../../src/server/line-batch-intake.ts';
-import { protectAlertLines } from '../../helpers/fixtures.ts';
+import { fixturesDir, protectAlertLines } from '../../helpers/fixtures.ts';
 import { buildTestApp, readStream, testSecret, useTestApp } from '../../helpers/test-app.ts';
 
 const ndjson = { 'content-type': 'application/x-ndjson', 'x-orchard-secret': testSecret };
@@ -256,7 +256,7 @@ describe('as Jamf Protect configures it', () => {
 
   test('telemetry sent to the alerts route is refused with the route that takes it; Endpoint Security telemetry and bare unified log entries with their remedy; alerts in the batch land', async () => {
     // Jamf's own telemetry sample (jamf/jamfprotect json_samples_and_schemas/telemetry/samples/AUE_EXECVE.json).
-    const telemetry = readFileSync(new URL('../../fixtures/jamf_protect/telemetry/AUE_EXECVE.json', import.meta.url), 'utf8').trim();
+    const telemetry = readFileSync(new URL('jamf_protect/telemetry/AUE_EXECVE.json', fixturesDir), 'utf8').trim();
     // Shaped like Endpoint Security telemetry and unified log entries (no real sample of either is public).
     const es = JSON.stringify({ event: { exec: { target: { executable: { path: '/bin/ls' } } } }, process: { executable: { path: '/bin/zsh' } }, event_type: 9, version: 7 });
     const unified = JSON.stringify({ category: 'XPEvent.structured', composedMessage: 'scan finished', subsystem: 'com.apple.XProtectFramework.PluginAPI', processImagePath: '/Library/Apple/System/Library/CoreServices/XProtect.app/Contents/MacOS/XProtect', timestamp: 1699432944.3 });

@@ -15,6 +15,7 @@ import { runSince } from '../../helpers/run-since.ts';
 import { TestRedis } from '../../helpers/redis-server.ts';
 import { readStream } from '../../helpers/test-app.ts';
 import { MockJumpCloud, type MockJumpCloudOptions } from '../../mocks/jumpcloud-server.ts';
+import { fixturesDir } from '../../helpers/fixtures.ts';
 
 let server: TestRedis;
 before(async () => {
@@ -95,11 +96,11 @@ test('a run reads every page oldest first with search_after and appends stream c
 test('the fixture event maps to the record the stream contract describes, indicators included', async (t) => {
   const mock = await MockJumpCloud.start();
   t.after(() => mock.close());
-  const fixture = JSON.parse((JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../fixtures/jumpcloud/events/test-events.json', import.meta.url), 'utf8'))) as { events: { message: string }[] }).events[0]!.message) as Record<string, unknown>;
+  const fixture = JSON.parse((JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(new URL('jumpcloud/events/test-events.json', fixturesDir), 'utf8'))) as { events: { message: string }[] }).events[0]!.message) as Record<string, unknown>;
   const recent = new Date(Date.now() - 30 * minute).toISOString();
   mock.addEvents([{ ...fixture, timestamp: recent } as never]);
   const { readFile } = await import('node:fs/promises');
-  const mdm = JSON.parse(await readFile(new URL('../../fixtures/jumpcloud/events/test-events.newer-version.mdm_command_result.InstallProfile.message.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const mdm = JSON.parse(await readFile(new URL('jumpcloud/events/test-events.newer-version.mdm_command_result.InstallProfile.message.json', fixturesDir), 'utf8')) as Record<string, unknown>;
   mock.addEvents([{ ...mdm, id: 'fedcba9876543210fedcba98', timestamp: recent.replace('Z', '123456Z') } as never]);
   const h = await startConnector(server, entry(mock));
   t.after(() => h.stop());
