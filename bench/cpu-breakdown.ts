@@ -68,7 +68,7 @@ type Stage = (typeof stages)[number];
  */
 function stageOf(f: CallFrame): Stage | undefined {
   const { url, functionName: fn } = f;
-  // Orchard's own modules, from src/ (tsx) or dist/ (compiled): "orchard/server/intake-gate.js".
+  // Orchard's own modules, from src/ (tsx) or dist/ (compiled, unbundled: startOrchard's `modules`): "orchard/server/intake-gate.js".
   const own = url.includes('/node_modules/') ? '' : url.replace(/^.*\/(?:src|dist)\//, 'orchard/');
   const lib = (...names: string[]) => names.some((n) => url.includes(`/node_modules/${n}`));
   const mine = (...paths: string[]) => paths.some((p) => own.startsWith(`orchard/${p}`));
@@ -192,9 +192,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   const baselineDir = process.env.BENCH_BASELINE_DIR;
   const baselineEnv = { ORCHARD_RATE_LIMIT_PER_MINUTE: '0', ORCHARD_STREAM: 'baseline:events' };
   const baseline = baselineDir
-    ? await profiled('orchard (baseline)', (flags) => startOrchard('orchard (baseline)', { redisUrl: redis.url, secret, nodeFlags: flags, env: baselineEnv, checkout: baselineDir }, cleanup), scriptFile, durationS, connections, cleanup)
+    ? await profiled('orchard (baseline)', (flags) => startOrchard('orchard (baseline)', { redisUrl: redis.url, secret, nodeFlags: flags, env: baselineEnv, checkout: baselineDir, modules: true }, cleanup), scriptFile, durationS, connections, cleanup)
     : undefined;
-  const orchard = await profiled('orchard (defaults)', (flags) => startOrchard('orchard (defaults)', { redisUrl: redis.url, secret, nodeFlags: flags }, cleanup), scriptFile, durationS, connections, cleanup);
+  const orchard = await profiled('orchard (defaults)', (flags) => startOrchard('orchard (defaults)', { redisUrl: redis.url, secret, nodeFlags: flags, modules: true }, cleanup), scriptFile, durationS, connections, cleanup);
   const columns = [floor, ...(baseline ? [baseline] : []), orchard];
 
   // The profile's samples are wall time: on a shared VM a thread that the kernel puts aside keeps its

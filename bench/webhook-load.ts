@@ -55,14 +55,17 @@ export async function startBareServer(name: string, env: NodeJS.ProcessEnv, clea
 
 /**
  * Orchard as it ships (`node bin/orchard.js serve`), every setting at its default unless `env` says
- * otherwise; from another checkout (built) when `checkout` names one.
+ * otherwise; from another checkout (built) when `checkout` names one. `modules`: the compiled module
+ * tree (dist/cli/orchard.js) instead of the bundle, so that a CPU profile names Orchard's modules.
  */
-export async function startOrchard(name: string, options: { redisUrl: string; secret: string; env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; checkout?: string }, cleanup: Cleanup): Promise<ChildServer> {
+const unbundledEntry = ['--input-type=module', '-e', "const { main } = await import('./dist/cli/orchard.js'); process.exitCode = await main(process.argv.slice(1));"];
+
+export async function startOrchard(name: string, options: { redisUrl: string; secret: string; env?: NodeJS.ProcessEnv; nodeFlags?: readonly string[]; checkout?: string; modules?: boolean }, cleanup: Cleanup): Promise<ChildServer> {
   const port = await freePort();
   return startChildServer(
     {
       name,
-      args: [...(options.nodeFlags ?? []), ...benchNodeFlags(), 'bin/orchard.js', 'serve'],
+      args: [...(options.nodeFlags ?? []), ...benchNodeFlags(), ...(options.modules ? unbundledEntry : ['bin/orchard.js']), 'serve'],
       cwd: options.checkout ?? repoRoot,
       env: {
         ...baseEnv(),
