@@ -1,12 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
+import type { ValidateFunction } from 'ajv';
 import { ConfigInvalidError } from '../errors.ts';
 import { defaultRejectedStream } from '../redis/keyspace.ts';
-import { createAjv } from '../schema/ajv.ts';
 import { buildConfigSchema, type ConfigSchema } from './config-schema.ts';
 import type { Config, ConnectorConfig, ConnectorTypeSpec } from './config-types.ts';
 import { crossCheck, webhookAuthMode } from './cross-check.ts';
 import { parseDurationMs } from './duration.ts';
 import { overlayEnv } from './env-overlay.ts';
+import { configValidator } from './precompiled-validator.ts';
 import { explainErrors } from './explain-errors.ts';
 import { interpolateEnv, onlyTheConnector, readConfigFile, referencedVariables } from './read-config-file.ts';
 import { readSecretFiles, secretVariables } from './secret-files.ts';
@@ -31,7 +32,7 @@ export interface LoadConfigOptions {
 }
 
 /** The schema and its compiled validator, per list of connector types (built once). */
-const compiled = new WeakMap<readonly ConnectorTypeSpec[], { schema: ConfigSchema; validate: ReturnType<ReturnType<typeof createAjv>['compile']> }>();
+const compiled = new WeakMap<readonly ConnectorTypeSpec[], { schema: ConfigSchema; validate: ValidateFunction }>();
 
 export function configSchemaFor(types: readonly ConnectorTypeSpec[]): ConfigSchema {
   return compiledFor(types).schema;
@@ -41,7 +42,7 @@ function compiledFor(types: readonly ConnectorTypeSpec[]) {
   let found = compiled.get(types);
   if (!found) {
     const schema = buildConfigSchema(types);
-    found = { schema, validate: createAjv({ useDefaults: true }).compile(schema) };
+    found = { schema, validate: configValidator(schema) };
     compiled.set(types, found);
   }
   return found;
