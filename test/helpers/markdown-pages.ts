@@ -9,7 +9,7 @@ import { packageRoot } from '../../src/package-root.ts';
 export const repoRoot = fileURLToPath(packageRoot);
 
 /** Folders that hold build output, dependencies or run-time data, never documentation's citations. */
-const notInRepository = new Set(['node_modules', 'dist', 'data', '.git', '.bench', 'coverage']);
+const notInRepository = new Set(['node_modules', 'dist', 'build', 'data', '.git', '.bench', 'coverage']);
 
 /** Every Markdown page Orchard ships: README.md, ARCHITECTURE.md and everything under docs/, bench/, deploy/. */
 export function markdownPages(): string[] {
@@ -83,7 +83,7 @@ export function linksOf(page: string, text: string): Citation[] {
 /** Top-level folders of the repository whose paths the docs cite. */
 const repoFolders = ['src', 'test', 'schemas', 'bench', 'scripts', 'bin', 'docs', 'deploy', '.ci'];
 /** Files at the repository's root the docs cite by name alone. */
-const rootFiles = ['README.md', 'ARCHITECTURE.md', 'Dockerfile', 'docker-compose.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.dockerignore'];
+const rootFiles = ['README.md', 'ARCHITECTURE.md', 'Dockerfile', 'docker-compose.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.test.json', '.dockerignore'];
 const sourceFile = /^[\w.-]+(?:\/[\w.-]+)+\.(?:ts|js|json|md|yml|yaml|lua|dot|svg|sh)$/;
 
 /**
@@ -102,6 +102,7 @@ export function repoPathsOf(page: string, text: string): Citation[] {
       const candidate = token.replace(/^@/, '').replace(/^\.\//, '').replace(/[.,:;]+$/, '');
       if (/[<>{}*…$]/.test(candidate) || candidate.includes('://')) continue;
       const top = candidate.split('/')[0]!;
+      if (notInRepository.has(top)) continue; // build output (`dist/orchard.js`), not a citation
       if ((candidate.includes('/') && repoFolders.includes(top)) || rootFiles.includes(candidate) || sourceFile.test(candidate)) {
         if (!out.some((c) => c.target === candidate && c.line === n)) out.push({ page, line: n, target: candidate });
       }
