@@ -42,13 +42,13 @@ test('a log reader that never reads: RSS stays within 100 MB of idle, dropped li
     await new Promise((r) => setTimeout(r, 50));
   }
   const idle = rssBytes(child.pid!);
-  // Every answer logs a debug line: 10,000 of them, far more than the pipe and the 64 KiB buffer (the
+  // Every answer logs a debug line: 4,000 of them, ten times what the pipe and the 64 KiB buffer (the
   // least log_buffer_bytes allows) hold, a few hundred lines between them.
-  for (let round = 0; round < 10; round++) await Promise.all(Array.from({ length: 1000 }, () => get('/healthz')));
+  for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: 1000 }, () => get('/healthz')));
   const loaded = rssBytes(child.pid!);
   const metrics = (await get('/metrics')).body;
   const dropped = Number(/^orchard_log_lines_dropped_total (\d+)/m.exec(metrics)?.[1]);
-  assert.ok(dropped > 8_000, `dropped ${dropped}`);
+  assert.ok(dropped > 3_000, `dropped ${dropped}`);
   assert.ok(loaded - idle < 100 * 1024 * 1024, `RSS grew by ${Math.round((loaded - idle) / 1048576)} MB`);
   child.kill('SIGTERM');
   assert.equal(await exited, 0, 'a graceful exit, though stdout never drained');
