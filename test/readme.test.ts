@@ -23,6 +23,15 @@ test('the README gives the test command that .ci/run runs', () => {
   assert.match(readme, /^npm start$/m);
 });
 
+test('test/start-first.txt, the files npm test starts first, names test files that exist, each once', () => {
+  const listed = readFileSync(new URL('test/start-first.txt', packageRoot), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  assert.ok(listed.length > 0);
+  for (const file of listed) assert.ok(file.endsWith('.test.ts') && existsInRepository(file), `${file}: not a test file in the repository`);
+  assert.equal(new Set(listed).size, listed.length, 'a file listed twice');
+});
+
 test('the README links every page under docs/', () => {
   const linked = new Set(linksOf('README.md', readme).map((l) => resolveLink('README.md', l.target).path));
   // Pages reached from another page rather than from the README's index.
