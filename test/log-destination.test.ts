@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/package-root.ts';
 
 // The default log destination (src/log-destination.ts) when the log reader is slow or gone: a child
 // process logs through it to a pipe nobody reads; its memory must stay bounded and the lines it could
 // not write must be counted.
 
-// The module beside this file's own copy of src/: .ts under tsx, .js in the compiled tests (build/).
-const ext = extname(fileURLToPath(import.meta.url));
+// The child runs the compiled module (npm run build), as Orchard does.
 const child = `
-import { boundedLogDestination } from ${JSON.stringify(fileURLToPath(new URL(`../src/log-destination${ext}`, import.meta.url)))};
+import { boundedLogDestination } from ${JSON.stringify(fileURLToPath(new URL('dist/log-destination.js', packageRoot)))};
 import pino from 'pino';
 const destination = boundedLogDestination({ maxBufferBytes: 1024 * 1024 });
 const logger = pino({}, destination.stream);
@@ -28,7 +27,7 @@ await destination.close(200);
 `;
 
 test('a log reader that never reads: memory stays bounded (200,000 lines, 90 MB, through a 1 MiB buffer), the dropped lines are counted, and the process still ends', async () => {
-  const proc = spawn(process.execPath, [...(ext === '.ts' ? ['--import', 'tsx'] : []), '--expose-gc', '--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', child], { stdio: ['ignore', 'pipe', 'pipe'] });
   // stdout is never read: the pipe fills (64 KiB) and stays full.
   let err = '';
   proc.stderr.on('data', (d) => (err += d));

@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { commandLine, isAlive } from '../src/process-info.ts';
 import { freePort } from './helpers/free-port.ts';
 import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from './helpers/orchard-process.ts';
@@ -192,7 +192,6 @@ describe('graceful shutdown', () => {
 describe('listeners', () => {
   test('HTTPS with a configured certificate, and the operations routes on their own admin port', async (t) => {
     const { execFileSync } = await import('node:child_process');
-    const { Agent } = await import('undici');
     const dir = mkdtempSync(join(tmpdir(), 'orchard-tls-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });

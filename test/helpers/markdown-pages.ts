@@ -83,7 +83,7 @@ export function linksOf(page: string, text: string): Citation[] {
 /** Top-level folders of the repository whose paths the docs cite. */
 const repoFolders = ['src', 'test', 'schemas', 'bench', 'scripts', 'bin', 'docs', 'deploy', '.ci'];
 /** Files at the repository's root the docs cite by name alone. */
-const rootFiles = ['README.md', 'ARCHITECTURE.md', 'Dockerfile', 'docker-compose.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.test.json', '.dockerignore'];
+const rootFiles = ['README.md', 'ARCHITECTURE.md', 'Dockerfile', 'docker-compose.yml', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', '.dockerignore'];
 const sourceFile = /^[\w.-]+(?:\/[\w.-]+)+\.(?:ts|js|json|md|yml|yaml|lua|dot|svg|sh)$/;
 
 /**
