@@ -11,7 +11,8 @@
 # container network reaches it: publish 9202 (behind a TLS proxy), never 9203.
 #
 # The build stage installs everything, compiles src/ to dist/ (npm run build: tsc, which also
-# type-checks, then esbuild bundles the CLI into dist/orchard.js, which bin/orchard.js runs) and drops the dev dependencies (TypeScript, tsx, the test tools). The runtime stage
+# type-checks, then esbuild bundles the CLI into dist/bundle/, which bin/orchard.js runs) and drops
+# the dev dependencies (TypeScript, tsx, the test tools). The runtime stage
 # copies dist/, the schemas dist/ reads at start-up and the production node_modules, and runs the
 # compiled JavaScript: no TypeScript and no transpiler in the image.
 #

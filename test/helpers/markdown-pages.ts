@@ -102,7 +102,7 @@ export function repoPathsOf(page: string, text: string): Citation[] {
       const candidate = token.replace(/^@/, '').replace(/^\.\//, '').replace(/[.,:;]+$/, '');
       if (/[<>{}*…$]/.test(candidate) || candidate.includes('://')) continue;
       const top = candidate.split('/')[0]!;
-      if (notInRepository.has(top)) continue; // build output (`dist/orchard.js`), not a citation
+      if (notInRepository.has(top)) continue; // build output (`dist/bundle/`), not a citation
       if ((candidate.includes('/') && repoFolders.includes(top)) || rootFiles.includes(candidate) || sourceFile.test(candidate)) {
         if (!out.some((c) => c.target === candidate && c.line === n)) out.push({ page, line: n, target: candidate });
       }
