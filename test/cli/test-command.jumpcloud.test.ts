@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
+import { orchardHere } from '../helpers/orchard-here.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
 import { MockJumpCloud, type MockJumpCloudOptions } from '../mocks/jumpcloud-server.ts';
 
@@ -18,14 +19,26 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const account = { clientId: 'sa-cli-0123', secrets: ['cli-secret-one-0123456789', 'cli-secret-two-0123456789'] };
 
-async function orchardTest(mock: MockJumpCloud, secrets: string[]) {
+/**
+ * `orchard test jc`: in this process (orchardHere, the calls run() makes) unless `real`, then
+ * `node bin/orchard.js` — for its exit code and its real stdout and stderr.
+ */
+async function orchardTest(mock: MockJumpCloud, secrets: string[], real = false) {
   const file = join(dir, `orchard-${Math.random().toString(36).slice(2)}.yml`);
   const client_secret = secrets.map((_s, i) => `\${JC_SECRET_${i}}`);
   writeFileSync(file, stringify({ connectors: [{ name: 'jc', type: 'jumpcloud.directory_insights', base_url: mock.url, client_id: account.clientId, client_secret, token_url: `${mock.url}/oauth2/token` }] }));
   const env = Object.fromEntries(secrets.map((s, i) => [`JC_SECRET_${i}`, s]));
-  const proc = runOrchard({ ORCHARD_DATA_DIR: dir, ORCHARD_CONFIG: file, ...env }, ['test', 'jc']);
-  const { code } = await proc.exited;
-  const out = proc.stdout.join('\n') + proc.stderr.join('\n');
+  let code: number | null;
+  let out: string;
+  if (real) {
+    const proc = runOrchard({ ORCHARD_DATA_DIR: dir, ORCHARD_CONFIG: file, ...env }, ['test', 'jc']);
+    ({ code } = await proc.closed);
+    out = proc.stdout.join('\n') + proc.stderr.join('\n');
+  } else {
+    const r = await orchardHere({ ORCHARD_DATA_DIR: dir, ORCHARD_CONFIG: file, ...env }, ['test', 'jc']);
+    code = r.code;
+    out = r.out + r.err;
+  }
   for (const s of secrets) assert.ok(!out.includes(s), 'no secret in the output');
   return { code, out };
 }
@@ -44,7 +57,8 @@ test('orchard test with a Service Account: accepted, and which secret of a rotat
     const ok = await orchardTest(mock, [account.secrets[0]!]);
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /ok {4}credentials and permissions: The service account \(token from the token URL, using its client secret\) is accepted; reading Directory Insights events \(all\) is permitted/);
-    const rotated = await orchardTest(mock, ['revoked-secret-0123456789', account.secrets[1]!]);
+    // The real CLI: exit code 0, and neither secret of the rotation on its real stdout and stderr.
+    const rotated = await orchardTest(mock, ['revoked-secret-0123456789', account.secrets[1]!], true);
     assert.equal(rotated.code, 0, rotated.out);
     assert.match(rotated.out, /using the second of its 2 client secrets/);
     assert.match(rotated.out, /refused the first client_secret \(HTTP 401\)/);

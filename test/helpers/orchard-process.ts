@@ -16,6 +16,8 @@ export interface OrchardProcess {
   url?: string;
   adminUrl?: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Exited and its stdout and stderr closed: every output line is in stdout and stderr. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** Runs `node bin/orchard.js <args>` with exactly `env` (plus PATH), collecting its output lines. */
@@ -30,6 +32,8 @@ export function runOrchard(env: Record<string, string>, args: string[] = ['serve
     stdout: [],
     stderr: [],
     exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+    // 'close' follows the end of both pipes, so readline has delivered the last line by then.
+    closed: new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal }))),
   };
   createInterface({ input: child.stdout! }).on('line', (line) => {
     proc.stdout.push(line);
