@@ -20,9 +20,11 @@ async function statusOf(proc: OrchardProcess & { url: string }): Promise<{ lease
 }
 
 test('two replicas share one connector: one pulls, the other stands by and takes over when the first dies', async (t) => {
-  const mock = await MockJamfPro.start({ computers: 600 });
+  // 12 pages of 10 computers: what is checked is which replica reads each page, and how often.
+  const computers = 120;
+  const mock = await MockJamfPro.start({ computers });
   t.after(() => mock.close());
-  const { stream, state, keys, env } = pullEnvironment(t, shared, mock, { page_size: 50, interval: '4s' });
+  const { stream, state, keys, env } = pullEnvironment(t, shared, mock, { page_size: 10, interval: '4s' });
   // Each replica has its own data directory (its own spool), as replicas do.
   const replicaEnv = async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'orchard-replica-'));
@@ -34,8 +36,8 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   t.after(() => killOrchard(b));
   await until(async () => (await state.read('fleet')).checkpoint?.lastRunEndedAt != null, 'the first run to finish');
   assert.equal(inventoryRequests(mock), 12, 'each page read once, by one replica');
-  const computers = async () => (await readStream(shared.redis, stream)).filter((e) => e.fields.type === 'computer');
-  assert.equal((await computers()).length, 600);
+  const computersInStream = async () => (await readStream(shared.redis, stream)).filter((e) => e.fields.type === 'computer');
+  assert.equal((await computersInStream()).length, computers);
   const [sa, sb] = await Promise.all([statusOf(a), statusOf(b)]);
   assert.equal([sa, sb].filter((s) => s.leaseHeld).length, 1, JSON.stringify([sa, sb]));
   const [holder, other] = sa.leaseHeld ? [a, b] : [b, a];
@@ -47,14 +49,16 @@ test('two replicas share one connector: one pulls, the other stands by and takes
   // runs of 12 pages each, nothing appended, as nothing had changed yet.
   const requestsBefore = inventoryRequests(mock);
   assert.equal(requestsBefore % 12, 0, `whole runs only (${requestsBefore} page requests)`);
-  const touched = mock.touch(['5', '300', '600']);
+  // Computers of the first, a middle and the last page report again.
+  const reporting = ['5', String(computers / 2), String(computers)];
+  const touched = mock.touch(reporting);
   await until(async () => (await statusOf(other)).lastRun?.outcome === 'success', 'the second run, by the other replica, to end');
   const s = await statusOf(other);
   assert.equal(s.leaseHeld, true);
   assert.equal(s.lastRun?.appended, 4, 'the three that reported again, and the scan\'s snapshot marker');
-  const ids = (await computers()).map((e) => e.fields.id);
-  assert.equal(ids.length, 603);
-  for (const [i, id] of ['5', '300', '600'].entries()) assert.ok(ids.includes(`${id}:${touched[i]}`));
+  const ids = (await computersInStream()).map((e) => e.fields.id);
+  assert.equal(ids.length, computers + 3);
+  for (const [i, id] of reporting.entries()) assert.ok(ids.includes(`${id}:${touched[i]}`));
   assert.equal(inventoryRequests(mock), requestsBefore + 12, 'the run after the takeover reads each of the 12 pages once');
   // Graceful shutdown releases the lease at once.
   await killOrchard(other);

@@ -54,19 +54,23 @@ export function pullEnvironment(t: TestContext, shared: { readonly server: TestR
   return { stream, state, keys: state.keys('fleet'), env, reconfigure };
 }
 
-/** Polls `predicate` every 10 ms until it holds; fails naming `what` after timeoutMs. */
-export async function until(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+/**
+ * Polls `predicate` every `everyMs` until it holds; fails naming `what` after timeoutMs. Each poll
+ * costs CPU in this process and in what it asks (Redis, an Orchard's /status): 50 ms unless the moment
+ * a condition began to hold matters.
+ */
+export async function until(predicate: () => boolean | Promise<boolean>, what: string, { everyMs = 50, timeoutMs = 60_000 } = {}): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 /**
  * Starts Orchard and SIGKILLs it at a random moment of its pull, again and again, until a run
- * finished or 6 kills; then starts it once more and waits for the run to finish. Returns the pages
- * after which kills landed mid-run.
+ * finished or 6 kills; then, unless the run finished, starts it once more and waits for the run to
+ * finish. Returns the pages after which kills landed mid-run.
  *
  * The random moment is counted from the first page this process wrote (up to 200 ms later: during a
  * fetch, a write, or between pages), not from a wall-clock guess: on a loaded machine a process may
@@ -89,7 +93,8 @@ export async function killAtRandomUntilDone(
     const proc = await startOrchardProcess(await env());
     t.after(() => killOrchard(proc));
     // Wait until this process wrote a page (it may first wait for the dead one's lease to expire).
-    await until(async () => (await state.read('fleet')).seq > before.seq, 'the restarted Orchard to write a page');
+    // Polled every 10 ms: the kill's random moment is counted from it.
+    await until(async () => (await state.read('fleet')).seq > before.seq, 'the restarted Orchard to write a page', { everyMs: 10 });
     await new Promise((r) => setTimeout(r, random() * 200));
     proc.child.kill('SIGKILL');
     await proc.exited;
@@ -98,6 +103,8 @@ export async function killAtRandomUntilDone(
     if (finished(stored.checkpoint)) break;
   }
   t.diagnostic(`killed mid-run after pages ${killsMidRun.join(', ')}`);
+  // The last kill landed after the run's end: there is no run left for a final Orchard to finish.
+  if (finished((await state.read('fleet')).checkpoint)) return killsMidRun;
   const last = await startOrchardProcess(await env());
   t.after(() => killOrchard(last));
   await until(async () => finished((await state.read('fleet')).checkpoint), 'the run to finish');

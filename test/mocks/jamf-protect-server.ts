@@ -823,7 +823,12 @@ function inRange<T>(range: Range<T>, value: number, toNumber: (v: T) => number):
   return true;
 }
 
-const dateTimeMs = (s: string) => parseAwsDateTime(s) ?? Number.NaN;
+/** The last bound parsed, kept: a listAlerts filter compares every alert with the same few bounds. */
+let lastBound: { readonly text: string; readonly ms: number } | undefined;
+function dateTimeMs(s: string): number {
+  if (lastBound?.text !== s) lastBound = { text: s, ms: parseAwsDateTime(s) ?? Number.NaN };
+  return lastBound.ms;
+}
 
 /**
  * The sibling conditions (created, severity, eventType, and) must all hold; `or` is an alternative to
