@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestRedis } from '../test/helpers/redis-server.ts';
-import { Cleanup, envNumber, fmt, formatTable, machineFacts, processCpuMs, tempDir, threadCpuMs, writeReport, type ChildServer } from './lib.ts';
+import { Cleanup, envNumber, fmt, formatTable, machineFacts, processCpuMs, runBench, tempDir, threadCpuMs, writeReport, type ChildServer } from './lib.ts';
 import { startBareServer, startOrchard, webhookPath, webhookScript } from './webhook-load.ts';
 import { hasWrk, runWrk } from './wrk.ts';
 
@@ -228,13 +228,4 @@ async function main(cleanup: Cleanup): Promise<void> {
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-const cleanup = new Cleanup();
-cleanup.onSignals();
-try {
-  await main(cleanup);
-} catch (err) {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanup.run();
-}
+await runBench(main);

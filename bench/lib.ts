@@ -53,6 +53,20 @@ export class Cleanup {
   }
 }
 
+/** Runs a benchmark's main with a cleanup that also runs on SIGINT/SIGTERM; a failure sets exit code 1. */
+export async function runBench(main: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  cleanup.onSignals();
+  try {
+    await main(cleanup);
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup.run();
+  }
+}
+
 /** A fresh temporary directory, removed by the cleanup. */
 export function tempDir(prefix: string, cleanup: Cleanup): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

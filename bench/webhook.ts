@@ -41,6 +41,7 @@ import {
   machineFacts,
   processCpuMs,
   repoRoot,
+  runBench,
   startCpuMeter,
   writeReport,
   type ChildServer,
@@ -445,13 +446,4 @@ async function main(cleanup: Cleanup): Promise<void> {
   process.stdout.write(`${out.filter((l, i) => l !== '' || out[i - 1] !== '').join('\n')}\n`);
 }
 
-const cleanup = new Cleanup();
-cleanup.onSignals();
-try {
-  await main(cleanup);
-} catch (err) {
-  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
-  process.exitCode = 1;
-} finally {
-  await cleanup.run();
-}
+await runBench(main);
