@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,4 +219,20 @@ export function conservation(result: FailoverResult): { acknowledged: number; mi
     refused: result.answers.filter((a) => a.status >= 300).length,
     spooled: result.answers.filter((a) => a.spooled).length,
   };
+}
+
+/**
+ * The verdict on a run with the spool on (Cluster and Sentinel alike): nothing refused, every one of
+ * the `webhooks` acknowledged and in the stream once, the connector finished with every event once,
+ * and appends reached the new primary.
+ */
+export function assertNothingLostWithSpool(result: FailoverResult, webhooks: number): void {
+  const c = conservation(result);
+  assert.equal(c.refused, 0, 'with the spool nothing is refused');
+  assert.equal(c.acknowledged, webhooks);
+  assert.deepEqual(c.missing, [], 'every 2xx is in the stream');
+  assert.deepEqual(c.twice, [], 'nothing twice');
+  assert.equal(result.connectorOutcome, 'success');
+  assert.deepEqual([...result.pulledIds].sort(), [...result.mockIds].sort(), 'every pulled event once');
+  assert.ok(result.firstEntryAfterKillMs !== undefined, 'appends reached the new primary');
 }
