@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { stringify } from 'yaml';
 import { verifyCommand } from '../../src/cli/verify-command.ts';
 import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
@@ -11,7 +11,7 @@ import { createSource } from '../../src/sources/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, readStream } from '../helpers/test-app.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 
@@ -19,11 +19,7 @@ import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 // counts more (events it indexed late). verify prints the short window; verify --repair, once the late
 // events are listed, appends them once and prints the window repaired.
 
-let server: TestRedis;
-before(async () => {
-  server = await TestRedis.start();
-});
-after(() => server.stop());
+const shared = useTestRedis();
 
 const hour = 3_600_000;
 const year = 365 * 24 * hour;
@@ -42,7 +38,7 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   mock.generateEvents(40, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 5 });
   mock.generateEvents(40, { fromMs: first + hour + 60_000, toMs: first + 2 * hour - 60_000, seed: 6 });
   const late = mock.addEvents([{ timestamp: first + hour + 20 * 60_000 }, { timestamp: first + hour + 21 * 60_000 }], { visibleAfterMs: year });
-  const h = await startConnector(server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() });
+  const h = await startConnector(shared.server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() });
   t.after(() => h.stop());
   await h.waitFor((s) => (s as unknown as { completeness?: { gaps: unknown[] } }).completeness?.gaps.length === 1, 'the connector\'s own check to find the gap');
   await h.stop();
@@ -60,7 +56,7 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
 
   offsetMs = 2 * year; // JumpCloud lists the late events now.
   // A connector behind (its cursor before the window): the window is its runs' to read, not re-pulled.
-  const reader = server.client();
+  const reader = shared.server.client();
   t.after(() => reader.disconnect());
   const keys = h.state.keys('acme-jc');
   const data = (await reader.hget(keys.checkpoint, 'data'))!;
@@ -97,7 +93,7 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
 test('verify refuses what it cannot do, naming why', async (t) => {
   const mock = await MockJumpCloud.start();
   t.after(() => mock.close());
-  const h = await startConnector(server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', verify_after: 'off' });
+  const h = await startConnector(shared.server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', verify_after: 'off' });
   t.after(() => h.stop());
   const logger = createLogger({ level: 'warn', secretHeader: h.config.webhookHeader, destination: captureLogs().destination });
   const cases: [Parameters<typeof verifyCommand>[2], RegExp][] = [
@@ -120,7 +116,7 @@ test('orchard verify from the command line: listed in help, its flags checked, t
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, 'orchard.yml');
   writeFileSync(config, stringify({ connectors: [{ name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key' }] }));
-  const env = { REDIS_URL: server.url, ORCHARD_CONFIG: config, ORCHARD_STREAM: `v${Math.random().toString(36).slice(2, 8)}:events`, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789' };
+  const env = { REDIS_URL: shared.server.url, ORCHARD_CONFIG: config, ORCHARD_STREAM: `v${Math.random().toString(36).slice(2, 8)}:events`, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789' };
   const run = async (args: string[]) => {
     const proc = runOrchard(env, args);
     const { code } = await proc.exited;

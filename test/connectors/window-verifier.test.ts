@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { startConnector, type ConnectorHarness } from '../helpers/connector-harness.ts';
-import { TestRedis } from '../helpers/redis-server.ts';
+import { useTestRedis } from '../helpers/redis-server.ts';
 import { readStream } from '../helpers/test-app.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 
@@ -9,11 +9,7 @@ import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
 // POST /insights/directory/v1/events/count: events the listing hides ("late beyond the overlap")
 // are counted; a short window is re-pulled, and what stays short is reported with its bounds.
 
-let server: TestRedis;
-before(async () => {
-  server = await TestRedis.start();
-});
-after(() => server.stop());
+const shared = useTestRedis();
 
 const hour = 3_600_000;
 const year = 365 * 24 * hour;
@@ -41,7 +37,7 @@ async function setup(t: TestContext, late: number, options: { reveal: boolean })
   const hidden = mock.addEvents(Array.from({ length: late }, (_, i) => ({ timestamp: first + 30 * 60_000 + i * 1000 })), { visibleAfterMs: year });
   // JumpCloud indexed them late: by the time Orchard asks the count, the listing returns them too.
   if (options.reveal) mock.onCount(() => (offsetMs = 2 * year));
-  const h = await startConnector(server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() });
+  const h = await startConnector(shared.server, { name: 'acme-jc', type: 'jumpcloud.directory_insights', tenant: 'acme', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() });
   t.after(() => h.stop());
   return { mock, h, first, hidden };
 }
@@ -102,7 +98,7 @@ test('an MSP connector counts and checks each organization on its own, asking Ju
   mock.org('org-a').generateEvents(20, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 11 });
   mock.org('org-b').generateEvents(25, { fromMs: first + 60_000, toMs: first + hour - 60_000, seed: 12 });
   mock.org('org-b').addEvents([{ timestamp: first + 10 * 60_000 }], { visibleAfterMs: year });
-  const h = await startConnector(server, { name: 'msp', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', org_ids: 'all', interval: '1h', start: new Date(first).toISOString() });
+  const h = await startConnector(shared.server, { name: 'msp', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', org_ids: 'all', interval: '1h', start: new Date(first).toISOString() });
   t.after(() => h.stop());
   await h.waitFor((st) => ((st as unknown as { completeness?: Completeness }).completeness?.gaps.length ?? 0) >= 1, 'a gap');
   const c = completenessOf(h);
@@ -120,15 +116,15 @@ test('windows read while counting was off are never checked nor re-pulled: turni
   mock.addEvents([{ timestamp: first + 30 * 60_000 }], { visibleAfterMs: year });
   const stream = `w${Math.random().toString(36).slice(2, 8)}:events`;
   const entry = { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() };
-  const off = await startConnector(server, { ...entry, verify_after: 'off' }, { stream });
+  const off = await startConnector(shared.server, { ...entry, verify_after: 'off' }, { stream });
   t.after(() => off.stop());
   await off.waitForRuns(1);
   await off.stop();
   // As if counting had been on once, long before it was turned off.
-  const reader = server.client();
+  const reader = shared.server.client();
   t.after(() => reader.disconnect());
   await reader.hset(off.state.keys('acme-jc').windowCounts, 'from|', new Date(first - 24 * hour).toISOString());
-  const on = await startConnector(server, { ...entry, interval: '300ms' }, { stream });
+  const on = await startConnector(shared.server, { ...entry, interval: '300ms' }, { stream });
   t.after(() => on.stop());
   await on.waitFor((st) => st.totals.runs >= 2 && st.lastRun?.outcome === 'success', 'runs with counting');
   await on.stop();
@@ -145,12 +141,12 @@ test('a new verify_window begins counting again: the windows counted with the ol
   mock.generateEvents(30, { fromMs: first + 60_000, toMs: first + 2 * hour - 60_000, seed: 17 });
   const stream = `n${Math.random().toString(36).slice(2, 8)}:events`;
   const entry = { name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key', interval: '1h', start: new Date(first).toISOString() };
-  const hourly = await startConnector(server, entry, { stream });
+  const hourly = await startConnector(shared.server, entry, { stream });
   t.after(() => hourly.stop());
   await hourly.waitFor((st) => ((st as unknown as { completeness?: Completeness }).completeness?.totals.verified ?? 0) >= 2, 'the hourly windows verified');
   await hourly.stop();
   const countsBefore = mock.requests.filter((r) => r.route === 'count').length;
-  const halfHourly = await startConnector(server, { ...entry, verify_window: '30m', interval: '300ms' }, { stream });
+  const halfHourly = await startConnector(shared.server, { ...entry, verify_window: '30m', interval: '300ms' }, { stream });
   t.after(() => halfHourly.stop());
   await halfHourly.waitFor((st) => st.totals.runs >= 2 && st.lastRun?.outcome === 'success', 'runs with 30-minute windows');
   await halfHourly.stop();
@@ -158,7 +154,7 @@ test('a new verify_window begins counting again: the windows counted with the ol
   const c = completenessOf(halfHourly);
   assert.equal(c.totals.short, 0);
   assert.equal(c.totals.recovered, 0);
-  const reader = server.client();
+  const reader = shared.server.client();
   t.after(() => reader.disconnect());
   assert.equal((await readStream(reader, stream)).length, 30, 'nothing appended twice');
 });
