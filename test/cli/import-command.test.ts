@@ -24,6 +24,7 @@ import { TestRedis } from '../helpers/redis-server.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitForReady } from '../helpers/test-app.ts';
 import { packageRoot } from '../../src/package-root.ts';
+import { capturedIo } from '../helpers/orchard-here.ts';
 
 let server: TestRedis;
 let redis: Redis;
@@ -94,15 +95,14 @@ function orchardImport(s: Streams, args: string[], extra: Record<string, string>
  * returns its exit code), without starting Node (0.3–0.5 CPU-s each time).
  */
 async function importHere(s: Streams, args: string[], options: Partial<ImportCommandOptions> = {}): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await importCommand(args, { out: (t) => void out.push(t), err: (t) => void err.push(t) }, redis, {
+  const { io, out, err } = capturedIo();
+  const code = await importCommand(args, io, redis, {
     stream: s.stream,
     rejectedStream: s.rejected,
     tty: false,
     ...options,
   });
-  return { code, out: out.join(''), err: err.join('') };
+  return { code, out: out(), err: err() };
 }
 
 type Fields = Record<string, string>;

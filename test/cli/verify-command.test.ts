@@ -14,6 +14,7 @@ import { runOrchard } from '../helpers/orchard-process.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, readStream } from '../helpers/test-app.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
+import { capturedIo } from '../helpers/orchard-here.ts';
 
 // `orchard verify` end to end: a Directory Insights connector appends what JumpCloud lists; JumpCloud
 // counts more (events it indexed late). verify prints the short window; verify --repair, once the late
@@ -23,12 +24,6 @@ const shared = useTestRedis();
 
 const hour = 3_600_000;
 const year = 365 * 24 * hour;
-
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) }, out: () => out.join(''), err: () => err.join('') };
-}
 
 test('verify prints a table per window, exits 1 on a short one; --repair appends what the stream lacks, once, and exits 0', async (t) => {
   let offsetMs = 0;
@@ -45,7 +40,7 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   const logger = createLogger({ level: 'warn', secretHeader: h.config.webhookHeader, destination: captureLogs().destination });
   const args = { name: 'acme-jc', since: new Date(first).toISOString(), until: new Date(first + 2 * hour).toISOString() };
 
-  const check = io();
+  const check = capturedIo();
   assert.equal(await verifyCommand(h.config, logger, args, check.io), 1, check.err());
   const lines = check.out().trimEnd().split('\n');
   assert.match(lines[0]!, /^window start\s+window end\s+org\s+service\s+vendor\s+stream\s+recovered\s+result$/);
@@ -63,12 +58,12 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   const behindCursor = JSON.parse(data);
   behindCursor.cursor.until = new Date(first + hour).toISOString();
   await reader.hset(keys.checkpoint, 'data', JSON.stringify(behindCursor));
-  const behind = io();
+  const behind = capturedIo();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, behind.io), 1);
   assert.match(behind.out(), /1 short window\(s\) were not re-pulled: the connector's runs have not read past them yet/);
   assert.equal((await readStream(reader, h.stream)).length, 80);
   await reader.hset(keys.checkpoint, 'data', data);
-  const repair = io();
+  const repair = capturedIo();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, repair.io), 0, repair.err());
   assert.deepEqual(repair.out().split('\n')[3]!.split(/\s+/), [new Date(first + hour).toISOString(), new Date(first + 2 * hour).toISOString(), '-', 'all', '42', '42', '2', 'repaired']);
   // The connector's gap, past its own re-pulls, is counted again within the hour and closed.
@@ -82,7 +77,7 @@ test('verify prints a table per window, exits 1 on a short one; --repair appends
   const closed = await verifier.run(AbortSignal.timeout(20_000), (await state.read('acme-jc')).checkpoint?.cursor);
   assert.deepEqual(closed.gaps, []);
   assert.equal(closed.totals.repaired, stuck.totals.repaired + 1);
-  const again = io();
+  const again = capturedIo();
   assert.equal(await verifyCommand(h.config, logger, { ...args, repair: true }, again.io), 0);
   assert.match(again.out(), /2 window\(s\) of acme-jc: 2 verified, 0 repaired, 0 short\./);
   const ids = (await readStream(reader, h.stream)).map((e) => e.fields.id);
@@ -103,7 +98,7 @@ test('verify refuses what it cannot do, naming why', async (t) => {
     [{ name: 'acme-jc', since: '2026-11-01T00:00:00Z' }, /no windows to verify: .*unless verify_after is off/],
   ];
   for (const [args, message] of cases) {
-    const run = io();
+    const run = capturedIo();
     assert.equal(await verifyCommand(h.config, logger, args, run.io), 2);
     assert.match(run.err(), message);
   }

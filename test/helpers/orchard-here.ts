@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkpointCommand } from '../../src/cli/checkpoint-command.ts';
+import { checkpointCommand, type CommandIo } from '../../src/cli/checkpoint-command.ts';
 import { cliLogger } from '../../src/cli/commands.ts';
 import { testCommand } from '../../src/cli/test-command.ts';
 import { ConfigInvalidError, OrchardError } from '../../src/errors.ts';
@@ -8,6 +8,13 @@ import { packageRoot } from '../../src/package-root.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 
 const repoRoot = fileURLToPath(packageRoot);
+
+/** A command's io that keeps what it writes: `out()` and `err()` give it back, joined. */
+export function capturedIo(): { io: CommandIo; out: () => string; err: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t) => void out.push(t), err: (t) => void err.push(t) }, out: () => out.join(''), err: () => err.join('') };
+}
 
 /**
  * `orchard test …` or `orchard checkpoint …` in this process, without the ~0.5 CPU-s of starting
@@ -22,9 +29,7 @@ const repoRoot = fileURLToPath(packageRoot);
  */
 export async function orchardHere(env: Record<string, string>, args: string[]): Promise<{ code: number; out: string; err: string }> {
   const fullEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env };
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) };
+  const { io, out, err } = capturedIo();
   const [command, ...rest] = args;
   let code: number;
   try {
@@ -52,5 +57,5 @@ export async function orchardHere(env: Record<string, string>, args: string[]): 
       throw e;
     }
   }
-  return { code, out: out.join(''), err: err.join('') };
+  return { code, out: out(), err: err() };
 }
