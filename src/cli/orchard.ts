@@ -4,10 +4,22 @@ import { ConfigInvalidError, OrchardError } from '../errors.ts';
 import type { CommandIo } from './checkpoint-command.ts';
 import { commandHelp, commandText, isCommand, overviewText, versionText, type CommandName } from './command-usage.ts';
 
-const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+const processIo: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/**
+ * Where a command runs: its environment, working directory, output and stop signal. main() gives the
+ * process's own; a test may run a command in its process with its own (test/helpers/orchard-here.ts).
+ */
+export interface CommandContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly io: CommandIo;
+  /** Aborted on Ctrl-C; without it, the process's SIGINT (and SIGTERM where a command stops on it). */
+  readonly signal?: AbortSignal;
+}
 
 /** A usage error: the problem, the command's usage line and where its options are described; exit code 2. */
-function usageError(command: CommandName, problem: string): number {
+function usageError(io: CommandIo, command: CommandName, problem: string): number {
   io.err(`orchard ${command}: ${problem}\nUsage: orchard ${commandHelp[command].usage}\nRun 'orchard ${command} --help' for its options.\n`);
   return 2;
 }
@@ -15,25 +27,25 @@ function usageError(command: CommandName, problem: string): number {
 type Parsed = { positionals: string[]; values: Record<string, string | boolean | undefined> };
 
 /** The command's arguments, strictly: an unknown option or a stray argument is a usage error (undefined). */
-function parseCommandArgs(command: CommandName, args: string[], options: ParseArgsConfig['options'], maxPositionals: number): Parsed | undefined {
+function parseCommandArgs(io: CommandIo, command: CommandName, args: string[], options: ParseArgsConfig['options'], maxPositionals: number): Parsed | undefined {
   let parsed: Parsed;
   try {
     parsed = parseArgs({ args, allowPositionals: true, strict: true, options }) as Parsed;
   } catch (err) {
-    usageError(command, (err as Error).message);
+    usageError(io, command, (err as Error).message);
     return undefined;
   }
   if (parsed.positionals.length > maxPositionals) {
-    usageError(command, `unexpected argument "${parsed.positionals[maxPositionals]}"`);
+    usageError(io, command, `unexpected argument "${parsed.positionals[maxPositionals]}"`);
     return undefined;
   }
   return parsed;
 }
 
 /** The environment with --config FILE as ORCHARD_CONFIG. */
-function withConfigOption(parsed: Parsed): NodeJS.ProcessEnv {
+function withConfigOption(env: NodeJS.ProcessEnv, parsed: Parsed): NodeJS.ProcessEnv {
   const file = parsed.values.config;
-  return typeof file === 'string' ? { ...process.env, ORCHARD_CONFIG: file } : process.env;
+  return typeof file === 'string' ? { ...env, ORCHARD_CONFIG: file } : env;
 }
 
 /** Aborted on Ctrl-C (and SIGTERM when asked). */
@@ -44,72 +56,71 @@ function stopSignal(alsoTerm = false): AbortSignal {
   return stop.signal;
 }
 
-async function run(command: CommandName, args: string[]): Promise<number> {
-  if (command === 'help') return help(args);
+async function run(command: CommandName, args: string[], { env, cwd, io, signal }: CommandContext): Promise<number> {
+  if (command === 'help') return help(args, io);
   // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
   const { loadOrchardConfig, cliLogger, createRedis, checkpointCommand, withCliRedis, consumeCommand, waitingWriter, importCommand, parseImportArgs, jamfWebhooksCommand, secretCommand, serveCommand, testCommand, topCommand, validateCommand, verifyCommand } =
     await import('./commands.ts');
   switch (command) {
     case 'serve': {
-      const parsed = parseCommandArgs(command, args, { config: { type: 'string' } }, 0);
+      const parsed = parseCommandArgs(io, command, args, { config: { type: 'string' } }, 0);
       if (!parsed) return 2;
       if (typeof parsed.values.config === 'string') process.env.ORCHARD_CONFIG = parsed.values.config;
       return await serveCommand();
     }
     case 'validate': {
-      const parsed = parseCommandArgs(command, args, { config: { type: 'string' } }, 0);
-      return parsed ? validateCommand(withConfigOption(parsed), process.cwd(), io) : 2;
+      const parsed = parseCommandArgs(io, command, args, { config: { type: 'string' } }, 0);
+      return parsed ? validateCommand(withConfigOption(env, parsed), cwd, io) : 2;
     }
     case 'secret': {
-      const parsed = parseCommandArgs(command, args, { tenant: { type: 'string' } }, 0);
-      return parsed ? secretCommand(loadOrchardConfig(), io, parsed.values.tenant as string | undefined) : 2;
+      const parsed = parseCommandArgs(io, command, args, { tenant: { type: 'string' } }, 0);
+      return parsed ? secretCommand(loadOrchardConfig(env, cwd), io, parsed.values.tenant as string | undefined) : 2;
     }
     case 'test': {
-      const parsed = parseCommandArgs(command, args, {}, 1);
+      const parsed = parseCommandArgs(io, command, args, {}, 1);
       if (!parsed) return 2;
-      const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[0] });
-      return await testCommand(config, parsed.positionals[0], io, stopSignal());
+      const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[0] });
+      return await testCommand(config, parsed.positionals[0], io, signal ?? stopSignal());
     }
     case 'checkpoint': {
       // Strict: a misspelt or empty --since must not turn into a reset to the beginning.
-      const parsed = parseCommandArgs(command, args, { since: { type: 'string' } }, 2);
+      const parsed = parseCommandArgs(io, command, args, { since: { type: 'string' } }, 2);
       if (!parsed) return 2;
-      const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
+      const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[1] });
       return await checkpointCommand(config, cliLogger(config), { action: parsed.positionals[0], name: parsed.positionals[1], since: parsed.values.since as string | undefined }, io);
     }
     case 'verify': {
-      const parsed = parseCommandArgs(command, args, { since: { type: 'string' }, until: { type: 'string' }, repair: { type: 'boolean' } }, 1);
+      const parsed = parseCommandArgs(io, command, args, { since: { type: 'string' }, until: { type: 'string' }, repair: { type: 'boolean' } }, 1);
       if (!parsed) return 2;
-      const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[0] });
+      const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[0] });
       const { since, until, repair } = parsed.values as { since?: string; until?: string; repair?: boolean };
-      return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], since, until, repair }, io, stopSignal());
+      return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], since, until, repair }, io, signal ?? stopSignal());
     }
     case 'jamf-webhooks': {
-      const parsed = parseCommandArgs(command, args, { events: { type: 'string' }, 'smart-group-id': { type: 'string' } }, 2);
+      const parsed = parseCommandArgs(io, command, args, { events: { type: 'string' }, 'smart-group-id': { type: 'string' } }, 2);
       if (!parsed) return 2;
-      const config = loadOrchardConfig(process.env, process.cwd(), { onlyConnector: parsed.positionals[1] });
+      const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[1] });
       const options = { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events as string | undefined, smartGroupId: parsed.values['smart-group-id'] as string | undefined };
-      return await jamfWebhooksCommand(config, options, io, stopSignal());
+      return await jamfWebhooksCommand(config, options, io, signal ?? stopSignal());
     }
     case 'consume': {
-      const config = loadOrchardConfig();
+      const config = loadOrchardConfig(env, cwd);
       const logger = cliLogger(config);
-      const signal = stopSignal(true);
       const out = { out: waitingWriter(process.stdout), err: io.err };
-      return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal, logger }));
+      return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal: signal ?? stopSignal(true), logger }));
     }
     case 'import': {
       // Usage errors first: they need neither the configuration nor Redis.
       if (!parseImportArgs(args, io)) return 2;
-      const config = loadOrchardConfig();
+      const config = loadOrchardConfig(env, cwd);
       const logger = cliLogger(config);
-      const signal = stopSignal(true);
+      const stop = signal ?? stopSignal(true);
       return await withCliRedis(config, logger, (redis) =>
         importCommand(args, io, redis, {
           stream: config.stream,
           rejectedStream: config.rejectedStream,
           rejectedStreamMaxLen: config.rejectedStreamMaxLen,
-          signal,
+          signal: stop,
           logger,
           tty: process.stderr.isTTY === true,
           waitReplicas: config.redisWaitReplicas,
@@ -118,23 +129,23 @@ async function run(command: CommandName, args: string[]): Promise<number> {
       );
     }
     case 'top': {
-      const parsed = parseCommandArgs(command, args, { url: { type: 'string' }, interval: { type: 'string' } }, 0);
+      const parsed = parseCommandArgs(io, command, args, { url: { type: 'string' }, interval: { type: 'string' } }, 0);
       if (!parsed) return 2;
-      return await topCommand({ url: parsed.values.url as string | undefined, interval: parsed.values.interval as string | undefined }, io, () => loadOrchardConfig());
+      return await topCommand({ url: parsed.values.url as string | undefined, interval: parsed.values.interval as string | undefined }, io, () => loadOrchardConfig(env, cwd));
     }
   }
 }
 
 /** `orchard help [command]`. */
-function help(args: string[]): number {
+function help(args: string[], io: CommandIo): number {
   const topic = args[0];
   if (topic === undefined || topic.startsWith('-')) io.out(`${overviewText()}\n`);
   else if (isCommand(topic)) io.out(`${commandText(topic)}\n`);
-  else return unknownCommand(topic);
+  else return unknownCommand(topic, io);
   return 0;
 }
 
-function unknownCommand(name: string): number {
+function unknownCommand(name: string, io: CommandIo): number {
   const near = closestName(name, Object.keys(commandHelp));
   io.err(`orchard: unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}.\n\n${overviewText()}\n`);
   return 2;
@@ -148,9 +159,11 @@ export function maskUrlCredentials(text: string): string {
 /**
  * Runs one `orchard` command; returns the process exit code: 0 done, 1 failed, 2 usage or
  * configuration error. No argument is `serve`; an option where a command belongs is a usage error,
- * never a start of the server.
+ * never a start of the server. `context`: the process's own environment, directory and output unless
+ * given (serve always runs on the process's own).
  */
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], context: CommandContext = { env: process.env, cwd: process.cwd(), io: processIo }): Promise<number> {
+  const { io } = context;
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-v' || first === '-V' || first === 'version') {
     io.out(`${versionText()}\n`);
@@ -165,13 +178,13 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const command = first ?? 'serve';
-  if (!isCommand(command)) return unknownCommand(command);
+  if (!isCommand(command)) return unknownCommand(command, io);
   if (command !== 'help' && (rest.includes('--help') || rest.includes('-h'))) {
     io.out(`${commandText(command)}\n`);
     return 0;
   }
   try {
-    return await run(command, rest);
+    return await run(command, rest, context);
   } catch (err) {
     if (err instanceof ConfigInvalidError) {
       io.err(`orchard: ${err.message}\n`);
