@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { Config } from '../config/config-types.ts';
 import { parseDurationMs } from '../config/duration.ts';
 import type { CommandIo } from './checkpoint-command.ts';
@@ -33,6 +32,7 @@ export function topUrlFrom(config: Config): string {
 
 /** One sample of /status and /metrics; throws with a short reason when Orchard cannot be reached. */
 export async function readTopSample(url: string, timeoutMs = 2000): Promise<TopSample> {
+  const { request } = await import('../sources/http/undici.ts');
   const get = async (path: string) => {
     const res = await request(`${url}${path}`, { headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
     const text = await res.body.text();

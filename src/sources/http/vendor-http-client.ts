@@ -7,7 +7,7 @@
 
 import { isAscii } from 'node:buffer';
 import type { ConnectorConfig } from '../../config/load-config.ts';
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { VendorHttpError, VendorNetworkError, VendorResponseError, VendorResponseTooLargeError } from '../../errors.ts';
 import { fullJitterDelayMs, parseRetryAfterMs } from '../../backoff.ts';
 import { isRetryable, isTlsErrorCode, networkErrorCode } from '../../connectors/diagnosis.ts';
@@ -134,8 +134,10 @@ export class VendorHttpClient {
 
   readonly #origin: string;
   readonly #prefix: string;
-  readonly #dispatcher: Dispatcher;
-  readonly #ownPool: Pool | undefined;
+  /** The caller's dispatcher, or this client's own Pool (opened with the first request, see ./undici.ts). */
+  readonly #dispatcher: () => Promise<Dispatcher>;
+  #ownPool: Promise<Pool> | undefined;
+  #closed = false;
   readonly #slots: Slots;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
@@ -176,15 +178,21 @@ export class VendorHttpClient {
     this.#onAttempt = options.onAttempt;
     this.#slots = new Slots(maxConnections);
     if (options.dispatcher) {
-      this.#dispatcher = options.dispatcher;
+      const dispatcher = options.dispatcher;
+      this.#dispatcher = async () => dispatcher;
     } else {
-      this.#ownPool = new Pool(this.#origin, {
+      const poolOptions: Pool.Options = {
         connections: maxConnections,
         connectTimeout: positiveInteger(options.connectTimeoutMs ?? 10_000, 'connectTimeoutMs'),
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
-      });
-      this.#dispatcher = this.#ownPool;
+      };
+      this.#dispatcher = () =>
+        (this.#ownPool ??= import('./undici.ts').then(async ({ Pool }) => {
+          const pool = new Pool(this.#origin, poolOptions);
+          if (this.#closed) await pool.close(); // closed before its first request: it fails as a closed pool does
+          return pool;
+        }));
     }
   }
 
@@ -264,7 +272,8 @@ export class VendorHttpClient {
 
   /** Closes the pool this client created; a dispatcher passed in stays open. */
   async close(): Promise<void> {
-    await this.#ownPool?.close();
+    this.#closed = true;
+    if (this.#ownPool) await (await this.#ownPool).close();
   }
 
   async #attempt(
@@ -280,7 +289,7 @@ export class VendorHttpClient {
     const startedAt = performance.now();
     this.requests += 1;
     try {
-      const res = await this.#dispatcher.request({
+      const res = await (await this.#dispatcher()).request({
         origin: this.#origin,
         path: fullPath,
         method,
