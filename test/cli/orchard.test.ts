@@ -4,20 +4,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { commandHelp } from '../../src/cli/command-usage.ts';
+import { orchardHere } from '../helpers/orchard-here.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
 import { packageRoot } from '../../src/package-root.ts';
 
 // The CLI's surface as a user meets it: `node bin/orchard.js …` in a child process (dist/, built by
-// npm ci / npm test), with only PATH and HOME from this environment.
+// npm ci / npm test), with only PATH and HOME from this environment. The loop over every command's
+// --help and -h runs the same main() in this process (orchardHere), with one real process for serve.
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-cli-surface-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const pkg = JSON.parse(readFileSync(new URL('package.json', packageRoot), 'utf8')) as { name: string; version: string };
 
-async function orchard(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string; dataDir: string }> {
+async function orchard(args: string[], env: Record<string, string> = {}, where: 'process' | 'here' = 'process'): Promise<{ code: number | null; out: string; err: string; dataDir: string }> {
   const dataDir = join(dir, `data-${Math.random().toString(36).slice(2)}`);
+  if (where === 'here') {
+    const r = await orchardHere({ ORCHARD_DATA_DIR: dataDir, PORT: '1', ...env }, args);
+    return { ...r, out: r.out.replace(/\n$/, ''), err: r.err.replace(/\n$/, ''), dataDir };
+  }
   const proc = runOrchard({ ORCHARD_DATA_DIR: dataDir, PORT: '1', ...env }, args);
-  const { code } = await proc.exited;
+  const { code } = await proc.closed;
   return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n'), dataDir };
 }
 
@@ -43,7 +49,7 @@ test('every command answers --help and -h with its own usage, without loading th
   const env = { ORCHARD_CONFIG: '/nonexistent/orchard.yml' };
   for (const name of Object.keys(commandHelp).filter((n) => n !== 'help')) {
     for (const flag of ['--help', '-h']) {
-      const r = await orchard([name, flag], env);
+      const r = await orchard([name, flag], env, name === 'serve' && flag === '--help' ? 'process' : 'here');
       assert.equal(r.code, 0, `${name} ${flag}: ${r.err}`);
       assert.ok(r.out.startsWith(`Usage: orchard ${name}`), `${name} ${flag}: ${r.out}`);
       assert.ok(!existsSync(r.dataDir), `${name} ${flag} created no data directory`);

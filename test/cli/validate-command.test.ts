@@ -3,7 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { orchardHere } from '../helpers/orchard-here.ts';
 import { runOrchard } from '../helpers/orchard-process.ts';
+
+// The first two tests run `node bin/orchard.js validate` as a user does (exit codes, nothing created);
+// the others run the same main() in this process (orchardHere), with the same environment.
 
 const dir = mkdtempSync(join(tmpdir(), 'orchard-validate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,17 +18,18 @@ function file(text: string): string {
   return path;
 }
 
-async function validate(args: string[], env: Record<string, string> = {}) {
+async function validate(args: string[], env: Record<string, string> = {}, where: 'process' | 'here' = 'here') {
   const dataDir = join(dir, `data-${Math.random().toString(36).slice(2)}`);
+  if (where === 'here') return { ...(await orchardHere({ ORCHARD_DATA_DIR: dataDir, ...env }, ['validate', ...args])), dataDir };
   const proc = runOrchard({ ORCHARD_DATA_DIR: dataDir, ...env }, ['validate', ...args]);
-  const { code } = await proc.exited;
+  const { code } = await proc.closed;
   return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n'), dataDir };
 }
 
 const jumpcloud = (name: string, extra = '') => `  - name: ${name}\n    type: jumpcloud.directory_insights\n    api_key: \${JC_KEY}\n${extra}`;
 
 test('a valid configuration: exit 0 and a summary naming the connectors; nothing is started or created', async () => {
-  const r = await validate(['--config', file(`connectors:\n${jumpcloud('acme')}${jumpcloud('globex', '    enabled: false\n')}`)], { JC_KEY: 'k'.repeat(40) });
+  const r = await validate(['--config', file(`connectors:\n${jumpcloud('acme')}${jumpcloud('globex', '    enabled: false\n')}`)], { JC_KEY: 'k'.repeat(40) }, 'process');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /is valid: 2 connectors \(acme, globex \(disabled\)\), webhook authentication header, embedded Redis in /);
   assert.ok(!existsSync(r.dataDir), 'no data directory, no secret, no Redis');
@@ -42,7 +47,7 @@ test('an invalid configuration: exit 2 and every problem listed, in words, with 
       '',
     ].join('\n'),
   );
-  const r = await validate(['--config', path], { JC_KEY: 'k'.repeat(40), ORCHARD_STREAM_MAX_AGE: '7' });
+  const r = await validate(['--config', path], { JC_KEY: 'k'.repeat(40), ORCHARD_STREAM_MAX_AGE: '7' }, 'process');
   assert.equal(r.code, 2, r.out);
   assert.match(r.err, /is invalid: 5 problems\./);
   assert.ok(r.err.includes(`line 8: "\${ACME_KEY" is not a complete reference to an environment variable: write \${NAME}`), r.err);

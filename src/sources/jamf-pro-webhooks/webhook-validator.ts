@@ -20,18 +20,22 @@ interface CompiledEvent {
 
 /**
  * Validates webhook bodies against schemas/jamf-pro-webhooks/, chosen by `webhook.webhookEvent`.
- * Each event's schema is compiled when its first webhook comes: compiling all of them took a third of
- * the CPU of Orchard's start, for events most installations never receive.
+ * Each event's schema is compiled when its first webhook comes, the envelope's when the first body
+ * of no known event comes: compiling all of them took a third of the CPU of Orchard's start, for
+ * events most installations never receive.
  */
 export class WebhookValidator {
   readonly #ajv = createAjv();
   readonly #schemas: ReadonlyMap<string, Record<string, unknown>>;
   readonly #events = new Map<string, CompiledEvent>();
-  readonly #envelope: CompiledEvent;
+  #envelopeCompiled: CompiledEvent | undefined;
 
   constructor() {
     this.#schemas = readSchemaFolder('jamf-pro-webhooks');
-    this.#envelope = this.#compile(this.#schemas.get('envelope')!);
+  }
+
+  get #envelope(): CompiledEvent {
+    return (this.#envelopeCompiled ??= this.#compile(this.#schemas.get('envelope')!));
   }
 
   get knownEvents(): string[] {
