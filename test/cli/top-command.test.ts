@@ -9,6 +9,7 @@ import { renderTop } from '../../src/cli/top-screen.ts';
 import { loadOrchardConfig } from '../../src/sources/index.ts';
 import { fixtureBytes } from '../helpers/fixtures.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { orchardHere } from '../helpers/orchard-here.ts';
 import { killOrchard, runOrchard, startOrchardProcess, type OrchardProcess } from '../helpers/orchard-process.ts';
 import { TestRedis } from '../helpers/redis-server.ts';
 
@@ -54,7 +55,7 @@ const post = async () => {
 test('orchard top, run without a terminal, prints one screen of the running Orchard: routes with their answers, connectors, spool, stream', async () => {
   assert.equal(await post(), 202);
   const proc = runOrchard({}, ['top', '--url', adminUrl]);
-  const { code } = await proc.exited;
+  const { code } = await proc.closed;
   assert.equal(code, 0, proc.stderr.join('\n'));
   const screen = proc.stdout.join('\n');
   assert.match(screen, new RegExp(`^Orchard ${adminUrl.replace(/[.]/g, '\\.')}  up \\S+  accepting  Redis ready`));
@@ -107,10 +108,9 @@ test('on a terminal the screen is redrawn until q, cut to its width; the termina
 
 test('when Orchard cannot be reached, top says so clearly (exit 1 without a terminal)', async () => {
   const url = `http://127.0.0.1:${await freePort()}`;
-  const proc = runOrchard({}, ['top', '--url', url]);
-  const { code } = await proc.exited;
-  assert.equal(code, 1);
-  assert.match(proc.stderr.join('\n'), new RegExp(`Cannot reach Orchard at ${url.replace(/[.]/g, '\\.')}: ECONNREFUSED`));
+  const r = await orchardHere({}, ['top', '--url', url]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, new RegExp(`Cannot reach Orchard at ${url.replace(/[.]/g, '\\.')}: ECONNREFUSED`));
 });
 
 test('without --url, top reads the admin port from the configuration', async () => {

@@ -14,7 +14,7 @@ import { runOrchard } from '../helpers/orchard-process.ts';
 import { useTestRedis } from '../helpers/redis-server.ts';
 import { captureLogs, readStream } from '../helpers/test-app.ts';
 import { MockJumpCloud } from '../mocks/jumpcloud-server.ts';
-import { capturedIo } from '../helpers/orchard-here.ts';
+import { capturedIo, orchardHere } from '../helpers/orchard-here.ts';
 
 // `orchard verify` end to end: a Directory Insights connector appends what JumpCloud lists; JumpCloud
 // counts more (events it indexed late). verify prints the short window; verify --repair, once the late
@@ -112,17 +112,19 @@ test('orchard verify from the command line: listed in help, its flags checked, t
   const config = join(dir, 'orchard.yml');
   writeFileSync(config, stringify({ connectors: [{ name: 'acme-jc', type: 'jumpcloud.directory_insights', base_url: mock.url, api_key: 'orchard-test-jumpcloud-key' }] }));
   const env = { REDIS_URL: shared.server.url, ORCHARD_CONFIG: config, ORCHARD_STREAM: `v${Math.random().toString(36).slice(2, 8)}:events`, ORCHARD_WEBHOOK_SECRETS: 'unused-secret-0123456789' };
+  // Help and usage errors through main() in this process; the table from a real process.
   const run = async (args: string[]) => {
     const proc = runOrchard(env, args);
-    const { code } = await proc.exited;
+    const { code } = await proc.closed;
     return { code, out: proc.stdout.join('\n'), err: proc.stderr.join('\n') };
   };
-  const help = await run(['help']);
+  const here = (args: string[]) => orchardHere(env, args);
+  const help = await here(['help']);
   assert.match(help.out, /^ {2}verify +Check a connector's closed windows against the vendor's counts/m);
-  const usage = await run(['verify', '--help']);
+  const usage = await here(['verify', '--help']);
   assert.match(usage.out, /verify <connector> --since T \[--until T\] \[--repair\]/);
   assert.match(usage.out, /--repair +re-pull the short windows/);
-  const bad = await run(['verify', 'acme-jc', '--since', '2026-11-01T00:00:00Z', '--repiar']);
+  const bad = await here(['verify', 'acme-jc', '--since', '2026-11-01T00:00:00Z', '--repiar']);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /orchard verify: .*--repiar[\s\S]*Usage: orchard verify <connector> --since T \[--until T\] \[--repair\]/);
   const since = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3 * 3_600_000).toISOString();
