@@ -194,7 +194,12 @@ export class ConnectorRunner {
           continue;
         }
         const now = Date.now();
-        const dueMs = !cp || cp.runOpen || !cp.lastRunEndedAt ? now : Date.parse(cp.lastRunEndedAt) + this.#config.intervalMs;
+        // A run that failed on its last write although the write landed (Redis took it; the replicas
+        // redis_wait_replicas asks for did not confirm it in time) ended in the checkpoint: it runs
+        // again after its backoff rather than after the interval, so that a run's writes are confirmed
+        // and /status does not show a failed run as the last one for a whole interval.
+        const landedButFailed = cp?.lastRunEndedAt && this.#lastRun?.outcome === 'failed' && cp.lastRunEndedAt >= this.#lastRun.startedAt;
+        const dueMs = !cp || cp.runOpen || !cp.lastRunEndedAt || landedButFailed ? now : Date.parse(cp.lastRunEndedAt) + this.#config.intervalMs;
         if (dueMs > now) {
           this.#setState('idle');
           this.#nextRunAtMs = dueMs;
@@ -217,6 +222,9 @@ export class ConnectorRunner {
           continue;
         }
         delayMs = this.#onFailure(err);
+        // What the failed run wrote before failing (a write can land and still fail: see above) is not
+        // a reset of the checkpoint: the backoff is measured against the checkpoint as it is now.
+        await this.#readCheckpoint().catch(() => undefined);
         await this.#waitUnlessReset(delayMs, signal);
       }
     }

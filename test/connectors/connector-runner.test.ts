@@ -3,6 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { ConnectorStateStore } from '../../src/connector-state/connector-state-store.ts';
 import { startConnector } from '../helpers/connector-harness.ts';
 import { TestRedis, useTestRedis } from '../helpers/redis-server.ts';
+import { SinkUnavailableError } from '../../src/errors.ts';
 import type { PageSink } from '../../src/sink/event-sink.ts';
 import type { RedisPageSink } from '../../src/sink/redis-page-sink.ts';
 
@@ -142,6 +143,39 @@ test('an operator reset that lands between two page writes of a run is honoured,
   assert.equal(outcomes[1], 'stale', 'the write after the reset is fenced out');
   const computers = new Set((await h.ids('computer')).map((id) => id.split(':')[0]));
   assert.equal(computers.size, 50, 'every computer is in the stream: no page was skipped');
+});
+
+test('a run whose last write landed but was not confirmed by the replicas runs again after its backoff, not an interval later', async (t) => {
+  // As after a failover: Redis takes the last page's write, then WAIT (redis_wait_replicas) times out,
+  // so the run fails although its checkpoint says it ended. It must not stand as the last run for an
+  // hour (interval 1h); the write is not taken for an operator's reset either.
+  const mock = await mockOf(t, { computers: 20 });
+  let failedOnce = false;
+  const h = await startConnector(shared.server, entry(mock, { page_size: 10 }), {
+    retryBaseDelayMs: 200,
+    wrapSink: (sink: RedisPageSink): PageSink => ({
+      async appendPage(records, commit) {
+        const result = await sink.appendPage(records, commit);
+        if (!failedOnce && JSON.parse(commit.checkpoint).runOpen === false) {
+          failedOnce = true;
+          throw new SinkUnavailableError('Only 0 of 1 Redis replicas acknowledged within 500 ms (redis_wait_replicas).');
+        }
+        return result;
+      },
+    }),
+  });
+  t.after(() => h.stop());
+  const failed = await h.waitForRuns(1);
+  assert.equal(failed.lastRun?.outcome, 'failed');
+  assert.equal((await h.state.read('inv')).checkpoint?.runOpen, false, 'the failed run\'s last write is in the checkpoint');
+  const s = await h.waitForRuns(2, 20_000);
+  assert.equal(s.lastRun?.outcome, 'success');
+  assert.equal(s.lastError, null);
+  assert.equal(s.state, 'idle');
+  assert.ok(!h.logs().some((l) => l.msg === 'The checkpoint was reset: running again now.'), 'its own write is not taken for a reset');
+  const computers = (await h.ids('computer')).map((id) => id.split(':')[0]);
+  assert.equal(new Set(computers).size, 20);
+  assert.equal(computers.length, 20, 'each computer once');
 });
 
 test('`orchard checkpoint reset` from another client during a multi-page run is honoured and skips nothing', async (t) => {
