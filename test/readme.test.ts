@@ -23,8 +23,8 @@ test('the README gives the test command that .ci/run runs', () => {
   assert.match(readme, /^npm start$/m);
 });
 
-test('test/start-first.txt, the files npm test starts first, names test files that exist, each once', () => {
-  const listed = readFileSync(new URL('test/start-first.txt', packageRoot), 'utf8')
+test('test/costly-files.txt, the files npm test runs each in its own process, names test files that exist, each once', () => {
+  const listed = readFileSync(new URL('test/costly-files.txt', packageRoot), 'utf8')
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('#'));
   assert.ok(listed.length > 0);
