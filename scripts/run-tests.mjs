@@ -81,7 +81,9 @@ function suiteEntries() {
 }
 
 const files = process.argv.length > 2 ? process.argv.slice(2).map(bundleOf) : suiteEntries();
-const stream = run({ files, concurrency });
+// A file (or shared process) that hangs fails after ten minutes instead of holding the suite forever:
+// the longest take about a minute on the 2-core machine while another process keeps a core busy.
+const stream = run({ files, concurrency, timeout: 10 * 60_000 });
 stream.on('test:fail', () => {
   process.exitCode = 1;
 });
