@@ -32,6 +32,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin/ bin/
 COPY src/ src/
 COPY schemas/ schemas/
+COPY scripts/esm-require-banner.js scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
