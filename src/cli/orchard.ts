@@ -58,6 +58,8 @@ function stopSignal(alsoTerm = false): AbortSignal {
 
 async function run(command: CommandName, args: string[], { env, cwd, io, signal }: CommandContext): Promise<number> {
   if (command === 'help') return help(args, io);
+  /** The context's stop signal, else one the process's Ctrl-C (and SIGTERM when asked) aborts. */
+  const stop = (alsoTerm = false): AbortSignal => signal ?? stopSignal(alsoTerm);
   // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
   const { loadOrchardConfig, cliLogger, createRedis, checkpointCommand, withCliRedis, consumeCommand, waitingWriter, importCommand, parseImportArgs, jamfWebhooksCommand, secretCommand, serveCommand, testCommand, topCommand, validateCommand, verifyCommand } =
     await import('./commands.ts');
@@ -80,7 +82,7 @@ async function run(command: CommandName, args: string[], { env, cwd, io, signal 
       const parsed = parseCommandArgs(io, command, args, {}, 1);
       if (!parsed) return 2;
       const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[0] });
-      return await testCommand(config, parsed.positionals[0], io, signal ?? stopSignal());
+      return await testCommand(config, parsed.positionals[0], io, stop());
     }
     case 'checkpoint': {
       // Strict: a misspelt or empty --since must not turn into a reset to the beginning.
@@ -94,33 +96,35 @@ async function run(command: CommandName, args: string[], { env, cwd, io, signal 
       if (!parsed) return 2;
       const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[0] });
       const { since, until, repair } = parsed.values as { since?: string; until?: string; repair?: boolean };
-      return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], since, until, repair }, io, signal ?? stopSignal());
+      return await verifyCommand(config, cliLogger(config), { name: parsed.positionals[0], since, until, repair }, io, stop());
     }
     case 'jamf-webhooks': {
       const parsed = parseCommandArgs(io, command, args, { events: { type: 'string' }, 'smart-group-id': { type: 'string' } }, 2);
       if (!parsed) return 2;
       const config = loadOrchardConfig(env, cwd, { onlyConnector: parsed.positionals[1] });
       const options = { action: parsed.positionals[0], name: parsed.positionals[1], events: parsed.values.events as string | undefined, smartGroupId: parsed.values['smart-group-id'] as string | undefined };
-      return await jamfWebhooksCommand(config, options, io, signal ?? stopSignal());
+      return await jamfWebhooksCommand(config, options, io, stop());
     }
     case 'consume': {
       const config = loadOrchardConfig(env, cwd);
       const logger = cliLogger(config);
+      // Taken before Redis is reached: a Ctrl-C while connecting ends the command as well.
+      const stopped = stop(true);
       const out = { out: waitingWriter(process.stdout), err: io.err };
-      return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal: signal ?? stopSignal(true), logger }));
+      return await withCliRedis(config, logger, (redis, target) => consumeCommand(args, out, redis, () => createRedis(target, logger), { stream: config.stream, signal: stopped, logger }));
     }
     case 'import': {
       // Usage errors first: they need neither the configuration nor Redis.
       if (!parseImportArgs(args, io)) return 2;
       const config = loadOrchardConfig(env, cwd);
       const logger = cliLogger(config);
-      const stop = signal ?? stopSignal(true);
+      const stopped = stop(true);
       return await withCliRedis(config, logger, (redis) =>
         importCommand(args, io, redis, {
           stream: config.stream,
           rejectedStream: config.rejectedStream,
           rejectedStreamMaxLen: config.rejectedStreamMaxLen,
-          signal: stop,
+          signal: stopped,
           logger,
           tty: process.stderr.isTTY === true,
           waitReplicas: config.redisWaitReplicas,
