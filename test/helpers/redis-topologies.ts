@@ -42,10 +42,13 @@ export class TopologyNode {
 
   /** Starts the process and resolves once it answers PING (a sentinel never says "ready to accept connections"). */
   async start(password = this.password, extraArgs: readonly string[] = []): Promise<void> {
-    const child = spawn('redis-server', [...this.args, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // redis-server logs to stdout: why it exited (a port taken meanwhile, a bad option) is said there.
+    const child = spawn('redis-server', [...this.args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     let said = '';
-    child.stderr!.on('data', (chunk) => (said = (said + String(chunk)).slice(-2000)));
+    const keep = (chunk: Buffer) => (said = (said + String(chunk)).slice(-2000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     await poll(`redis-server on port ${this.port} answering`, async () => {
       if (child.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited: ${said}`);
       return (await ask(this, password, (c) => c.ping())) === 'PONG';
