@@ -7,6 +7,15 @@ import type { RedisEndpoint } from './embedded-redis.ts';
 import type { RedisClient } from './redis-client.ts';
 import type { RedisTarget, RedisTlsSettings } from './redis-target.ts';
 
+/**
+ * ioredis's Redis and Cluster are generic in their reply mapping; Orchard's clients use "legacy"
+ * (ioredis's default, the reply shapes Orchard reads). The constructors are given it explicitly, with
+ * options whose type says it: left to inference from plain `RedisOptions` (any mapping), tsc compared
+ * `Redis<…>` instantiations command by command, over a second per class in every typecheck.
+ */
+type LegacyRedisOptions = RedisOptions & { replyMapping?: 'legacy' };
+type LegacyClusterOptions = ClusterOptions & { redisOptions?: LegacyRedisOptions };
+
 const reconnectDelayMs = (times: number) => Math.min(50 * 2 ** Math.min(times, 4), 500);
 
 /** Node TLS options for Redis TLS: the CA file's certificates when one is given, else the system's. */
@@ -40,7 +49,7 @@ function tlsOptions(tls: RedisTlsSettings | undefined): ConnectionOptions | unde
  * and re-reads the slots when a primary fails and a replica takes over.
  */
 export function createRedis(target: RedisTarget, logger: Logger, metrics?: Metrics): RedisClient {
-  const options: RedisOptions = {
+  const options: LegacyRedisOptions = {
     protocol: 2,
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -100,14 +109,14 @@ function reconnectIfEnded(redis: RedisClient, logger: Logger): void {
   });
 }
 
-function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
-  if (typeof target === 'string') return new Redis(target, options);
-  if (!('kind' in target)) return new Redis({ ...target, ...options });
+function clientFor(target: RedisTarget, options: LegacyRedisOptions): RedisClient {
+  if (typeof target === 'string') return new Redis<'legacy'>(target, options);
+  if (!('kind' in target)) return new Redis<'legacy'>({ ...target, ...options });
   switch (target.kind) {
     case 'url':
-      return new Redis(target.url, { ...options, ...(target.password === undefined ? {} : { password: target.password }), ...(target.tls ? { tls: tlsOptions(target.tls) } : {}) });
+      return new Redis<'legacy'>(target.url, { ...options, ...(target.password === undefined ? {} : { password: target.password }), ...(target.tls ? { tls: tlsOptions(target.tls) } : {}) });
     case 'sentinel':
-      return new Redis({
+      return new Redis<'legacy'>({
         ...options,
         sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
         name: target.name,
@@ -123,7 +132,7 @@ function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
       });
     case 'cluster': {
       const { retryStrategy: _ignored, enableOfflineQueue: _alsoIgnored, lazyConnect: _lazy, ...nodeOptions } = options;
-      const clusterOptions: ClusterOptions = {
+      const clusterOptions: LegacyClusterOptions = {
         lazyConnect: true,
         enableOfflineQueue: false,
         clusterRetryStrategy: reconnectDelayMs,
@@ -140,7 +149,7 @@ function clientFor(target: RedisTarget, options: RedisOptions): RedisClient {
         // TLS certificates name the host as configured: keep it rather than the resolved address.
         ...(target.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
       };
-      return new Cluster(target.nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
+      return new Cluster<'legacy'>(target.nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
     }
   }
 }

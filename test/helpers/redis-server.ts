@@ -79,7 +79,7 @@ export class TestRedis {
 
   /** A client for assertions, closed by stop(). RESP2, as Orchard's own connections (create-redis.ts). */
   client(): Redis {
-    const c = new Redis(this.port, '127.0.0.1', { protocol: 2, lazyConnect: false, maxRetriesPerRequest: 20, password: this.options.password });
+    const c = new Redis<'legacy'>(this.port, '127.0.0.1', { protocol: 2, lazyConnect: false, maxRetriesPerRequest: 20, password: this.options.password });
     this.clients.push(c);
     return c;
   }
