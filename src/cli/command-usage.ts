@@ -41,16 +41,19 @@ Example:
   orchard validate --config orchard.yaml`,
   },
   test: {
-    usage: 'test <connector>',
+    usage: 'test <connector> [--config FILE]',
     summary: "Check a connector's credentials and permissions and fetch one page without writing.",
     details: `Each failure is named with its cause and remedy (configuration, credentials, permissions, URL,
 rate limit, vendor). Nothing is written to Redis.
+
+Options:
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard test acme-jamf`,
   },
   checkpoint: {
-    usage: 'checkpoint show|reset <connector> [--since TIME]',
+    usage: 'checkpoint show|reset <connector> [--since TIME] [--config FILE]',
     summary: "Print or reset a connector's checkpoint.",
     details: `show    prints the connector's checkpoint, remembered versions and lease.
 reset   forgets its progress: the next run starts from --since, the connector's start, or the
@@ -58,12 +61,13 @@ reset   forgets its progress: the next run starts from --since, the connector's 
 
 Options:
   --since TIME    with reset: where the next run starts, an RFC 3339 time (2026-11-01T00:00:00Z)
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard checkpoint reset acme-jumpcloud --since 2026-11-01T00:00:00Z`,
   },
   verify: {
-    usage: 'verify <connector> --since T [--until T] [--repair]',
+    usage: 'verify <connector> --since T [--until T] [--repair] [--config FILE]',
     summary: "Check a connector's closed windows against the vendor's counts; re-pull the short ones.",
     details: `For a JumpCloud Directory Insights connector: each closed window from --since to --until (per
 organization and service group) is counted by JumpCloud (POST /insights/directory/v1/events/count) and
@@ -76,12 +80,13 @@ Options:
   --since TIME    the first window: the one that holds this RFC 3339 time (required)
   --until TIME    the last window ends by this time (default: the last closed window)
   --repair        re-pull the short windows
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard verify acme-jumpcloud --since 2026-11-01T00:00:00Z --repair`,
   },
   consume: {
-    usage: 'consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow]',
+    usage: 'consume --group G [--consumer C] [--from 0|$|ID] [--count N] [--follow] [--config FILE]',
     summary: "Print the stream's entries for a consumer group as JSON lines.",
     details: `Each entry is acknowledged only after it was written; a restart re-delivers the consumer's
 unacknowledged entries first. A group that does not exist yet is created at the oldest retained entry,
@@ -94,12 +99,13 @@ Options:
                   appended from now on, or an entry id
   --count N       stop after N entries
   --follow        wait for new entries instead of stopping at the end
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard consume --group siem --follow`,
   },
   import: {
-    usage: 'import [--type T] [--tenant T] FILE…',
+    usage: 'import [--type T] [--tenant T] [--config FILE] FILE…',
     summary: 'Import Jamf Pro access, change-management and Compliance Reporter logs.',
     details: `NDJSON, log lines or a JSON array; plain or gzip; - is stdin. Each line once: importing a file again
 appends nothing, an interrupted import continues where it stopped.
@@ -107,12 +113,13 @@ appends nothing, an interrupted import continues where it stopped.
 Options:
   --type T        auto (default), jamf_pro.login, jamf_pro.change_management, jamf_pro.compliance_reporter
   --tenant T      the tenant written on every record
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard import --tenant acme access.log.gz`,
   },
   'jamf-webhooks': {
-    usage: 'jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N]',
+    usage: 'jamf-webhooks plan|apply <connector> [--events A,B] [--smart-group-id N] [--config FILE]',
     summary: "Make Jamf Pro post its webhook events to Orchard with Orchard's newest secret.",
     details: `Through the Classic API with that Jamf Pro connector's API client, to public_url: plan shows what
 would change, apply changes it. A connector whose tenant has secrets of its own
@@ -123,21 +130,23 @@ Options:
                         --smart-group-id)
   --smart-group-id N    the smart group the three SmartGroup membership events follow (the number in
                         the group's address in Jamf Pro)
+  --config FILE         the YAML configuration file (default: ORCHARD_CONFIG)
 
 Example:
   orchard jamf-webhooks plan acme-jamf`,
   },
   secret: {
-    usage: 'secret [--tenant T]',
+    usage: 'secret [--tenant T] [--config FILE]',
     summary: 'Print the Jamf Pro "Header Authentication" JSON for the newest webhook secret.',
     details: `The newest secret is the last of ORCHARD_WEBHOOK_SECRETS (old,new during a rotation), or the one
 Orchard generated in its data directory. jamf-webhooks apply hands Jamf Pro the same one.
 
 Options:
-  --tenant T      the newest of tenant T's secrets (ORCHARD_WEBHOOK_TENANT_SECRETS, docs/tenants.md)`,
+  --tenant T      the newest of tenant T's secrets (ORCHARD_WEBHOOK_TENANT_SECRETS, docs/tenants.md)
+  --config FILE   the YAML configuration file (default: ORCHARD_CONFIG)`,
   },
   top: {
-    usage: 'top [--url URL] [--interval DURATION]',
+    usage: 'top [--url URL] [--interval DURATION] [--config FILE]',
     summary: 'A live view of a running Orchard: routes, connectors, spool, consumer groups.',
     details: `Reads /status and /metrics every second from the admin port (ORCHARD_ADMIN_PORT), or the main port
 when there is no admin port. Quit with q or Ctrl-C.
@@ -146,6 +155,7 @@ Options:
   --url URL              where Orchard's /status is served (default: from the configuration,
                          http://127.0.0.1:<admin port or port>)
   --interval DURATION    refresh interval (default 1s)
+  --config FILE          the YAML configuration file, for the default --url (default: ORCHARD_CONFIG)
 
 Example:
   orchard top --url http://127.0.0.1:9203`,

@@ -38,12 +38,13 @@ export interface ImportCommandOptions {
 export const importTypes = ['auto', loginSource, changeManagementSource, complianceReporterSource] as const;
 export type ImportType = (typeof importTypes)[number];
 
-export const importUsage = `Usage: orchard import [--type auto|${loginSource}|${changeManagementSource}|${complianceReporterSource}] [--tenant T] FILE…`;
+export const importUsage = `Usage: orchard import [--type auto|${loginSource}|${changeManagementSource}|${complianceReporterSource}] [--tenant T] [--config FILE] FILE…`;
 
 const usageDetails = `${importUsage}
   --type T     what the files hold; auto (the default) tells each line's kind by itself. A line of another
                kind than the one given is refused (${logErrorCodes.wrongType}).
   --tenant T   the records' tenant (default empty)
+  --config F   the YAML configuration file, for Redis and the stream (default: ORCHARD_CONFIG)
   FILE         a log file as Jamf delivers it to S3: NDJSON ({"time","message"} or Compliance Reporter
                events), plain log lines or a JSON array of such objects, plain or gzip. - reads stdin.
 Importing the same file again (plain or gzip) with the same --type and --tenant appends nothing; an

@@ -42,10 +42,28 @@ function parseCommandArgs(io: CommandIo, command: CommandName, args: string[], o
   return parsed;
 }
 
-/** The environment with --config FILE as ORCHARD_CONFIG. */
-function withConfigOption(env: NodeJS.ProcessEnv, parsed: Parsed): NodeJS.ProcessEnv {
-  const file = parsed.values.config;
-  return typeof file === 'string' ? { ...env, ORCHARD_CONFIG: file } : env;
+/**
+ * `--config FILE` (or `--config=FILE`), which every command but help takes: the arguments without it
+ * and the file, or the problem when it has no file. Not looked for after `--`.
+ */
+function takeConfigOption(args: string[]): { rest: string[]; file?: string } | { problem: string } {
+  const rest: string[] = [];
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg !== '--config' && !arg.startsWith('--config=')) {
+      rest.push(arg);
+      continue;
+    }
+    const value = arg === '--config' ? args[++i] : arg.slice('--config='.length);
+    if (value === undefined || value === '' || value.startsWith('-')) return { problem: "option '--config FILE' needs the configuration file" };
+    file = value;
+  }
+  return file === undefined ? { rest } : { rest, file };
 }
 
 /** Aborted on Ctrl-C (and SIGTERM when asked). */
@@ -56,8 +74,13 @@ function stopSignal(alsoTerm = false): AbortSignal {
   return stop.signal;
 }
 
-async function run(command: CommandName, args: string[], { env, cwd, io, signal }: CommandContext): Promise<number> {
-  if (command === 'help') return help(args, io);
+async function run(command: CommandName, allArgs: string[], { env: processEnv, cwd, io, signal }: CommandContext): Promise<number> {
+  if (command === 'help') return help(allArgs, io);
+  const config = takeConfigOption(allArgs);
+  if ('problem' in config) return usageError(io, command, config.problem);
+  const args = config.rest;
+  /** The environment, with --config FILE as ORCHARD_CONFIG. */
+  const env = config.file === undefined ? processEnv : { ...processEnv, ORCHARD_CONFIG: config.file };
   /** The context's stop signal, else one the process's Ctrl-C (and SIGTERM when asked) aborts. */
   const stop = (alsoTerm = false): AbortSignal => signal ?? stopSignal(alsoTerm);
   // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
@@ -65,14 +88,13 @@ async function run(command: CommandName, args: string[], { env, cwd, io, signal 
     await import('./commands.ts');
   switch (command) {
     case 'serve': {
-      const parsed = parseCommandArgs(io, command, args, { config: { type: 'string' } }, 0);
-      if (!parsed) return 2;
-      if (typeof parsed.values.config === 'string') process.env.ORCHARD_CONFIG = parsed.values.config;
+      if (!parseCommandArgs(io, command, args, {}, 0)) return 2;
+      // serve runs on the process's own environment (its reload on SIGHUP reads it again).
+      if (config.file !== undefined) process.env.ORCHARD_CONFIG = config.file;
       return await serveCommand();
     }
     case 'validate': {
-      const parsed = parseCommandArgs(io, command, args, { config: { type: 'string' } }, 0);
-      return parsed ? validateCommand(withConfigOption(env, parsed), cwd, io) : 2;
+      return parseCommandArgs(io, command, args, {}, 0) ? validateCommand(env, cwd, io) : 2;
     }
     case 'secret': {
       const parsed = parseCommandArgs(io, command, args, { tenant: { type: 'string' } }, 0);

@@ -663,7 +663,7 @@ describe('orchard import: output and usage', () => {
 
   test('usage errors exit 2 with the usage text', async () => {
     const s = freshStreams();
-    const usage = /Usage: orchard import \[--type auto\|jamf_pro\.login\|jamf_pro\.change_management\|jamf_pro\.compliance_reporter\] \[--tenant T\] FILE…/;
+    const usage = /Usage: orchard import \[--type auto\|jamf_pro\.login\|jamf_pro\.change_management\|jamf_pro\.compliance_reporter\] \[--tenant T\] \[--config FILE\] FILE…/;
     // The command itself, once: a usage error is exit code 2 and the usage text on stderr.
     const r = await orchardImport(s, ['--type', 'nope', 'f.log']);
     assert.equal(r.code, 2, r.err);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -85,4 +85,26 @@ test('an unknown command is refused with the closest one suggested', async () =>
   const r = await orchard(['serv']);
   assert.equal(r.code, 2);
   assert.match(r.err, /unknown command "serv" \(did you mean serve\?\)/);
+});
+
+test('every command that reads the configuration takes --config FILE (or --config=FILE) over ORCHARD_CONFIG; without a file it is a usage error', async () => {
+  const file = join(dir, 'config-option.yml');
+  writeFileSync(file, 'connectors:\n  - name: acme-jumpcloud\n    type: jumpcloud.directory_insights\n    api_key: not-a-real-key\n');
+  const elsewhere = { ORCHARD_CONFIG: '/nonexistent/orchard.yml' };
+  // A connector the file does not list: the configuration is read (and named) before Redis or a vendor is reached.
+  for (const args of [['checkpoint', 'show', 'nope', '--config', file], ['test', `--config=${file}`, 'nope'], ['verify', 'nope', '--since', '2026-11-01T00:00:00Z', '--config', file], ['jamf-webhooks', 'plan', 'nope', '--config', file]]) {
+    const r = await orchard(args, elsewhere, 'here');
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, new RegExp(`No connector named "nope" in ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\. Configured: acme-jumpcloud\\.`), args.join(' '));
+  }
+  const unread = await orchard(['checkpoint', 'show', 'nope'], elsewhere, 'here');
+  assert.match(unread.err, /ORCHARD_CONFIG: cannot read \/nonexistent\/orchard\.yml/, 'without --config, ORCHARD_CONFIG is read');
+  for (const args of [['checkpoint', 'show', 'acme-jumpcloud', '--config'], ['secret', '--config='], ['consume', '--config', '--group', 'g']]) {
+    const r = await orchard(args, elsewhere, 'here');
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, new RegExp(`^orchard ${args[0]}: option '--config FILE' needs the configuration file\\nUsage: orchard ${args[0]} `), args.join(' '));
+  }
+  // After --, it is an argument like any other, not the option.
+  const positional = await orchard(['checkpoint', 'show', '--', '--config'], elsewhere, 'here');
+  assert.doesNotMatch(positional.err, /needs the configuration file/);
 });
