@@ -76,11 +76,11 @@ function stopSignal(alsoTerm = false): AbortSignal {
 
 async function run(command: CommandName, allArgs: string[], { env: processEnv, cwd, io, signal }: CommandContext): Promise<number> {
   if (command === 'help') return help(allArgs, io);
-  const config = takeConfigOption(allArgs);
-  if ('problem' in config) return usageError(io, command, config.problem);
-  const args = config.rest;
+  const configOption = takeConfigOption(allArgs);
+  if ('problem' in configOption) return usageError(io, command, configOption.problem);
+  const args = configOption.rest;
   /** The environment, with --config FILE as ORCHARD_CONFIG. */
-  const env = config.file === undefined ? processEnv : { ...processEnv, ORCHARD_CONFIG: config.file };
+  const env = configOption.file === undefined ? processEnv : { ...processEnv, ORCHARD_CONFIG: configOption.file };
   /** The context's stop signal, else one the process's Ctrl-C (and SIGTERM when asked) aborts. */
   const stop = (alsoTerm = false): AbortSignal => signal ?? stopSignal(alsoTerm);
   // Loaded here, not at the top: help, the version and usage found by main() need none of it (commands.ts).
@@ -90,7 +90,7 @@ async function run(command: CommandName, allArgs: string[], { env: processEnv, c
     case 'serve': {
       if (!parseCommandArgs(io, command, args, {}, 0)) return 2;
       // serve runs on the process's own environment (its reload on SIGHUP reads it again).
-      if (config.file !== undefined) process.env.ORCHARD_CONFIG = config.file;
+      if (configOption.file !== undefined) process.env.ORCHARD_CONFIG = configOption.file;
       return await serveCommand();
     }
     case 'validate': {
